@@ -1,0 +1,1 @@
+"""The ``simkit`` command line: one small module per subcommand (see main.COMMANDS)."""

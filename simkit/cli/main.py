@@ -1,0 +1,91 @@
+"""Entry point of the ``simkit`` command.
+
+Each subcommand lives in its own module exposing ``Command`` with a one-line
+``help``, ``add_arguments(parser)`` and ``run(args) -> int``. Modules keep heavy
+imports inside ``run`` so that ``simkit --help`` stays fast. Errors derived from
+:class:`simkit.errors.SimkitError` print as one line (``--traceback`` for more).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+
+from simkit import __version__
+from simkit.errors import LammpsError, SimkitError
+
+# name -> module; adding a command is one line here plus its module.
+COMMANDS: dict[str, str] = {
+    "doctor": "simkit.cli.doctor",
+    "md": "simkit.cli.md",
+}
+
+
+def _rank_from_env() -> int:
+    # Read the launcher's rank without initialising MPI just to print an error.
+    for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"):
+        if name in os.environ:
+            try:
+                return int(os.environ[name])
+            except ValueError:
+                continue
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="simkit",
+        description="Fit ML interatomic potentials, screen them, and run them at scale in LAMMPS.",
+    )
+    parser.add_argument("--version", action="version", version=f"simkit {__version__}")
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug-level logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, module_name in COMMANDS.items():
+        command = importlib.import_module(module_name).Command
+        child = sub.add_parser(name, help=command.help, description=command.__doc__)
+        command.add_arguments(child)
+        child.set_defaults(_command=command)
+    return parser
+
+
+def _abort_world_if_mpi(code: int) -> None:
+    """A failure on one rank only would leave the others waiting forever: abort them."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized() and mpi.COMM_WORLD.Get_size() > 1:
+        mpi.COMM_WORLD.Abort(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    rank = _rank_from_env()
+    from simkit.runtime.logs import configure_logging
+
+    configure_logging(rank, verbose=args.verbose)
+    try:
+        return int(args._command.run(args) or 0)
+    except SimkitError as exc:
+        if rank == 0 or (isinstance(exc, LammpsError) and exc.fatal):
+            where = f"[rank {rank}] " if rank else ""
+            print(f"simkit {args.command}: error: {where}{exc}", file=sys.stderr)
+            if args.traceback:
+                traceback.print_exc()
+        if isinstance(exc, LammpsError) and exc.fatal:
+            _abort_world_if_mpi(exc.exit_code)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"simkit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

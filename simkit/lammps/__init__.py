@@ -1,0 +1,1 @@
+"""The LAMMPS session layer: structures in, potentials as pair styles, results out."""

@@ -1,0 +1,1 @@
+"""Process-level runtime: MPI library loading, communicators, provenance, paths."""

@@ -1,0 +1,112 @@
+"""Every run describes itself in ``run_summary.json``.
+
+The summary holds the command line, the resolved config, versions of simkit and
+the codes it drives, seeds, SHA-256 of inputs and potentials, the MPI launch,
+start/end time, status, and the outputs written. It is written when the run
+starts (status ``running``) and rewritten when it ends, so a killed run still
+leaves a record of what it was doing. Only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel
+
+from simkit.lammps.potentials.base import Potential, sha256_file
+from simkit.runtime.outputs import RUN_SUMMARY
+from simkit.runtime.versions import package_versions
+
+_LAUNCHER_ENV = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_NNODES")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class RunRecord:
+    """Context manager that writes the run summary into ``output_dir``."""
+
+    def __init__(
+        self,
+        command: str,
+        output_dir: Path,
+        config: BaseModel | dict | None = None,
+        *,
+        rank: int = 0,
+        mpi_size: int = 1,
+        seeds: dict[str, int] | None = None,
+        inputs: Iterable[Path] = (),
+        potentials: Iterable[Potential] = (),
+    ):
+        self.path = Path(output_dir) / RUN_SUMMARY
+        self.rank = rank
+        self._start = time.perf_counter()
+        self.data: dict[str, Any] = {
+            "command": command,
+            "argv": sys.argv,
+            "status": "running",
+            "started": _now(),
+            "finished": None,
+            "wall_time_s": None,
+            "host": socket.gethostname(),
+            "mpi": {
+                "ranks": mpi_size,
+                "launcher_env": {k: os.environ[k] for k in _LAUNCHER_ENV if k in os.environ},
+            },
+            "versions": package_versions(),
+            "config": _jsonable(config),
+            "seeds": dict(seeds or {}),
+            "inputs": [{"path": str(Path(p).resolve()), "sha256": sha256_file(p)} for p in inputs],
+            "potentials": [p.describe() for p in potentials],
+            "outputs": {},
+            "results": {},
+            "error": None,
+        }
+
+    def add_output(self, name: str, path: Path) -> None:
+        self.data["outputs"][name] = str(path)
+
+    def add_result(self, name: str, value: Any) -> None:
+        self.data["results"][name] = _jsonable(value)
+
+    def write(self) -> None:
+        if self.rank != 0:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
+        os.replace(tmp, self.path)  # readers never see a half-written summary
+
+    def __enter__(self) -> "RunRecord":
+        self.write()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.data["finished"] = _now()
+        self.data["wall_time_s"] = round(time.perf_counter() - self._start, 3)
+        if exc is None:
+            self.data["status"] = "finished"
+        else:
+            self.data["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.data["error"] = f"{type(exc).__name__}: {exc}"
+        self.write()

@@ -1,0 +1,67 @@
+"""One table of unit conversions; every other module converts through it.
+
+simkit talks to LAMMPS in ``units metal``: energies in eV, distances in Å,
+time in ps, temperature in K, pressure in bar, mass in g/mol. Names elsewhere
+carry their unit (``timestep_fs``, ``energy_pJ``); these constants turn the
+physical units a user writes into the metal units LAMMPS expects.
+"""
+
+from __future__ import annotations
+
+# Exact SI definitions (CODATA 2018).
+ELEMENTARY_CHARGE_C = 1.602176634e-19
+BOLTZMANN_J_PER_K = 1.380649e-23
+AVOGADRO_PER_MOL = 6.02214076e23
+
+J_PER_EV = ELEMENTARY_CHARGE_C
+EV_PER_J = 1.0 / J_PER_EV
+EV_PER_PJ = 1.0e-12 * EV_PER_J
+BOLTZMANN_EV_PER_K = BOLTZMANN_J_PER_K / J_PER_EV
+
+PS_PER_FS = 1.0e-3
+PS_PER_NS = 1.0e3
+S_PER_PS = 1.0e-12
+
+A_PER_NM = 10.0
+CM_PER_A = 1.0e-8
+
+BAR_PER_GPA = 1.0e4
+# 1 eV/Å^3 = 1.602176634e11 Pa = 1.602176634e6 bar
+BAR_PER_EV_PER_A3 = J_PER_EV / 1.0e-30 / 1.0e5
+EV_PER_A3_PER_BAR = 1.0 / BAR_PER_EV_PER_A3
+
+# Diffusion: Å^2/ps -> cm^2/s
+CM2_PER_S_PER_A2_PER_PS = CM_PER_A**2 / S_PER_PS
+
+# Heating rates: K/s -> K/ps (LAMMPS time unit in metal units)
+K_PER_PS_PER_K_PER_S = S_PER_PS
+
+
+def pj_to_ev(energy_pJ: float) -> float:
+    """Convert picojoules to electronvolts (1 pJ = 6.241509e6 eV)."""
+    return energy_pJ * EV_PER_PJ
+
+
+def ev_to_pj(energy_eV: float) -> float:
+    """Convert electronvolts to picojoules."""
+    return energy_eV / EV_PER_PJ
+
+
+def fs_to_ps(time_fs: float) -> float:
+    return time_fs * PS_PER_FS
+
+
+def ns_to_ps(time_ns: float) -> float:
+    return time_ns * PS_PER_NS
+
+
+def rate_K_per_s_to_K_per_ps(rate_K_per_s: float) -> float:
+    return rate_K_per_s * K_PER_PS_PER_K_PER_S
+
+
+def bar_to_ev_per_a3(pressure_bar):
+    return pressure_bar * EV_PER_A3_PER_BAR
+
+
+def ev_per_a3_to_gpa(stress_eV_per_A3):
+    return stress_eV_per_A3 * BAR_PER_EV_PER_A3 / BAR_PER_GPA

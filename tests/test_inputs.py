@@ -1,0 +1,29 @@
+"""Every example config in inputs/ validates against the schema of its command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simkit.config import load_config
+from simkit.drivers.md.protocol import MdProtocol
+
+INPUTS = Path(__file__).resolve().parents[1] / "inputs"
+# inputs/<command>_<name>.yaml -> schema of <command>
+SCHEMAS = {"md": MdProtocol}
+
+
+def _examples():
+    return sorted(INPUTS.glob("*.yaml"))
+
+
+def test_there_are_examples():
+    assert _examples(), f"no example configs in {INPUTS}"
+
+
+@pytest.mark.parametrize("path", _examples(), ids=lambda p: p.name)
+def test_example_validates(path):
+    command = path.stem.split("_", 1)[0]
+    assert command in SCHEMAS, f"{path.name}: name must start with a command prefix {sorted(SCHEMAS)}"
+    load_config(SCHEMAS[command], path)
