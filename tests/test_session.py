@@ -151,3 +151,22 @@ def test_left_handed_cell_is_refused(si_snap):
     atoms.set_cell(np.array(atoms.cell)[[1, 0, 2]], scale_atoms=False)
     with pytest.raises(InputDataError, match="left-handed"):
         evaluate_structures([atoms], si_snap)
+
+
+def test_repeated_evaluation_after_potential_change_is_fresh(si_snap):
+    atoms = bulk("Si", "diamond", 5.43, cubic=True)
+    atoms.positions[0] += 0.3
+    zbl = ZblPotential(1.0, 3.0)
+    with LammpsSession() as session:
+        session.create_system(atoms, ("Si",))
+        session.set_potential(si_snap)
+        first = session.evaluate()
+        session.set_potential(zbl)
+        second = session.evaluate()
+        session.set_potential(si_snap)
+        third = session.evaluate()
+    alone = evaluate_structures([atoms], zbl)[0]
+    assert second.energy_eV == pytest.approx(alone.energy_eV, rel=1e-12)
+    assert np.allclose(second.stress_eV_per_A3, alone.stress_eV_per_A3, rtol=1e-12, atol=0)
+    assert third.energy_eV == pytest.approx(first.energy_eV, rel=1e-12)
+    assert abs(second.energy_eV - first.energy_eV) > 1.0

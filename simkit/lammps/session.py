@@ -22,7 +22,6 @@ from simkit.errors import BackendSetupError, InputDataError, LammpsError
 from simkit.lammps.install import lammps_module
 from simkit.lammps.potentials.base import PairStyle, Potential
 from simkit.lammps.structure import LammpsBox, lammps_box, wrap_positions
-from simkit.units import bar_to_ev_per_a3
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +218,25 @@ class LammpsSession:
         self.set_thermo(every=0)
         log.debug("created %d atoms of %s in a %s box", len(atoms), species, "triclinic" if box.triclinic else "orthogonal")
 
+    def read_restart(self, path: str, species: Sequence[str], box: LammpsBox) -> None:
+        """Replace whatever is loaded by the system of a LAMMPS restart file (``path`` as LAMMPS reads it).
+
+        ``species`` and ``box`` are those of the system first made by
+        :meth:`create_system` (type order; rotation into the ASE frame and
+        periodicity). The potential must be set again afterwards.
+        """
+        self.command("clear")
+        self.command("atom_modify map yes")
+        self.command(f"read_restart {path}")
+        ntypes = int(self.lmp.extract_setting("ntypes"))
+        if ntypes != len(species):
+            raise InputDataError(f"restart file {path} has {ntypes} atom types, expected {len(species)} ({list(species)})")
+        self.species = tuple(species)
+        self.box = box
+        self.potential = None
+        self.command(f"compute {_VIRIAL_COMPUTE} all pressure NULL virial")
+        self.set_thermo(every=0)
+
     def _image_codec(self) -> tuple[int, int]:
         """(bits per field, offset) of LAMMPS's packed image flags, read from the library."""
         enc = self.lmp.encode_image_flags
@@ -276,30 +294,53 @@ class LammpsSession:
             ])
         try:
             self.command("run 0 post no")
-            thermo = self.thermo()
+            # Read fresh values: last_thermo() is not refreshed by a second 'run 0' at the same step.
+            energy = float(self.lmp.get_thermo("pe"))
+            volume = float(self.lmp.get_thermo("vol"))
+            pressure_bar = self.global_vector(_VIRIAL_COMPUTE, 6)
             forces = self.gather("f", 3)
             energies = virials = None
             if per_atom:
                 energies = self.gather(f"c_{_PE_ATOM_COMPUTE}", 1)
-                # stress/atom is -(virial) per atom in bar*Å^3; convert back to eV.
-                six = -self.gather(f"c_{_STRESS_ATOM_COMPUTE}", 6) * bar_to_ev_per_a3(1.0)
+                # stress/atom is -(virial) per atom in pressure*volume units; back to eV.
+                six = -self.gather(f"c_{_STRESS_ATOM_COMPUTE}", 6) / self.pressure_per_energy_density
                 virials = np.array([self.box.tensor_from_lammps(_tensor_from_six(row)) for row in six])
         finally:
             if per_atom:
                 self.commands([f"uncompute {_PE_ATOM_COMPUTE}", f"uncompute {_STRESS_ATOM_COMPUTE}"])
-        pressure_bar = [thermo[f"c_{_VIRIAL_COMPUTE}[{i}]"] for i in range(1, 7)]
-        stress_lammps = -bar_to_ev_per_a3(_tensor_from_six(pressure_bar))
+        stress_lammps = -_tensor_from_six(pressure_bar) / self.pressure_per_energy_density
         return Evaluation(
-            energy_eV=float(thermo["pe"]),
+            energy_eV=energy,
             forces_eV_per_A=self.box.from_lammps(forces),
             stress_eV_per_A3=self.box.tensor_from_lammps(stress_lammps),
-            volume_A3=float(thermo["vol"]),
+            volume_A3=volume,
             energies_eV=energies,
             virials_eV=virials,
         )
 
+    @property
+    def pressure_per_energy_density(self) -> float:
+        """LAMMPS's own bar per eV/Å^3 (``nktv2p``); using it keeps virials exact to LAMMPS's numbers."""
+        return float(self.lmp.extract_global("nktv2p"))
+
+    def global_vector(self, compute_id: str, length: int) -> np.ndarray:
+        """The global vector of compute ``compute_id`` (computed now if not current)."""
+        from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
+
+        try:
+            values = self.lmp.numpy.extract_compute(compute_id, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)
+        except Exception as exc:  # noqa: BLE001
+            raise LammpsError(str(getattr(exc, "message", exc)), command=f"extract compute {compute_id}") from exc
+        if values is None:
+            raise LammpsError(f"compute {compute_id} has no global vector")
+        return np.array(values[:length], dtype=float)
+
     def thermo(self) -> dict[str, float]:
-        """The last thermo line as a dict keyed by thermo_style keyword (pe, temp, c_ID[1], ...)."""
+        """The last thermo line as a dict keyed by thermo_style keyword (pe, temp, c_ID[1], ...).
+
+        Valid after a run that advanced the step (as MD chunks do); for a static
+        evaluation use :meth:`evaluate`, which reads fresh values.
+        """
         values = self.lmp.last_thermo()
         if values is None:
             raise RuntimeError("no thermo output yet: run at least 'run 0'")
