@@ -1,0 +1,64 @@
+"""Analyses of H5MD trajectories, each streaming over frames and writing HDF5, CSV and PNG.
+
+One registry line per analysis: its option model (validated, units in key
+names) and the function that runs it on an open trajectory. The CLI
+(``simkit analyse FILE NAME``) and :func:`run_analysis` both go through it.
+
+==============  ==========================================================
+rdf             partial radial distribution functions, running coordination
+angles          bond-angle distributions by triplet species
+coordination    coordination numbers per species pair, per frame
+msd             mean squared displacement per species (FFT, all origins)
+profiles        density and composition along a cell vector
+crystallinity   crystal-like atoms (SOAP similarity or ten Wolde bonds),
+                crystalline fraction per frame and per slab
+==============  ==========================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+# name -> (options model in simkit.analysis.options, module, function(trajectory, options, progress=...)
+# returning a result with .write(output_dir)).
+ANALYSES: dict[str, tuple[str, str, str]] = {
+    "rdf": ("RdfOptions", "simkit.analysis.rdf", "analyse_rdf"),
+    "angles": ("AngleOptions", "simkit.analysis.angles", "analyse_angles"),
+    "coordination": ("CoordinationOptions", "simkit.analysis.coordination", "analyse_coordination"),
+    "msd": ("MsdOptions", "simkit.analysis.msd", "analyse_msd"),
+    "profiles": ("ProfileOptions", "simkit.analysis.profiles", "analyse_profiles"),
+    "crystallinity": ("CrystallinityOptions", "simkit.analysis.crystallinity", "analyse_crystallinity"),
+}
+
+
+def options_model(name: str) -> type:
+    """The option model of analysis ``name`` (light: imports pydantic only)."""
+    if name not in ANALYSES:
+        raise KeyError(f"unknown analysis {name!r}; choose from {sorted(ANALYSES)}")
+    from simkit.analysis import options
+
+    return getattr(options, ANALYSES[name][0])
+
+
+def analysis_function(name: str):
+    """The function running analysis ``name`` (imports its numerical module)."""
+    options_model(name)
+    _, module_name, function_name = ANALYSES[name]
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def run_analysis(path: str | Path, name: str, options=None, output_dir: str | Path | None = None, *,
+                 progress: bool = True):
+    """Run analysis ``name`` on the trajectory at ``path``; write outputs if ``output_dir`` is given.
+
+    Returns ``(result, outputs)`` where outputs maps kinds (hdf5, csv, png) to paths.
+    """
+    from simkit.io.h5md_reader import H5mdTrajectory
+
+    function = analysis_function(name)
+    options = options if options is not None else options_model(name)()
+    with H5mdTrajectory(path) as trajectory:
+        result = function(trajectory, options, progress=progress)
+    outputs = result.write(Path(output_dir)) if output_dir is not None else {}
+    return result, outputs

@@ -1,0 +1,166 @@
+"""Option models of every analysis: what ``simkit analyse`` flags and Python callers set.
+
+Kept apart from the numerical modules so that building the CLI (and validating
+options) imports only pydantic. Every model derives from :class:`FrameSelection`;
+units are in the key names and defaults are documented here, once.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from simkit.config.schema import ExistingFile, Schema
+from simkit.errors import InputDataError
+
+REFERENCE_LATTICES = ("sc", "fcc", "bcc", "hcp", "diamond", "zincblende", "rocksalt")
+
+
+class FrameSelection(Schema):
+    """Frames ``start:stop:stride`` (indices) within an optional time window (ps)."""
+
+    start: int = Field(default=0, description="first frame index (negative counts from the end)")
+    stop: int | None = Field(default=None, description="frame index to stop before (default: the end)")
+    stride: int = Field(default=1, ge=1, description="use every stride-th frame")
+    start_ps: float | None = Field(default=None, description="skip frames before this time (ps)")
+    stop_ps: float | None = Field(default=None, description="skip frames after this time (ps)")
+
+    @model_validator(mode="after")
+    def _window(self) -> "FrameSelection":
+        if self.start_ps is not None and self.stop_ps is not None and self.stop_ps < self.start_ps:
+            raise ValueError(f"stop_ps ({self.stop_ps}) is before start_ps ({self.start_ps})")
+        return self
+
+    def indices(self, trajectory) -> np.ndarray:
+        """Selected frame indices; an empty selection is an error naming the file."""
+        chosen = np.arange(len(trajectory))[self.start:self.stop:self.stride]
+        times = trajectory.times_ps[chosen]
+        if self.start_ps is not None:
+            chosen = chosen[times >= self.start_ps]
+            times = trajectory.times_ps[chosen]
+        if self.stop_ps is not None:
+            chosen = chosen[times <= self.stop_ps]
+        if len(chosen) == 0:
+            raise InputDataError(
+                f"{trajectory.path}: no frames selected ({len(trajectory)} frames, "
+                f"{trajectory.times_ps[0] if len(trajectory) else 0:g}-"
+                f"{trajectory.times_ps[-1] if len(trajectory) else 0:g} ps; selection {self.selection_text()})"
+            )
+        return chosen
+
+    def selection_text(self) -> str:
+        parts = [f"{self.start}:{'' if self.stop is None else self.stop}:{self.stride}"]
+        if self.start_ps is not None or self.stop_ps is not None:
+            parts.append(f"{self.start_ps if self.start_ps is not None else ''}-"
+                         f"{self.stop_ps if self.stop_ps is not None else ''} ps")
+        return ", ".join(parts)
+
+
+class RdfOptions(FrameSelection):
+    """Partial radial distribution functions g_ab(r) and running coordination numbers."""
+
+    r_max_A: float = Field(default=6.0, gt=0, description="largest distance (Å)")
+    bin_width_A: float = Field(default=0.02, gt=0, description="histogram bin width (Å)")
+
+
+class CutoffOptions(FrameSelection):
+    """Neighbour cutoffs shared by the angle and coordination analyses."""
+
+    cutoff_A: float = Field(default=3.0, gt=0, description="neighbour cutoff for every pair (Å)")
+    pair_cutoffs_A: dict[str, float] = Field(
+        default_factory=dict, description='per-pair cutoffs overriding cutoff_A, e.g. {"Ge-Te": 3.2} (Å)'
+    )
+
+    @field_validator("pair_cutoffs_A")
+    @classmethod
+    def _pairs(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, cutoff in value.items():
+            if len(key.split("-")) != 2 or cutoff <= 0:
+                raise ValueError(f"pair cutoff {key!r}: {cutoff}: expected 'A-B': positive distance")
+        return value
+
+
+class AngleOptions(CutoffOptions):
+    """Bond-angle distributions by triplet species (neighbours within cutoffs)."""
+
+    bin_width_deg: float = Field(default=1.0, gt=0, le=30, description="histogram bin width (degrees)")
+
+
+class CoordinationOptions(CutoffOptions):
+    """Coordination numbers per species pair (neighbours within cutoffs), per frame."""
+
+
+class MsdOptions(FrameSelection):
+    """Mean squared displacement per species over all time origins (FFT), streamed in atom blocks."""
+
+    memory_MiB: float = Field(default=1024.0, gt=0, description="memory budget for one block of atoms (MiB)")
+    remove_drift: bool = Field(default=False, description="subtract the centre-of-mass displacement per frame")
+
+
+class ProfileOptions(FrameSelection):
+    """Number density, mass density and composition in slabs along a cell vector."""
+
+    axis: int = Field(default=2, ge=0, le=2, description="cell vector to profile along (0, 1, 2 = a, b, c)")
+    bins: int = Field(default=50, ge=1, description="number of slabs")
+
+
+class CrystallinityOptions(FrameSelection):
+    """Crystal-like atoms (SOAP similarity to a reference crystal, or ten Wolde solid-like bonds) and the crystalline fraction per frame and slab."""
+
+    method: Literal["soap", "bond_order"] = Field(default="soap", description="soap or bond_order")
+    reference_file: ExistingFile | None = Field(default=None, description="reference crystal (any ASE format)")
+    reference_lattice: str | None = Field(
+        default=None, description="reference crystal as 'LATTICE ELEMENT a_A', e.g. 'fcc Cu 3.615'"
+    )
+    threshold: float = Field(default=0.57, gt=0, lt=1, description="SOAP similarity above which an atom is crystal-like")
+    soap_cutoff_A: float = Field(default=5.0, gt=0, description="SOAP cutoff (Å)")
+    soap_sigma_A: float = Field(default=0.4, gt=0, description="SOAP Gaussian width (Å)")
+    soap_n_max: int = Field(default=8, ge=1, le=16, description="SOAP radial functions")
+    soap_l_max: int = Field(default=6, ge=0, le=12, description="SOAP maximum degree")
+    soap_zeta: float = Field(default=16.0, gt=0, description="SOAP kernel exponent")
+    average_radius_A: float | None = Field(
+        default=None, ge=0, description="average spectra over neighbours within this radius (Å); "
+        "default 1.2 x the reference's nearest-neighbour distance; 0 turns averaging off")
+    q_degree: int = Field(default=6, ge=1, le=12, description="bond_order: Steinhardt degree l")
+    q_neighbours: int = Field(default=12, ge=0, description="bond_order: nearest neighbours (LAMMPS nnn; 0 = all in cutoff)")
+    q_cutoff_A: float | None = Field(
+        default=None, gt=0, description="bond_order: neighbour cutoff (Å); default from the reference crystal")
+    bond_threshold: float = Field(default=0.7, description="bond_order: q̂·q̂ above which a bond is solid-like")
+    min_solid_bonds: int = Field(default=7, ge=1, description="bond_order: solid-like bonds of a crystal-like atom")
+    slab_axis: int = Field(default=2, ge=0, le=2, description="cell vector of the region slabs (0, 1, 2)")
+    slabs: int = Field(default=1, ge=1, description="number of slab regions (1: whole cell only)")
+
+    @model_validator(mode="after")
+    def _reference(self) -> "CrystallinityOptions":
+        if self.reference_file is not None and self.reference_lattice is not None:
+            raise ValueError("give reference_file or reference_lattice, not both")
+        if self.reference_lattice is not None:
+            parse_lattice(self.reference_lattice)
+        if self.method == "soap" and self.reference_file is None and self.reference_lattice is None:
+            raise ValueError("the soap method needs reference_file or reference_lattice")
+        if self.method == "bond_order" and self.q_cutoff_A is None and self.reference_file is None \
+                and self.reference_lattice is None:
+            raise ValueError("the bond_order method needs q_cutoff_A or a reference crystal to derive it from")
+        return self
+
+    def soap_parameters(self):
+        from simkit.analysis.soap import SoapParameters
+
+        return SoapParameters(cutoff_A=self.soap_cutoff_A, sigma_A=self.soap_sigma_A, n_max=self.soap_n_max,
+                              l_max=self.soap_l_max, zeta=self.soap_zeta,
+                              cutoff_width_A=min(1.0, self.soap_cutoff_A))
+
+
+def parse_lattice(text: str):
+    """'fcc Cu 3.615' -> the primitive crystal (ase.build.bulk)."""
+    from ase.build import bulk
+
+    words = text.split()
+    if len(words) != 3 or words[0] not in REFERENCE_LATTICES:
+        raise ValueError(f"reference_lattice {text!r}: expected 'LATTICE ELEMENT a_A' with LATTICE in {REFERENCE_LATTICES}")
+    try:
+        return bulk(words[1], words[0], a=float(words[2]))
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise ValueError(f"reference_lattice {text!r}: {exc}") from exc

@@ -1,0 +1,158 @@
+"""Partial radial distribution functions g_ab(r) and running coordination numbers.
+
+For species a and b, averaged over frames f::
+
+    g_ab(r) = Σ_f n_ab,f(r) / ( Σ_f N_a (N_b - δ_ab) / V_f * 4π/3 (r_hi³ - r_lo³) )
+
+where n_ab,f(r) counts ordered pairs (i in a, j in b, i ≠ j, every periodic
+image) with distance in the bin. The running coordination number
+``n_ab(r) = <number of b atoms within r of an a atom>`` is the cumulative pair
+count divided by the number of a atoms, so it needs no integration of g.
+Pair counting uses scipy's k-d tree ``count_neighbors`` on explicit periodic
+images (exact for any cell and any r_max).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from ase.data import chemical_symbols
+from scipy.spatial import cKDTree
+
+from simkit.analysis.frames import iterate_frames
+from simkit.analysis.options import RdfOptions
+from simkit.analysis.neighbors import pad_cell
+from simkit.analysis.output import new_figure, pair_label, save_figure, write_csv, write_hdf5
+from simkit.io.h5md_reader import Frame, H5mdTrajectory
+
+
+@dataclass
+class RdfResult:
+    """g(r) per unordered species pair plus the total, and running coordination per ordered pair."""
+
+    r_A: np.ndarray  # bin centres
+    edges_A: np.ndarray
+    g: dict[str, np.ndarray]  # "a-b" (a <= b in species order) and "total"
+    coordination: dict[str, np.ndarray]  # "a-b": b atoms within r of an a atom; "total"
+    frames: int
+    species: tuple[str, ...]
+
+    def write(self, output_dir: Path, stem: str = "rdf") -> dict[str, Path]:
+        output_dir = Path(output_dir)
+        columns = {"r_A": self.r_A}
+        columns.update({f"g_{k}": v for k, v in self.g.items()})
+        columns.update({f"n_{k}": v for k, v in self.coordination.items()})
+        datasets = {"r": (self.r_A, "Angstrom"), "bin_edges": (self.edges_A, "Angstrom")}
+        datasets.update({f"g/{k}": (v, "1") for k, v in self.g.items()})
+        datasets.update({f"coordination/{k}": (v, "1") for k, v in self.coordination.items()})
+        figure = new_figure()
+        axis = figure.add_subplot()
+        for key, values in self.g.items():
+            axis.plot(self.r_A, values, label=key, lw=1.2 if key != "total" else 2.0)
+        axis.axhline(1.0, color="0.6", lw=0.8, ls=":")
+        axis.set_xlabel("r (Å)")
+        axis.set_ylabel("g(r)")
+        axis.set_title(f"radial distribution ({self.frames} frames)")
+        axis.legend(fontsize="small")
+        return {
+            "hdf5": write_hdf5(output_dir / f"{stem}.h5", datasets, {"frames": self.frames, "species": list(self.species)}),
+            "csv": write_csv(output_dir / f"{stem}.csv", columns),
+            "png": save_figure(figure, output_dir / f"{stem}.png"),
+        }
+
+    def first_peak_A(self, key: str | None = None) -> float:
+        """Position of the first peak of g (default: the total, or the only pair).
+
+        The first peak is the maximum of the first stretch where g exceeds 1,
+        which ignores bin-to-bin noise on its rising edge.
+        """
+        g = self.g[key or ("total" if "total" in self.g else next(iter(self.g)))]
+        above = np.nonzero(g > 1.0)[0]
+        if not len(above):
+            return float(self.r_A[int(np.argmax(g))])
+        start = above[0]
+        below = np.nonzero(g[start:] < 1.0)[0]
+        stop = start + below[0] if len(below) else len(g)
+        return float(self.r_A[start + int(np.argmax(g[start:stop]))])
+
+
+class RdfAccumulator:
+    """Adds frames one at a time; :meth:`result` normalises."""
+
+    def __init__(self, species_numbers: Iterable[int], r_max_A: float, bin_width_A: float):
+        self.numbers = tuple(sorted(set(int(z) for z in species_numbers)))
+        self.species = tuple(chemical_symbols[z] for z in self.numbers)
+        bins = int(np.ceil(r_max_A / bin_width_A))
+        self.edges = np.linspace(0.0, bins * bin_width_A, bins + 1)
+        self.r_max = float(self.edges[-1])
+        self.pairs = [(a, b) for a in range(len(self.numbers)) for b in range(a, len(self.numbers))]
+        self.counts = {pair: np.zeros(bins) for pair in self.pairs}
+        self.norm = {pair: 0.0 for pair in self.pairs}  # Σ_f N_a (N_b - δ_ab) / V_f
+        self.centres = np.zeros(len(self.numbers))  # Σ_f N_a
+        self.total_norm = 0.0
+        self.frames = 0
+
+    def add(self, positions: np.ndarray, cell: np.ndarray, pbc, numbers: np.ndarray) -> None:
+        padded = pad_cell(positions, cell, pbc, self.r_max)
+        volume = abs(np.linalg.det(cell))
+        owner_numbers = numbers[padded.owner]
+        members = [np.nonzero(numbers == z)[0] for z in self.numbers]
+        trees = [cKDTree(padded.atoms[m]) for m in members]
+        clouds = [cKDTree(padded.points[owner_numbers == z]) for z in self.numbers]
+        for a, b in self.pairs:
+            # First radius 0 catches each atom paired with itself; drop that bin.
+            counts = trees[a].count_neighbors(clouds[b], self.edges, cumulative=False)
+            self.counts[(a, b)] += counts[1:]
+            n_a, n_b = len(members[a]), len(members[b])
+            self.norm[(a, b)] += n_a * (n_b - (a == b)) / volume
+        for a, m in enumerate(members):
+            self.centres[a] += len(m)
+        natoms = len(positions)
+        self.total_norm += natoms * (natoms - 1) / volume
+        self.frames += 1
+
+    def add_frame(self, frame: Frame) -> None:
+        self.add(frame.positions_A, frame.cell_A, frame.pbc, frame.numbers)
+
+    def result(self) -> RdfResult:
+        shells = 4.0 / 3.0 * np.pi * (self.edges[1:] ** 3 - self.edges[:-1] ** 3)
+        r = 0.5 * (self.edges[1:] + self.edges[:-1])
+        g, coordination = {}, {}
+        total = np.zeros_like(r)
+        for (a, b), counts in self.counts.items():
+            name_a, name_b = self.species[a], self.species[b]
+            g[pair_label(name_a, name_b)] = _ratio(counts, self.norm[(a, b)] * shells)
+            cumulative = np.cumsum(counts)
+            coordination[pair_label(name_a, name_b)] = _ratio(cumulative, self.centres[a])
+            if a != b:
+                coordination[pair_label(name_b, name_a)] = _ratio(cumulative, self.centres[b])
+                total += 2 * counts  # the unordered pair was counted from a's side only
+            else:
+                total += counts
+        if len(self.species) > 1:
+            g["total"] = _ratio(total, self.total_norm * shells)
+            coordination["total"] = _ratio(np.cumsum(total), self.centres.sum())
+        return RdfResult(r, self.edges, g, coordination, self.frames, self.species)
+
+
+def _ratio(numerator: np.ndarray, denominator) -> np.ndarray:
+    denominator = np.broadcast_to(np.asarray(denominator, dtype=float), numerator.shape)
+    return np.divide(numerator, denominator, out=np.zeros(numerator.shape), where=denominator > 0)
+
+
+def rdf_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], options: RdfOptions) -> RdfResult:
+    """g(r) of any iterable of frames (e.g. synthetic ones in tests)."""
+    accumulator = RdfAccumulator(species_numbers, options.r_max_A, options.bin_width_A)
+    for frame in frames:
+        accumulator.add_frame(frame)
+    return accumulator.result()
+
+
+def analyse_rdf(trajectory: H5mdTrajectory, options: RdfOptions, *, progress: bool = True) -> RdfResult:
+    """Stream the selected frames of ``trajectory`` into partial g(r)."""
+    indices = options.indices(trajectory)
+    frames = iterate_frames(trajectory, indices, "rdf", progress=progress)
+    return rdf_of_frames(frames, trajectory.numbers, options)

@@ -1,0 +1,49 @@
+"""Make a trajectory left by a killed writer readable by any HDF5 tool.
+
+A writer killed in SWMR mode leaves HDF5's "file open for writing" flag set;
+HDF5 then refuses ordinary opens (simkit's reader falls back to SWMR reading).
+:func:`recover` copies everything into a fresh file, cuts every time series to
+its committed length, and replaces the original atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+
+from simkit.io import h5md_layout as L
+
+
+def recover(path: str | Path) -> int:
+    """Rewrite a trajectory left by a killed writer into a clean file; returns its frame count.
+
+    Copies everything, truncates time series to their committed length, and
+    replaces the file atomically. Needed before tools other than simkit open a
+    killed file (HDF5 refuses files still marked open for writing).
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".recover.tmp")
+    with h5py.File(path, "r", libver="latest", swmr=True) as src, h5py.File(tmp, "w", libver="latest") as dst:
+        for key, value in src.attrs.items():
+            dst.attrs[key] = value
+        for name in src:
+            src.copy(src[name], dst, name=name)
+        frames, records = (int(v) for v in src[L.COMMITTED][...]) if L.COMMITTED in src else (None, None)
+        _truncate_series(dst, L.PARTICLES, frames)
+        _truncate_series(dst, L.OBSERVABLES, records)
+    os.replace(tmp, path)
+    return frames or 0
+
+
+def _truncate_series(f: h5py.File, root: str, length: int | None) -> None:
+    if length is None or root not in f:
+        return
+
+    def visit(name, obj):
+        # Hard-linked clocks are visited once per link; resizing twice is harmless.
+        if isinstance(obj, h5py.Dataset) and obj.maxshape and obj.maxshape[0] is None and obj.shape[0] > length:
+            obj.resize(length, axis=0)
+
+    f[root].visititems(visit)

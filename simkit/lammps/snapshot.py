@@ -1,0 +1,79 @@
+"""One frame of a running LAMMPS system, gathered from every rank into numpy arrays.
+
+A :class:`Snapshot` is what a trajectory writer needs: wrapped positions plus
+integer image flags (so unwrapped positions, and hence MSDs, are exact), the
+cell, per-atom species, the step and the simulation time, optionally
+velocities and forces. Everything is in the ASE frame and in atom-ID order,
+in simkit's units (Å, ps, Å/ps, eV/Å).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ase.data import atomic_numbers
+
+from simkit.lammps.session import LammpsSession
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Per-atom arrays of one frame (ASE frame, atom-ID order)."""
+
+    step: int
+    time_ps: float
+    positions_A: np.ndarray  # (N, 3), wrapped into the cell as LAMMPS last wrapped them
+    images: np.ndarray  # (N, 3) int, unwrapped = positions + images @ cell
+    cell_A: np.ndarray  # (3, 3), rows are the cell vectors
+    pbc: tuple[bool, bool, bool]
+    numbers: np.ndarray  # (N,) atomic numbers (0 for species that are not elements)
+    species: tuple[str, ...]  # the session's species, type i = species[i - 1]
+    types: np.ndarray  # (N,) LAMMPS atom types
+    velocities_A_per_ps: np.ndarray | None = None
+    forces_eV_per_A: np.ndarray | None = None
+
+    @property
+    def symbols(self) -> list[str]:
+        return [self.species[t - 1] for t in self.types]
+
+    @property
+    def unwrapped_positions_A(self) -> np.ndarray:
+        return self.positions_A + self.images @ self.cell_A
+
+
+def current_time_ps(session: LammpsSession) -> tuple[int, float]:
+    """(step, simulation time in ps) now, correct across timestep changes."""
+    lmp = session.lmp
+    step = int(lmp.extract_global("ntimestep"))
+    # LAMMPS accumulates elapsed time in atime at atimestep (updated when dt changes).
+    atime = float(lmp.extract_global("atime"))
+    atimestep = int(lmp.extract_global("atimestep"))
+    return step, atime + (step - atimestep) * float(lmp.extract_global("dt"))
+
+
+def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: bool = False) -> Snapshot:
+    """Gather the current frame; a collective call on every rank of the session.
+
+    Forces are those of the last force evaluation (the last step of the last run).
+    """
+    if session.box is None:
+        raise RuntimeError("take_snapshot() needs a system: call create_system() first")
+    step, time_ps = current_time_ps(session)
+    box = session.box
+    types = session.gather("type", 1)
+    type_numbers = np.array([0] + [atomic_numbers.get(s, 0) for s in session.species], dtype=np.int32)
+    snapshot = Snapshot(
+        step=step,
+        time_ps=time_ps,
+        positions_A=box.from_lammps(session.gather("x", 3)),
+        images=session.image_flags().astype(np.int32),
+        cell_A=box.from_lammps(session.current_cell_lammps()),
+        pbc=tuple(bool(p) for p in box.pbc),
+        numbers=type_numbers[types],
+        species=tuple(session.species),
+        types=types,
+        velocities_A_per_ps=box.from_lammps(session.gather("v", 3)) if velocities else None,
+        forces_eV_per_A=box.from_lammps(session.gather("f", 3)) if forces else None,
+    )
+    return snapshot
