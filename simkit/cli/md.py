@@ -10,31 +10,47 @@ log = logging.getLogger(__name__)
 
 
 class Command:
-    """Run the MD protocol described by a YAML file (see inputs/quickstart_md.yaml)."""
+    """Run the MD protocol described by a YAML file (see inputs/md_*.yaml), or resume a killed one."""
 
-    help = "run an MD protocol from a YAML file"
+    help = "run (or resume) an MD protocol from a YAML file"
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("config", type=Path, help="protocol YAML file")
+        parser.add_argument("config", type=Path, nargs="?", help="protocol YAML file (optional with --resume RUN_DIR)")
         parser.add_argument("-o", "--output-dir", type=Path, help="override output_dir from the config")
+        parser.add_argument(
+            "--resume", nargs="?", const=True, default=False, metavar="RUN_DIR",
+            help="continue from the last checkpoint of RUN_DIR (default: the config's output_dir)",
+        )
+        parser.add_argument(
+            "--overwrite", action="store_true", help="start again even if output_dir holds an unfinished run"
+        )
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         from simkit.config import load_config
         from simkit.drivers.md.protocol import MdProtocol
         from simkit.drivers.md.runner import run_protocol
+        from simkit.drivers.md.state import saved_protocol
+        from simkit.errors import ConfigError
         from simkit.runtime.mpi import world
 
-        overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
-        protocol = load_config(MdProtocol, args.config, overrides)
+        run_dir = Path(args.resume) if isinstance(args.resume, str) else None
+        output_dir = args.output_dir or run_dir
+        if args.config is None:
+            if run_dir is None:
+                raise ConfigError("simkit md: give a protocol YAML file, or --resume RUN_DIR")
+            protocol, source = saved_protocol(run_dir), str(run_dir)
+        else:
+            overrides = {"output_dir": str(output_dir.resolve())} if output_dir else None
+            protocol, source = load_config(MdProtocol, args.config, overrides), str(args.config)
         comm = world()
-        summary = run_protocol(protocol, comm)
+        summary = run_protocol(protocol, comm, resume=bool(args.resume), overwrite=args.overwrite, source=source)
         if comm.Get_rank() == 0:
-            final = summary["results"].get("final_thermo", {})
+            final = summary.get("results", {}).get("final_thermo", {})
             log.info(
                 "md finished on %d rank(s): %d atoms, final T = %.1f K, E_pot = %.4f eV; outputs in %s",
-                comm.Get_size(), summary["results"]["natoms"], final.get("temperature_K", float("nan")),
+                comm.Get_size(), summary.get("results", {}).get("natoms", 0), final.get("temperature_K", float("nan")),
                 final.get("potential_energy_eV", float("nan")), protocol.output_dir,
             )
         return 0

@@ -1,7 +1,10 @@
-"""The MD protocol schema: global settings and a list of stages (a tagged union on ``stage``).
+"""The MD protocol schema: global settings, regions, observables and a list of stages.
 
-Each stage kind owns its fields; physical units are in the key names and are
-checked on load. Example::
+The stages are a tagged union on ``stage`` (see :mod:`simkit.drivers.md.stages`).
+Physical units are in the key names and checked on load; cross-references
+(region names, regions inside the box, pulses into regions with atoms) are
+checked against the built structure by :mod:`simkit.drivers.md.plan` before
+LAMMPS starts. Example::
 
     output_dir: runs/quickstart
     seed: 2025
@@ -13,72 +16,105 @@ checked on load. Example::
       - {stage: velocity, temperature_K: 600}
       - {stage: nvt, duration_ps: 1.0, temperature_K: 600}
       - {stage: nve, duration_ps: 0.5}
+
+A device run replaces ``structure`` by ``device`` (see
+:mod:`simkit.structures.device`), which defines the regions ``frozen``,
+``heater`` and ``cell``; ``regions`` adds more.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
-
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from simkit.config.schema import PathIn, Schema
+from simkit.drivers.md.stages import (  # re-exported: the schema's public names
+    STAGE_KINDS,
+    AmorphiseStage,
+    AnnealStage,
+    CoolStage,
+    HeatPulseStage,
+    MinimiseStage,
+    NptStage,
+    NveStage,
+    NvtStage,
+    PerAtomRecord,
+    QuenchStage,
+    RampStage,
+    RemoveHeatStage,
+    Stage,
+    VelocityStage,
+)
+from simkit.analysis.steinhardt import BondOrderCriterion
 from simkit.lammps.potentials.specs import PotentialSpec
+from simkit.lammps.regions import NAME_PATTERN, Block
+from simkit.structures.device import DeviceSpec
 from simkit.structures.spec import StructureSpec
+from simkit.units import A_PER_NM
+
+__all__ = [
+    "STAGE_KINDS", "AmorphiseStage", "AnnealStage", "CoolStage", "CrystallinitySpec", "HeatPulseStage", "MdProtocol",
+    "MinimiseStage", "NptStage", "NveStage", "NvtStage", "PerAtomRecord", "ProfileSpec", "QuenchStage", "RampStage",
+    "RegionSpec", "RemoveHeatStage", "Stage", "VelocityStage",
+]
+
+Interval = tuple[float, float]
 
 
-class _Stage(Schema):
-    name: str | None = Field(default=None, description="label in outputs (default: the stage kind and index)")
+class RegionSpec(Schema):
+    """An axis-aligned block, each side in nm from the box's lower corner; an omitted axis spans the box."""
+
+    name: str = Field(pattern=NAME_PATTERN.pattern)
+    x_nm: Interval | None = None
+    y_nm: Interval | None = None
+    z_nm: Interval | None = None
+    frozen: bool = Field(default=False, description="atoms inside at the start never move")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RegionSpec":
+        for axis in ("x_nm", "y_nm", "z_nm"):
+            interval = getattr(self, axis)
+            if interval is not None and not 0 <= interval[0] < interval[1]:
+                raise ValueError(f"{axis} = {list(interval)}: need 0 <= lower < upper")
+        return self
+
+    def block(self) -> Block:
+        intervals = (self.x_nm, self.y_nm, self.z_nm)
+        lo = tuple(None if i is None else i[0] * A_PER_NM for i in intervals)
+        hi = tuple(None if i is None else i[1] * A_PER_NM for i in intervals)
+        return Block(self.name, lo, hi, frozen=self.frozen)
 
 
-class VelocityStage(_Stage):
-    """Draw Gaussian velocities at a temperature (zero net momentum)."""
+class CrystallinitySpec(Schema):
+    """Solid-bond crystallinity computed by LAMMPS on the fly (see :mod:`simkit.lammps.crystallinity`).
 
-    stage: Literal["velocity"]
-    temperature_K: float = Field(gt=0)
+    The same criterion as the offline :class:`simkit.analysis.steinhardt.BondOrderCriterion`,
+    with the same key names. Defaults suit close-packed metals with q6;
+    ``cutoff_A`` should sit in the first minimum of g(r) (e.g. 3.05 Å for Cu).
+    ``neighbours`` defaults to every atom within the cutoff: with a fixed
+    number, an atom with fewer neighbours inside the cutoff (a hot, expanded
+    crystal) gets q_l = 0 and no solid bonds.
+    """
 
+    cutoff_A: float = Field(gt=0, description="neighbour cutoff for q_lm and for solid bonds (Å)")
+    degree: int = Field(default=6, ge=1, le=12, description="l of q_lm")
+    neighbours: int | None = Field(default=None, ge=1, description="use only the N nearest within the cutoff")
+    bond_threshold: float = Field(
+        default=0.7, gt=-1, lt=1, description="normalised q_l(i).q_l(j) above which i-j is a solid bond"
+    )
+    min_solid_bonds: int = Field(default=7, ge=1, description="solid bonds that make an atom crystalline")
 
-class MinimiseStage(_Stage):
-    """Conjugate-gradient energy minimisation, optionally relaxing the cell."""
-
-    stage: Literal["minimise"]
-    force_tolerance_eV_per_A: float = Field(default=1e-3, gt=0)
-    max_iterations: int = Field(default=1000, gt=0)
-    relax_box_bar: float | None = Field(default=None, description="relax the cell to this pressure (bar)")
-
-
-class _TimedStage(_Stage):
-    duration_ps: float = Field(gt=0)
-    timestep_fs: float | None = Field(default=None, gt=0, description="overrides the protocol's timestep")
-
-
-class NvtStage(_TimedStage):
-    """Nose-Hoover NVT at ``temperature_K``, ramped linearly to ``end_temperature_K`` if given."""
-
-    stage: Literal["nvt"]
-    temperature_K: float = Field(gt=0)
-    end_temperature_K: float | None = Field(default=None, gt=0)
-    damping_fs: float = Field(default=100.0, gt=0)
+    def criterion(self) -> BondOrderCriterion:
+        return BondOrderCriterion(
+            cutoff_A=self.cutoff_A, degree=self.degree, neighbours=self.neighbours,
+            bond_threshold=self.bond_threshold, min_solid_bonds=self.min_solid_bonds,
+        )
 
 
-class NptStage(_TimedStage):
-    """Nose-Hoover NPT at ``temperature_K`` and ``pressure_bar``."""
+class ProfileSpec(Schema):
+    """Profiles along z (atoms, temperature, energy, crystalline fraction) in slabs of ``bin_nm``."""
 
-    stage: Literal["npt"]
-    temperature_K: float = Field(gt=0)
-    end_temperature_K: float | None = Field(default=None, gt=0)
-    pressure_bar: float = 0.0
-    damping_fs: float = Field(default=100.0, gt=0)
-    pressure_damping_fs: float = Field(default=1000.0, gt=0)
-    couple: Literal["iso", "aniso", "tri"] = "iso"
-
-
-class NveStage(_TimedStage):
-    """Constant-energy integration."""
-
-    stage: Literal["nve"]
-
-
-Stage = Annotated[Union[VelocityStage, MinimiseStage, NvtStage, NptStage, NveStage], Field(discriminator="stage")]
+    bin_nm: float = Field(gt=0)
+    every: int | None = Field(default=None, gt=0, description="steps between profiles (default: thermo_every)")
 
 
 class MdProtocol(Schema):
@@ -86,8 +122,23 @@ class MdProtocol(Schema):
 
     output_dir: PathIn
     seed: int = Field(default=12345, ge=0)
-    structure: StructureSpec
+    structure: StructureSpec | None = None
+    device: DeviceSpec | None = None
     potential: PotentialSpec
     timestep_fs: float = Field(default=1.0, gt=0)
     thermo_every: int = Field(default=100, gt=0, description="steps between thermo records")
+    trajectory_every: int = Field(default=0, ge=0, description="steps between HDF5 trajectory frames (0: none)")
+    record: list[PerAtomRecord] = Field(default_factory=list, description="per-atom arrays stored in frames")
+    checkpoint_every: int | None = Field(
+        default=None, gt=0, description="steps between restart files (they are also written at every stage end)"
+    )
+    regions: list[RegionSpec] = Field(default_factory=list)
+    crystallinity: CrystallinitySpec | None = None
+    profiles: ProfileSpec | None = None
     stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_system(self) -> "MdProtocol":
+        if (self.structure is None) == (self.device is None):
+            raise ValueError("give exactly one of 'structure' or 'device'")
+        return self

@@ -1,134 +1,250 @@
-"""Run an :class:`~simkit.drivers.md.protocol.MdProtocol` on an MPI communicator."""
+"""Run an :class:`~simkit.drivers.md.protocol.MdProtocol` on an MPI communicator, or resume it.
+
+Order of work: build and check the plan (no LAMMPS yet), then either set the
+system up from scratch (structure, potential, regions, frozen slab) or read
+the last checkpoint back, define the observables, and run the segments. Outputs
+in ``output_dir``: ``thermo.csv``, ``profiles.csv`` (with ``profiles``),
+``trajectory.h5md`` (observables, and frames with ``trajectory_every``),
+``summary.png``, ``final.extxyz``, ``lammps.log`` (``lammps.resume<N>.log``
+for resumed attempts), ``checkpoints/`` and ``run_summary.json``.
+"""
 
 from __future__ import annotations
 
-import csv
+import json
 import logging
-import math
+import shutil
 from pathlib import Path
 
-import numpy as np
-
-from simkit.drivers.md.protocol import MdProtocol, MinimiseStage, NptStage, NveStage, NvtStage, VelocityStage
-from simkit.errors import RunFailed
-from simkit.lammps import dynamics
+from simkit.drivers.md.execute import Executor, Recorders, describe_segments
+from simkit.drivers.md.figures import plot_protocol
+from simkit.drivers.md.plan import Plan, build_plan
+from simkit.drivers.md.protocol import MdProtocol
+from simkit.drivers.md.records import ProfileTable, ThermoTable
+from simkit.drivers.md.state import (
+    Checkpoint, RunState, check_same_protocol, fingerprint, now, protocol_data, save_protocol,
+)
+from simkit.drivers.md.trajectory import TrajectoryRecord
+from simkit.errors import ConfigError, LammpsError, SimkitError
+from simkit.io import TRAJECTORY_FILE
+from simkit.lammps import observables, regions
+from simkit.lammps.checkpoint import read_checkpoint
 from simkit.lammps.session import LammpsSession
-from simkit.runtime.outputs import LAMMPS_LOG, THERMO_CSV
+from simkit.lammps.structure import lammps_box
+from simkit.runtime.outputs import LAMMPS_LOG, RUN_SUMMARY, THERMO_CSV
 from simkit.runtime.provenance import RunRecord
-from simkit.structures.spec import load_structure
 
 log = logging.getLogger(__name__)
 
-THERMO_COLUMNS = (
-    ("step", "step"),
-    ("time_ps", "time"),
-    ("temperature_K", "temp"),
-    ("potential_energy_eV", "pe"),
-    ("kinetic_energy_eV", "ke"),
-    ("total_energy_eV", "etotal"),
-    ("pressure_bar", "press"),
-    ("volume_A3", "vol"),
-)
+PROFILES_CSV = "profiles.csv"
+SUMMARY_FIGURE = "summary.png"
+FINAL_STRUCTURE = "final.extxyz"
 
 
-class ThermoTable:
-    """Thermo records appended to a CSV (rank 0 writes; units in the header)."""
+def run_protocol(
+    protocol: MdProtocol, comm=None, *, resume: bool = False, overwrite: bool = False, source: str = "protocol"
+) -> dict:
+    """Run every stage in order (or continue from the last checkpoint); returns the run summary.
 
-    def __init__(self, path: Path, rank: int):
-        self.path = path
-        self.rank = rank
-        self.rows: list[dict[str, float | str]] = []
-        if rank == 0:
-            with path.open("w", newline="") as handle:
-                csv.writer(handle).writerow(["stage", *(name for name, _ in THERMO_COLUMNS)])
-
-    def append(self, stage: str, thermo: dict[str, float]) -> None:
-        row = {"stage": stage, **{name: thermo[key] for name, key in THERMO_COLUMNS}}
-        row["step"] = int(row["step"])
-        if not all(math.isfinite(float(row[name])) for name, _ in THERMO_COLUMNS):
-            raise RunFailed(f"stage {stage}: non-finite thermo at step {int(thermo['step'])}: {row}")
-        self.rows.append(row)
-        if self.rank == 0:
-            with self.path.open("a", newline="") as handle:
-                csv.writer(handle).writerow([row["stage"], *(row[name] for name, _ in THERMO_COLUMNS)])
-
-
-def _steps(duration_ps: float, timestep_fs: float) -> int:
-    return max(1, round(duration_ps * 1000.0 / timestep_fs))
-
-
-def run_protocol(protocol: MdProtocol, comm=None) -> dict:
-    """Run every stage in order; returns a summary dict (also in run_summary.json)."""
+    ``source`` names the config in error messages. A fresh run refuses an
+    ``output_dir`` holding an unfinished run unless ``overwrite``; ``resume``
+    refuses a run whose protocol or input files changed.
+    """
     rank = comm.Get_rank() if comm is not None else 0
     size = comm.Get_size() if comm is not None else 1
     out = Path(protocol.output_dir)
+    potential = protocol.potential.build()
+    plan = build_plan(protocol, potential, source=source)  # every check before LAMMPS starts
+    if rank == 0:
+        for note in plan.notes:
+            log.warning(note)
+    data = protocol_data(protocol, potential)
+    # Rank 0 decides from the files and tells the others (a shared file system may lag).
+    checkpoint, attempts, finished = _from_rank0(
+        comm, lambda: _starting_point(out, data, resume=resume, overwrite=overwrite, source=source)
+    )
+    if finished:
+        log.info("the run in %s has finished already; nothing to resume", out)
+        return json.loads((out / RUN_SUMMARY).read_text())
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
+        if checkpoint is None:
+            shutil.rmtree(RunState.folder(out), ignore_errors=True)
     if comm is not None:
         comm.Barrier()
-    rng = np.random.default_rng(protocol.seed)
-    atoms = load_structure(protocol.structure, rng)
-    potential = protocol.potential.build()
-    species = potential.elements or tuple(sorted(set(atoms.get_chemical_symbols())))
+    attempts = attempts + [{"started": now(), "resumed_from_step": checkpoint.step if checkpoint else None}]
+    state = RunState(fingerprint(data), checkpoint=checkpoint, attempts=attempts)
+    save_protocol(out, data, rank)
+    state.save(out, rank)
 
+    structure_files = [protocol.structure.file] if protocol.structure and protocol.structure.file else []
+    if protocol.device is not None and protocol.device.crystal.file is not None:
+        structure_files = [protocol.device.crystal.file]
     record = RunRecord(
-        "md", out, protocol, rank=rank, mpi_size=size, seeds={"protocol": protocol.seed}, potentials=[potential]
+        "md", out, protocol, rank=rank, mpi_size=size, seeds={"protocol": protocol.seed},
+        inputs=structure_files, potentials=[potential],
     )
-    with record, LammpsSession(comm, log_path=out / LAMMPS_LOG) as session:
-        session.create_system(atoms, species, label="protocol structure")
-        session.set_potential(potential)
-        session.set_thermo(every=0)
-        thermo = ThermoTable(out / THERMO_CSV, rank)
+    log_name = LAMMPS_LOG if checkpoint is None else f"lammps.resume{len(attempts) - 1}.log"
+    with record, LammpsSession(comm, log_path=out / log_name) as session:
+        frozen = _load_system(session, plan, potential, checkpoint, out)
+        criterion = protocol.crystallinity.criterion() if protocol.crystallinity else None
+        watched = observables.define_observables(session, plan.blocks, criterion)
+        observables.install_thermo(session, watched)
+        recorders = _recorders(protocol, plan, session, comm, out, watched, checkpoint, record.data)
         record.add_output("thermo", out / THERMO_CSV)
-        record.add_output("lammps_log", out / LAMMPS_LOG)
-        for index, stage in enumerate(protocol.stages):
-            label = stage.name or f"{index}-{stage.stage}"
-            log.info("stage %s", label)
-            _run_stage(session, stage, label, protocol, thermo, seed=int(rng.integers(2**31 - 1)))
+        record.add_output("trajectory", out / TRAJECTORY_FILE)
+        record.add_output("lammps_log", out / log_name)
+        record.add_output("checkpoints", RunState.folder(out))
+        if recorders.profiles is not None:
+            record.add_output("profiles", out / PROFILES_CSV)
+        record.add_result("natoms", len(plan.atoms))
+        record.add_result("frozen_atoms", frozen)
+        record.add_result("regions", {b.name: b.describe() | {"dynamic_atoms_at_start": plan.region_atoms[b.name]}
+                                      for b in plan.blocks})
+        if plan.device is not None:
+            record.add_result("device", plan.device.describe())
+        record.add_result("plan", describe_segments(plan))
+        record.add_result("attempts", attempts)
+        executor = Executor(session, plan, protocol.seed, recorders, state, out, protocol.checkpoint_every)
+        try:
+            _run_segments(executor, plan, checkpoint, out)
+        except BaseException as exc:
+            record.add_result("segments", executor.segment_records)
+            # A rank that failed alone cannot join the collective close (the CLI aborts the others);
+            # the file keeps every frame committed so far either way.
+            if not (isinstance(exc, LammpsError) and exc.fatal):
+                recorders.trajectory.close()
+            raise
+        recorders.trajectory.close()
+        record.add_result("segments", executor.segment_records)
         final = session.to_atoms()
         if rank == 0:
-            final.write(out / "final.extxyz")
-        record.add_output("final_structure", out / "final.extxyz")
-        last = thermo.rows[-1] if thermo.rows else {}
-        record.add_result("natoms", len(final))
-        record.add_result("final_thermo", last)
+            final.write(out / FINAL_STRUCTURE, parallel=False)
+        record.add_output("final_structure", out / FINAL_STRUCTURE)
+        record.add_result("final_thermo", recorders.thermo.last)
+        record.add_result("heat", [s["heat"] for s in executor.segment_records if "heat" in s])
+        state.finished = True
+        state.attempts[-1]["finished"] = now()
+        state.save(out, rank)
+        if rank == 0:
+            _summary_figure(out, executor.segment_records, f"{out.name}: {len(plan.atoms)} atoms", record)
     return record.data
 
 
-def _run_stage(session: LammpsSession, stage, label: str, protocol: MdProtocol, thermo: ThermoTable, seed: int) -> None:
-    if isinstance(stage, VelocityStage):
-        dynamics.create_velocities(session, stage.temperature_K, seed)
+def _load_system(session: LammpsSession, plan: Plan, potential, checkpoint: Checkpoint | None, out: Path) -> int:
+    """Create the system (or read the checkpoint back) with potential, regions and frozen atoms; returns
+    the number of frozen atoms."""
+    species = potential.elements or tuple(sorted(set(plan.atoms.get_chemical_symbols())))
+    if checkpoint is None:
+        session.create_system(plan.atoms, species, label="protocol structure")
+        session.set_potential(potential)
+        regions.define_regions(session, plan.blocks)
+        return regions.split_frozen(session, plan.blocks)
+    read_checkpoint(session, RunState.folder(out) / checkpoint.restart_file, species, lammps_box(plan.atoms))
+    session.set_potential(potential)
+    regions.define_regions(session, plan.blocks)  # regions are not in restart files; groups are
+    frozen = regions.count_atoms(session, regions.FROZEN_GROUP)
+    regions.hold_frozen(session, frozen)
+    log.info("resuming %s at step %d (segment %d)", out, checkpoint.step, checkpoint.segment)
+    return frozen
+
+
+def _from_rank0(comm, compute):
+    """``compute()`` on rank 0, its result (or its SimkitError) on every rank."""
+    result = error = None
+    if comm is None or comm.Get_rank() == 0:
+        try:
+            result = compute()
+        except SimkitError as exc:
+            error = exc
+    if comm is not None and comm.Get_size() > 1:
+        result, error = comm.bcast((result, error), root=0)
+    if error is not None:
+        raise error
+    return result
+
+
+def _on_all_ranks(comm, build):
+    """``build()`` on every rank; a SimkitError on any rank is raised on all of them (none waits forever)."""
+    value = error = None
+    try:
+        value = build()
+    except SimkitError as exc:
+        error = exc
+    errors = comm.allgather(error) if comm is not None and comm.Get_size() > 1 else [error]
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first
+    return value
+
+
+def _summary_figure(out: Path, segments: list[dict], title: str, record: RunRecord) -> None:
+    # The figure is a convenience: failing to draw it must not fail a finished run.
+    try:
+        plot_protocol(out / THERMO_CSV, segments, out / SUMMARY_FIGURE, title=title)
+    except Exception as exc:  # noqa: BLE001 - matplotlib and pandas raise many types
+        log.warning("could not draw %s: %s", out / SUMMARY_FIGURE, exc)
         return
-    if isinstance(stage, MinimiseStage):
-        dynamics.minimise(
-            session,
-            force_tolerance_eV_per_A=stage.force_tolerance_eV_per_A,
-            max_iterations=stage.max_iterations,
-            relax_box_bar=stage.relax_box_bar,
+    record.add_output("summary_figure", out / SUMMARY_FIGURE)
+
+
+def _starting_point(out: Path, data: dict, *, resume: bool, overwrite: bool, source: str
+                    ) -> tuple[Checkpoint | None, list[dict], bool]:
+    """(checkpoint to continue from or None for the start, earlier attempts, whether it has finished)."""
+    previous = RunState.load(out)
+    if resume:
+        if previous is None or previous.checkpoint is None:
+            log.warning("no checkpoint in %s: running the protocol from the start", out)
+            return None, [], False
+        check_same_protocol(out, previous, data, source)
+        if previous.finished and (out / RUN_SUMMARY).is_file():
+            return None, previous.attempts, True
+        return previous.checkpoint, previous.attempts, False
+    if previous is not None and previous.checkpoint is not None and not previous.finished and not overwrite:
+        raise ConfigError(
+            f"{source}: output_dir {out} holds an unfinished run (checkpoint at step {previous.checkpoint.step}); "
+            "continue it with --resume, or start again with --overwrite"
         )
-        session.command("run 0 post no")
-        thermo.append(label, session.thermo())
-        return
-    timestep_fs = stage.timestep_fs or protocol.timestep_fs
-    dynamics.set_timestep(session, timestep_fs)
-    fix_id = "simkit_integrator"
-    if isinstance(stage, NvtStage):
-        end = stage.end_temperature_K or stage.temperature_K
-        dynamics.add_nvt(session, fix_id, stage.temperature_K, end, stage.damping_fs)
-    elif isinstance(stage, NptStage):
-        end = stage.end_temperature_K or stage.temperature_K
-        dynamics.add_npt(
-            session, fix_id, stage.temperature_K, end, stage.damping_fs,
-            stage.pressure_bar, stage.pressure_damping_fs, stage.couple,
-        )
-    elif isinstance(stage, NveStage):
-        dynamics.add_nve(session, fix_id)
-    else:  # pragma: no cover - the schema admits no other stage
-        raise TypeError(f"unhandled stage {stage!r}")
-    dynamics.run_steps(
-        session,
-        _steps(stage.duration_ps, timestep_fs),
-        chunk=protocol.thermo_every,
-        on_chunk=lambda values: thermo.append(label, values),
+    return None, [], False
+
+
+def _recorders(protocol: MdProtocol, plan: Plan, session: LammpsSession, comm, out: Path,
+               watched: observables.Observables, checkpoint: Checkpoint | None, provenance: dict) -> Recorders:
+    def tables():
+        # Rank 0 reopens the CSV files; a problem there must stop every rank before the next collective call.
+        thermo = ThermoTable(out / THERMO_CSV, watched.columns, session.rank,
+                             keep_rows=checkpoint.thermo_rows if checkpoint else None)
+        profiles = None
+        if plan.profile_bins:
+            profiles = ProfileTable(out / PROFILES_CSV, session.rank,
+                                    keep_rows=checkpoint.profile_rows if checkpoint else None)
+        return thermo, profiles
+
+    thermo, profiles = _on_all_ranks(comm, tables)
+    zprofile = None
+    if plan.profile_bins:
+        zprofile = observables.ZProfile(session, plan.profile_bins, crystalline=protocol.crystallinity is not None)
+    records = set(protocol.record)
+    for segment in plan.segments:
+        records |= set(segment.outputs.record)
+    trajectory = TrajectoryRecord(
+        out / TRAJECTORY_FILE, comm, records=sorted(records), columns=watched.columns, provenance=provenance,
+        resume_after_step=checkpoint.step if checkpoint else None,
+        last_observable_step=checkpoint.last_observable_step if checkpoint else None,
+        min_solid_bonds=protocol.crystallinity.min_solid_bonds if protocol.crystallinity else None,
     )
-    dynamics.remove_fix(session, fix_id)
+    return Recorders(thermo=thermo, trajectory=trajectory, profiles=profiles, zprofile=zprofile)
+
+
+def _run_segments(executor: Executor, plan: Plan, checkpoint: Checkpoint | None, out: Path) -> None:
+    start, inside = 0, None
+    if checkpoint is not None:
+        executor.segment_records = [dict(r) for r in checkpoint.segment_records]
+        executor.remember_checkpoint(RunState.folder(out) / checkpoint.restart_file)
+        start = checkpoint.segment + 1 if checkpoint.segment_complete else checkpoint.segment
+        inside = None if checkpoint.segment_complete else checkpoint
+    else:
+        executor.initial_frame()
+    for segment in plan.segments[start:]:
+        executor.run(segment, inside)
+        inside = None

@@ -1,0 +1,255 @@
+"""Run the segments of a plan on a live session: fixes, chunked runs, records and checkpoints.
+
+An MD segment runs from its first step ``begin`` to ``end = begin + steps`` in
+chunks that stop exactly on the steps where something happens (a thermo row,
+a profile, a trajectory frame, a checkpoint), each chunk as
+``run n start begin stop end`` so that ramps and fluxes see the whole segment
+even when it is split, or resumed from a checkpoint written in its middle.
+At each stop, records are written before the checkpoint, so a checkpoint
+always knows how many rows and frames precede it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from simkit.drivers.md.plan import Plan, Segment
+from simkit.drivers.md.records import ProfileTable, ThermoTable
+from simkit.drivers.md.state import Checkpoint, RunState, now
+from simkit.drivers.md.trajectory import TrajectoryRecord
+from simkit.lammps import dynamics, heat, regions, thermostats
+from simkit.lammps.checkpoint import remove_checkpoints, write_checkpoint
+from simkit.lammps.observables import ZProfile
+from simkit.lammps.session import LammpsSession
+from simkit.lammps.snapshot import current_time_ps
+
+log = logging.getLogger(__name__)
+
+MOTION_FIX = "simkit_motion"  # integrator/thermostat of the moving group (same ID on resume: NH state restored)
+REST_FIX = "simkit_rest_nve"
+FLUX_FIX = "simkit_flux"
+REST_GROUP = "simkit_rest"
+_KEPT_CHECKPOINTS = 2
+
+
+def stage_seed(seed: int, *keys: int) -> int:
+    """A seed for one random draw of the run, a pure function of the protocol seed and ``keys``."""
+    return int(np.random.default_rng([seed, *keys]).integers(1, 2**31 - 1))
+
+
+@dataclass
+class Recorders:
+    thermo: ThermoTable
+    trajectory: TrajectoryRecord
+    profiles: ProfileTable | None = None
+    zprofile: ZProfile | None = None
+
+
+@dataclass
+class Executor:
+    """Runs segments in order and keeps the run's checkpoint record up to date."""
+
+    session: LammpsSession
+    plan: Plan
+    seed: int
+    recorders: Recorders
+    state: RunState
+    output_dir: Path
+    checkpoint_every: int | None
+    segment_records: list[dict] = field(default_factory=list)
+    _flux_start: float | None = None
+    _begin_time: float = 0.0
+    _checkpoints: list[Path] = field(default_factory=list)
+
+    @property
+    def rank(self) -> int:
+        return self.session.rank
+
+    def step(self) -> int:
+        return int(self.session.lmp.extract_global("ntimestep"))
+
+    # -- segments ----------------------------------------------------------------------
+    def run(self, segment: Segment, resume: Checkpoint | None = None) -> dict:
+        """Run one segment (from its middle when ``resume`` is a checkpoint inside it)."""
+        log.info("segment %s (%s)%s", segment.label, segment.kind, f", resumed at step {resume.step}" if resume else "")
+        begin = resume.segment_begin_step if resume else self.step()
+        self._begin_time = resume.segment_begin_time_ps if resume else current_time_ps(self.session)[1]
+        record = {"label": segment.label, "stage": segment.stage.stage, "kind": segment.kind, "begin_step": begin}
+        if segment.kind == "velocity":
+            self._velocities(segment)
+        elif segment.kind == "minimise":
+            self._minimise(segment)
+        else:
+            record.update(self._md(segment, begin, resume))
+        step, time_ps = current_time_ps(self.session)
+        record.update(end_step=step, begin_time_ps=self._begin_time, end_time_ps=time_ps)
+        self.segment_records.append(record)
+        self.checkpoint(segment, begin, complete=True)
+        return record
+
+    def _velocities(self, segment: Segment) -> None:
+        stage = segment.stage
+        group = regions.DYNAMIC_GROUP
+        if stage.region is not None:
+            group, _ = regions.snapshot_group(self.session, stage.region)
+        dynamics.create_velocities(self.session, stage.temperature_K, stage_seed(self.seed, segment.stage_index), group)
+
+    def _minimise(self, segment: Segment) -> None:
+        stage = segment.stage
+        dynamics.minimise(
+            self.session, force_tolerance_eV_per_A=stage.force_tolerance_eV_per_A,
+            max_iterations=stage.max_iterations, relax_box_bar=stage.relax_box_bar,
+        )
+        self.session.command("run 0 post no")
+        self._record_thermo(segment, self.session.thermo())
+
+    def _md(self, segment: Segment, begin: int, resume: Checkpoint | None) -> dict:
+        session = self.session
+        dynamics.set_timestep(session, segment.timestep_fs)
+        result: dict = {"steps": segment.steps, "timestep_fs": segment.timestep_fs}
+        account = None
+        if segment.flux is not None:
+            if resume is None:
+                session.command("run 0 post no")  # the energy before any heat goes in
+                self._flux_start = float(session.thermo()["etotal"])
+            else:
+                self._flux_start = resume.flux_start_total_eV
+            account = heat.HeatAccount(segment.flux.energy_eV, self._flux_start)
+        fixes = self._integrate(segment, fresh=resume is None, attempt_step=self.step())
+        if segment.flux is not None:
+            flux = segment.flux
+            base = regions.group_id(segment.mobile_region) if segment.mobile_region else regions.DYNAMIC_GROUP
+            fixes += heat.add_heat_flux(session, FLUX_FIX, base, flux.region, flux.energy_eV, flux.duration_ps,
+                                        flux.method)
+        self._advance(segment, begin, begin + segment.steps)
+        thermostats.remove_fixes(session, fixes)
+        if account is not None:
+            account.end_total_eV = float(session.thermo()["etotal"])
+            result["heat"] = account.describe() | {
+                "region": segment.flux.region, "duration_ps": segment.flux.duration_ps,
+                "method": segment.flux.method, "within_tolerance": account.within(segment.flux.tolerance),
+            }
+            level = logging.INFO if account.within(segment.flux.tolerance) else logging.WARNING
+            log.log(level, "segment %s: delivered %.6g eV of %.6g eV requested (ratio %.4f)",
+                    segment.label, account.delivered_eV, account.requested_eV, account.ratio)
+            self._flux_start = None
+        return result
+
+    def _integrate(self, segment: Segment, *, fresh: bool, attempt_step: int) -> list[str]:
+        """Fixes that move the atoms of this segment; groups are made only on a fresh start
+        (a resumed segment finds them, with the same members, in the restart file)."""
+        session = self.session
+        base = regions.DYNAMIC_GROUP
+        if segment.mobile_region is not None:
+            base = regions.group_id(segment.mobile_region)
+            if fresh:
+                regions.snapshot_group(session, segment.mobile_region)
+        thermostat, barostat = segment.thermostat, segment.barostat
+        if barostat is not None:
+            return thermostats.add_barostat(
+                session, MOTION_FIX, base, thermostat.start_K, thermostat.stop_K, thermostat.damping_fs,
+                barostat.pressure_bar, barostat.damping_fs, barostat.couple,
+            )
+        if thermostat is None:
+            return thermostats.add_nve(session, MOTION_FIX, base)
+        group = base
+        if thermostat.region is not None and thermostat.region != segment.mobile_region:
+            group = regions.group_id(thermostat.region)
+            if fresh:
+                regions.snapshot_group(session, thermostat.region, within=base)
+        # Langevin noise cannot be replayed after a restart: a resumed segment draws a new stream.
+        seed = stage_seed(self.seed, segment.index, attempt_step)
+        fixes = thermostats.add_thermostat(
+            session, MOTION_FIX, group, thermostat.kind, thermostat.start_K, thermostat.stop_K,
+            thermostat.damping_fs, seed,
+        )
+        if group != base:
+            if fresh:
+                regions.subtract_group(session, REST_GROUP, base, group)
+            if regions.count_atoms(session, REST_GROUP) > 0:
+                fixes += thermostats.add_nve(session, REST_FIX, REST_GROUP)
+        return fixes
+
+    # -- the chunked run ------------------------------------------------------------------
+    def _advance(self, segment: Segment, begin: int, end: int) -> None:
+        out = segment.outputs
+        cadences = [c for c in (out.thermo_every, out.trajectory_every, out.profile_every, self.checkpoint_every) if c]
+        step = self.step()
+        setup = True
+        while step < end:
+            offset = step - begin
+            target = min([end] + [begin + (offset // c + 1) * c for c in cadences])
+            pre = "yes" if setup else "no"
+            self.session.command(f"run {target - step} start {begin} stop {end} pre {pre} post no")
+            setup = False
+            step = target
+            offset = step - begin
+            at_end = step == end
+            if at_end or offset % out.thermo_every == 0:
+                self._record_thermo(segment, self.session.thermo())
+            if out.profile_every and (at_end or offset % out.profile_every == 0):
+                self._record_profile(segment)
+            if out.trajectory_every and offset % out.trajectory_every == 0:
+                self.recorders.trajectory.frame(self.session, out.record, step)
+            if self.checkpoint_every and offset % self.checkpoint_every == 0 and not at_end:
+                self.checkpoint(segment, begin, complete=False)
+                setup = True  # writing a restart re-initialises LAMMPS
+
+    # -- records -----------------------------------------------------------------------
+    def _record_thermo(self, segment: Segment, thermo: dict[str, float]) -> None:
+        self.recorders.thermo.append(segment.label, thermo)
+        step, time_ps = current_time_ps(self.session)
+        self.recorders.trajectory.observables(step, time_ps, thermo)
+
+    def _record_profile(self, segment: Segment) -> None:
+        recorders = self.recorders
+        if recorders.zprofile is None or recorders.profiles is None:
+            return
+        step, time_ps = current_time_ps(self.session)
+        recorders.profiles.append(segment.label, step, time_ps, recorders.zprofile.read())
+
+    def initial_frame(self) -> None:
+        """A frame of the starting configuration, if any segment records a trajectory."""
+        if any(s.outputs.trajectory_every for s in self.plan.segments):
+            first = next(s for s in self.plan.segments if s.outputs.trajectory_every)
+            self.session.command("run 0 post no")
+            self.recorders.trajectory.frame(self.session, first.outputs.record, self.step())
+
+    # -- checkpoints -------------------------------------------------------------------
+    def remember_checkpoint(self, path: Path) -> None:
+        """A restart file from an earlier attempt that stays until newer ones replace it."""
+        self._checkpoints = [Path(path)]
+
+    def checkpoint(self, segment: Segment, begin: int, *, complete: bool) -> None:
+        step = self.step()
+        folder = RunState.folder(self.output_dir)
+        name = f"step{step:012d}-segment{segment.index:03d}{'-done' if complete else ''}.restart"
+        path = write_checkpoint(self.session, folder / name)
+        self.state.checkpoint = Checkpoint(
+            restart_file=name, segment=segment.index, segment_begin_step=begin,
+            segment_begin_time_ps=self._begin_time, step=step,
+            segment_complete=complete, thermo_rows=self.recorders.thermo.rows,
+            profile_rows=self.recorders.profiles.rows if self.recorders.profiles else 0,
+            flux_start_total_eV=None if complete else self._flux_start,
+            segment_records=[dict(r) for r in self.segment_records],
+            last_observable_step=self.recorders.trajectory.last_observable_step,
+            written=now(),
+        )
+        self.state.save(self.output_dir, self.rank)
+        self._checkpoints = (self._checkpoints + [path])[-_KEPT_CHECKPOINTS:]
+        if self.rank == 0:
+            remove_checkpoints(folder, keep=self._checkpoints)
+        log.debug("checkpoint %s (segment %s, %s)", name, segment.label, "done" if complete else "in progress")
+
+
+def describe_segments(plan: Plan) -> list[dict]:
+    """The planned segments, for the run summary."""
+    return [
+        {"label": s.label, "kind": s.kind, "steps": s.steps, "timestep_fs": s.timestep_fs,
+         "duration_ps": s.duration_ps, **({"flux": asdict(s.flux)} if s.flux else {})}
+        for s in plan.segments
+    ]

@@ -1,0 +1,154 @@
+"""Where a run stands: the checkpoint record beside the restart files, and the protocol it belongs to.
+
+``<output_dir>/checkpoints/state.json`` names the last complete restart file,
+the segment and step it belongs to (and the segment's first step, so ramps
+resume with the same start and stop), how many rows the CSV tables had, the
+records of the segments already finished, and a fingerprint of the protocol.
+It is replaced atomically, and only after its restart file is complete, so
+it always describes a checkpoint that exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from simkit.drivers.md.protocol import MdProtocol
+from simkit.errors import ConfigError, InputDataError
+from simkit.lammps.potentials.base import Potential, sha256_file
+
+CHECKPOINT_DIR = "checkpoints"
+STATE_FILE = "state.json"
+PROTOCOL_FILE = "protocol.json"
+
+
+def protocol_data(protocol: MdProtocol, potential: Potential) -> dict[str, Any]:
+    """What defines the physics of a run: the resolved protocol (not where it writes) and input file hashes."""
+    data = protocol.model_dump(mode="json", exclude={"output_dir"})
+    files = {str(p): sha256_file(p) for p in potential.files()}
+    structure = protocol.structure if protocol.structure is not None else protocol.device.crystal
+    if structure.file is not None:
+        files[str(structure.file)] = sha256_file(structure.file)
+    return {"protocol": data, "input_sha256": files}
+
+
+def fingerprint(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def first_difference(old: Any, new: Any, path: str = "") -> str | None:
+    """Key path of the first place where two JSON-like values differ (None if equal)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in old or key not in new:
+                return where
+            found = first_difference(old[key], new[key], where)
+            if found:
+                return found
+        return None
+    if isinstance(old, list) and isinstance(new, list):
+        for i, (a, b) in enumerate(zip(old, new)):
+            found = first_difference(a, b, f"{path}[{i}]")
+            if found:
+                return found
+        return None if len(old) == len(new) else f"{path} (length {len(old)} -> {len(new)})"
+    return None if old == new else (path or "<top level>")
+
+
+@dataclass
+class Checkpoint:
+    """One complete checkpoint."""
+
+    restart_file: str  # name inside the checkpoint folder
+    segment: int
+    segment_begin_step: int
+    segment_begin_time_ps: float
+    step: int
+    segment_complete: bool
+    thermo_rows: int
+    profile_rows: int
+    last_observable_step: int | None = None  # last step in the HDF5 time series
+    flux_start_total_eV: float | None = None  # total energy when the current pulse began
+    segment_records: list[dict] = field(default_factory=list)  # finished segments
+    written: str = ""
+
+
+@dataclass
+class RunState:
+    """The contents of state.json (rank 0 writes it)."""
+
+    protocol_sha256: str
+    checkpoint: Checkpoint | None = None
+    finished: bool = False
+    attempts: list[dict] = field(default_factory=list)
+
+    @staticmethod
+    def folder(output_dir: Path) -> Path:
+        return Path(output_dir) / CHECKPOINT_DIR
+
+    @classmethod
+    def load(cls, output_dir: Path) -> "RunState | None":
+        path = cls.folder(output_dir) / STATE_FILE
+        if not path.is_file():
+            return None
+        try:
+            raw = json.loads(path.read_text())
+            checkpoint = Checkpoint(**raw["checkpoint"]) if raw.get("checkpoint") else None
+            return cls(raw["protocol_sha256"], checkpoint, bool(raw.get("finished")), list(raw.get("attempts", [])))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputDataError(f"{path}: unreadable checkpoint record: {exc}") from exc
+
+    def save(self, output_dir: Path, rank: int) -> None:
+        if rank != 0:
+            return
+        folder = self.folder(output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / (STATE_FILE + ".partial")
+        partial.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        os.replace(partial, folder / STATE_FILE)
+
+
+def save_protocol(output_dir: Path, data: dict[str, Any], rank: int) -> None:
+    """Keep the fingerprinted protocol beside the checkpoints (to name what changed on a refused resume)."""
+    if rank != 0:
+        return
+    folder = RunState.folder(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / PROTOCOL_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def check_same_protocol(output_dir: Path, state: RunState, data: dict[str, Any], source: str) -> None:
+    """Refuse to resume a run whose protocol or input files changed, naming the first changed key."""
+    if state.protocol_sha256 == fingerprint(data):
+        return
+    saved = RunState.folder(output_dir) / PROTOCOL_FILE
+    where = None
+    if saved.is_file():
+        where = first_difference(json.loads(saved.read_text()), data)
+    detail = f" (first difference: '{where}')" if where else ""
+    raise ConfigError(
+        f"{source}: cannot resume the run in {output_dir}: the protocol or its input files changed since it "
+        f"started{detail}; restore them, or start a new run in another output_dir"
+    )
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def saved_protocol(run_dir: Path) -> MdProtocol:
+    """The protocol a run directory was started with (to resume it without its YAML file)."""
+    from simkit.config.loader import validate_config
+
+    path = RunState.folder(run_dir) / PROTOCOL_FILE
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: not a simkit md run directory (no {CHECKPOINT_DIR}/{PROTOCOL_FILE})")
+    data = json.loads(path.read_text())["protocol"]
+    data["output_dir"] = str(Path(run_dir).resolve())
+    return validate_config(MdProtocol, data, source=str(path), base_dir=Path(run_dir))

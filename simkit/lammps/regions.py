@@ -1,0 +1,148 @@
+"""Named spatial regions, the frozen/dynamic split, and groups taken from regions.
+
+A region is an axis-aligned block in LAMMPS box coordinates (Å). Observables
+that follow a region (the temperature or crystalline fraction of whatever atoms
+are inside it *now*) use the LAMMPS region directly. Integrators and
+thermostats need a group, which is a snapshot of the atoms inside a region at
+the moment it is taken. Groups are saved in LAMMPS restart files; regions are
+not, so :func:`define_regions` is called again after a restart.
+
+Atoms in *frozen* regions are never integrated, thermostatted or given
+velocities: they form a rigid crystalline slab that stops heat from crossing a
+periodic boundary. They still interact with every other atom.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from simkit.lammps.session import LammpsSession
+
+FROZEN_GROUP = "simkit_frozen"
+DYNAMIC_GROUP = "simkit_dynamic"
+_FREEZE_FIX = "simkit_freeze"
+_COUNT_VARIABLE = "simkit_count"
+_SCRATCH_GROUP = "simkit_scratch"
+# Region names become parts of LAMMPS IDs: letters, digits, underscores.
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+Bound = float | None  # None: unbounded along that side
+
+
+@dataclass(frozen=True)
+class Block:
+    """An axis-aligned block ``lo_A <= r <= hi_A`` (inclusive, as LAMMPS counts) in box coordinates.
+
+    A bound of None leaves that side open, so the block spans the whole box
+    along that axis even when the box changes size.
+    """
+
+    name: str
+    lo_A: tuple[Bound, Bound, Bound]
+    hi_A: tuple[Bound, Bound, Bound]
+    frozen: bool = False
+
+    def __post_init__(self):
+        if not NAME_PATTERN.match(self.name):
+            raise ValueError(f"region name {self.name!r} must start with a letter and use letters, digits, _")
+        if any(lo is not None and hi is not None and lo >= hi for lo, hi in zip(self.lo_A, self.hi_A)):
+            raise ValueError(f"region {self.name}: every lower bound must be below its upper bound")
+
+    def contains(self, positions_A: np.ndarray) -> np.ndarray:
+        """Boolean mask of the rows of ``positions_A`` (N, 3) inside the block."""
+        positions_A = np.asarray(positions_A, dtype=float)
+        lo = np.array([-np.inf if v is None else v for v in self.lo_A])
+        hi = np.array([np.inf if v is None else v for v in self.hi_A])
+        return np.all((positions_A >= lo) & (positions_A <= hi), axis=1)
+
+    def describe(self) -> dict:
+        return {"lo_A": list(self.lo_A), "hi_A": list(self.hi_A), "frozen": self.frozen}
+
+
+def region_id(name: str) -> str:
+    return f"simkit_r_{name}"
+
+
+def group_id(name: str) -> str:
+    return f"simkit_g_{name}"
+
+
+def _bound(value: Bound) -> str:
+    return "INF" if value is None else repr(float(value))
+
+
+def define_regions(session: LammpsSession, blocks: Iterable[Block]) -> None:
+    """Define one LAMMPS region per block (needed again after reading a restart file)."""
+    existing = set(_ids(session, "region"))
+    for block in blocks:
+        rid = region_id(block.name)
+        if rid in existing:
+            session.command(f"region {rid} delete")
+        bounds = " ".join(f"{_bound(lo)} {_bound(hi)}" for lo, hi in zip(block.lo_A, block.hi_A))
+        session.command(f"region {rid} block {bounds} units box")
+
+
+def split_frozen(session: LammpsSession, blocks: Sequence[Block]) -> int:
+    """Create the frozen and dynamic groups from the frozen blocks; returns the frozen atom count.
+
+    Frozen atoms get zero velocity and zero force (so minimisers leave them in
+    place too). Call once, on a freshly created system: the groups then live
+    in every restart file.
+    """
+    frozen = [b for b in blocks if b.frozen]
+    if frozen:
+        session.command(f"group {FROZEN_GROUP} region " + region_id(frozen[0].name))
+        for block in frozen[1:]:
+            session.command(f"group {_SCRATCH_GROUP} region {region_id(block.name)}")
+            session.command(f"group {FROZEN_GROUP} union {FROZEN_GROUP} {_SCRATCH_GROUP}")
+            session.command(f"group {_SCRATCH_GROUP} delete")
+    else:
+        session.command(f"group {FROZEN_GROUP} empty")
+    session.command(f"group {DYNAMIC_GROUP} subtract all {FROZEN_GROUP}")
+    count = count_atoms(session, FROZEN_GROUP)
+    hold_frozen(session, count)
+    return count
+
+
+def hold_frozen(session: LammpsSession, frozen_count: int) -> None:
+    """Zero the velocities and forces of frozen atoms (after a restart too: fixes are not saved)."""
+    if frozen_count == 0:
+        return
+    session.command(f"velocity {FROZEN_GROUP} set 0.0 0.0 0.0")
+    if _FREEZE_FIX not in _ids(session, "fix"):
+        session.command(f"fix {_FREEZE_FIX} {FROZEN_GROUP} setforce 0.0 0.0 0.0")
+
+
+def snapshot_group(session: LammpsSession, name: str, within: str = DYNAMIC_GROUP) -> tuple[str, int]:
+    """(Re)make the group of atoms of ``within`` now inside region ``name``; returns (group ID, count)."""
+    gid = group_id(name)
+    if gid in _ids(session, "group"):
+        session.command(f"group {gid} delete")
+    session.command(f"group {_SCRATCH_GROUP} region {region_id(name)}")
+    session.command(f"group {gid} intersect {_SCRATCH_GROUP} {within}")
+    session.command(f"group {_SCRATCH_GROUP} delete")
+    return gid, count_atoms(session, gid)
+
+
+def subtract_group(session: LammpsSession, new: str, base: str, removed: str) -> int:
+    """Make group ``new`` = ``base`` minus ``removed``; returns its atom count."""
+    if new in _ids(session, "group"):
+        session.command(f"group {new} delete")
+    session.command(f"group {new} subtract {base} {removed}")
+    return count_atoms(session, new)
+
+
+def count_atoms(session: LammpsSession, group: str, region: str | None = None) -> int:
+    """Atoms in ``group`` (and, if given, currently inside region ``region``), over all ranks."""
+    where = f"{group},{region_id(region)}" if region else group
+    session.command(f'variable {_COUNT_VARIABLE} equal "count({where})"')
+    return int(round(float(session.lmp.extract_variable(_COUNT_VARIABLE))))
+
+
+def _ids(session: LammpsSession, category: str) -> list[str]:
+    return [name for name in session.lmp.available_ids(category) if name]
