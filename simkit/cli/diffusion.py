@@ -1,0 +1,71 @@
+"""``simkit diffusion``: MD at several temperatures, then D, alpha_2, van Hove, conductivity and Arrhenius fits."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class Command:
+    """Run a diffusion study from a YAML file (see inputs/diffusion_*.yaml), resume it, or analyse it again."""
+
+    help = "multi-temperature MD, diffusion coefficients with uncertainties, Arrhenius and conductivity"
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("config", type=Path, nargs="?", help="diffusion YAML file (optional with a RUN_DIR)")
+        parser.add_argument("-o", "--output-dir", type=Path, help="override output_dir from the config")
+        parser.add_argument(
+            "--resume", nargs="?", const=True, default=False, metavar="RUN_DIR",
+            help="skip finished temperatures and continue interrupted ones from their last checkpoint",
+        )
+        parser.add_argument(
+            "--overwrite", action="store_true", help="start again even if output_dir holds unfinished runs"
+        )
+        parser.add_argument(
+            "--analyse-only", nargs="?", const=True, default=False, metavar="RUN_DIR",
+            help="no MD: analyse the existing trajectories again (with the config's analysis settings if given)",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        from simkit.config import load_config
+        from simkit.diffusion.config import DiffusionConfig
+        from simkit.diffusion.driver import analyse_run, run_diffusion, saved_config
+        from simkit.errors import ConfigError
+        from simkit.runtime.mpi import world
+
+        if args.resume and args.analyse_only:
+            raise ConfigError("give --resume or --analyse-only, not both")
+        named = args.resume if isinstance(args.resume, str) else args.analyse_only
+        run_dir = Path(named) if isinstance(named, str) else None
+        if run_dir is not None and args.config is None and run_dir.is_file():
+            args.config, run_dir = run_dir, None  # `--resume config.yaml`: the flag took the config as its value
+        output_dir = args.output_dir or run_dir
+        if args.config is None:
+            if run_dir is None:
+                raise ConfigError("give a config YAML file, or --resume/--analyse-only RUN_DIR")
+            config, source = saved_config(run_dir), str(run_dir)
+            if args.output_dir:
+                config.output_dir = args.output_dir.resolve()
+        else:
+            overrides = {"output_dir": str(output_dir.resolve())} if output_dir else None
+            config, source = load_config(DiffusionConfig, args.config, overrides), str(args.config)
+        comm = world()
+        progress = not args.no_progress and comm.Get_rank() == 0
+        if args.analyse_only:
+            summary = analyse_run(config, comm, source=source, progress=progress)
+        else:
+            summary = run_diffusion(config, comm, resume=bool(args.resume), overwrite=args.overwrite, source=source,
+                                    progress=progress)
+        if comm.Get_rank() == 0:
+            fits = summary.get("results", {}).get("arrhenius", {}).get("diffusion", {})
+            for species, fit in fits.items():
+                log.info("%s: Ea = %.4f ± %.4f eV, D0 = %.3g cm^2/s", species, fit["activation_eV"],
+                         fit["activation_err_eV"], fit["prefactor"])
+            log.info("diffusion finished on %d rank(s); outputs in %s", comm.Get_size(), config.output_dir)
+        return 0

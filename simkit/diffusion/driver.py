@@ -1,0 +1,243 @@
+"""Run a diffusion study: MD at every temperature (resumable), then the analysis.
+
+Each temperature gets a folder ``<output_dir>/T<T>K/`` with its MD
+(:mod:`simkit.diffusion.md`: ramp, hold, rescale, NVT production with
+``trajectory.h5md``, checkpoints) and its ``analysis/`` (:mod:`simkit.diffusion.report`).
+
+Scheduling: ``sequential`` runs the temperatures one after another on every
+rank of ``comm``; ``concurrent`` splits ``comm`` into groups (``rank % groups``)
+that run their share of the temperatures (round robin) at the same time. Each
+temperature is analysed by the group that ran it; rank 0 gathers the results,
+fits the Arrhenius laws and writes ``<output_dir>/analysis/``. A temperature
+that fails (unstable MD, unusable trajectory) is recorded and the others go
+on; the run then ends with :class:`~simkit.errors.RunFailed` after writing
+everything it has.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from simkit.config.loader import validate_config
+from simkit.diffusion.analysis import TemperatureResult, analyse_trajectory, summarise_temperatures
+from simkit.diffusion.config import DiffusionConfig
+from simkit.diffusion.md import MdState, TemperatureRun, fingerprint, recorded_atoms, starting_state
+from simkit.diffusion.report import write_run, write_temperature
+from simkit.errors import ConfigError, InputDataError, LammpsError, RunFailed, SimkitError
+from simkit.io import TRAJECTORY_FILE, open_trajectory
+from simkit.runtime.provenance import RunRecord
+from simkit.structures.spec import load_structure
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "diffusion_config.json"
+ANALYSIS_DIR = "analysis"
+
+
+def temperature_dir(output_dir: Path, temperature_K: float) -> Path:
+    return Path(output_dir) / f"T{temperature_K:g}K"
+
+
+def temperature_seed(seed: int, temperature_K: float, *purpose: int) -> int:
+    """A seed for one temperature, a pure function of the config seed and T (stable if the list changes)."""
+    return int(np.random.default_rng([seed, int(round(temperature_K * 1000)), *purpose]).integers(0, 2**31 - 1))
+
+
+# -- collective helpers ------------------------------------------------------------------------
+def _rank(comm) -> int:
+    return comm.Get_rank() if comm is not None else 0
+
+
+def _size(comm) -> int:
+    return comm.Get_size() if comm is not None else 1
+
+
+def _on_root(comm, action, *, share: bool = True):
+    """``action()`` on rank 0 of ``comm``; its error on every rank, and its result too when ``share``."""
+    result = error = None
+    if _rank(comm) == 0:
+        try:
+            result = action()
+        except Exception as exc:  # noqa: BLE001 - shared with the other ranks, who would otherwise wait forever
+            log.debug("error on rank 0", exc_info=True)
+            error = exc if isinstance(exc, SimkitError) else RunFailed(f"{type(exc).__name__}: {exc}")
+    if _size(comm) > 1:
+        shared, error = comm.bcast((result if share else None, error), root=0)
+        result = shared if share or _rank(comm) != 0 else result
+    if error is not None:
+        raise error
+    return result
+
+
+def _preflight(config: DiffusionConfig, source: str, *, resume: bool, overwrite: bool) -> None:
+    """Before anything is written: a fresh run refuses unfinished temperatures (unless ``overwrite``),
+    a resumed one refuses temperatures whose config or input files changed."""
+    potential = config.potential.build()
+    for temperature in config.temperatures_K:
+        folder = temperature_dir(config.output_dir, temperature)
+        if resume:
+            starting_state(folder, fingerprint(config, temperature, potential), resume=True, source=source)
+            continue
+        state = MdState.load(folder)
+        if not overwrite and state is not None and state.restart_file is not None and not state.finished:
+            raise ConfigError(
+                f"{source}: {folder} holds an unfinished run (checkpoint at step {state.step}); continue it with "
+                "--resume, or start again with --overwrite"
+            )
+
+
+# -- one temperature ---------------------------------------------------------------------------
+def run_temperature_md(config: DiffusionConfig, atoms, temperature_K: float, comm, *, resume: bool,
+                       source: str) -> Path:
+    """The MD of one temperature on ``comm`` (continued if ``resume``); returns its trajectory."""
+    folder = temperature_dir(config.output_dir, temperature_K)
+    potential = config.potential.build()
+    physics = fingerprint(config, temperature_K, potential)
+    state = _on_root(comm, lambda: starting_state(folder, physics, resume=resume, source=source))
+    if state is not None and state.finished:
+        log.info("%g K: MD finished already", temperature_K)
+        return folder / TRAJECTORY_FILE
+    if _rank(comm) == 0:
+        folder.mkdir(parents=True, exist_ok=True)
+    if _size(comm) > 1:
+        comm.Barrier()
+    run = TemperatureRun(config, atoms, temperature_K, folder, comm, potential,
+                         temperature_seed(config.seed, temperature_K))
+    return run.run(state, physics)
+
+
+def analyse_temperature(config: DiffusionConfig, temperature_K: float, *, progress: bool = True
+                        ) -> TemperatureResult:
+    """Analyse the production trajectory of one temperature and write its files (one process)."""
+    folder = temperature_dir(config.output_dir, temperature_K)
+    path = folder / TRAJECTORY_FILE
+    charges = config.conductivity.charges_e if config.conductivity else None
+    haven = config.conductivity.haven_ratio if config.conductivity else 1.0
+    with open_trajectory(path) as trajectory:
+        result = analyse_trajectory(
+            trajectory, temperature_K, config.mobile_species, config.analysis,
+            rng=np.random.default_rng(temperature_seed(config.seed, temperature_K, 2)),
+            charges_e=charges, haven_ratio=haven, progress=progress,
+        )
+    write_temperature(result, folder / ANALYSIS_DIR)
+    for name, species in result.species.items():
+        log.info("%g K %s: D = %.4g ± %.2g cm^2/s (window %.3g-%.3g ps%s)", temperature_K, name,
+                 species.tracer.D_cm2_per_s, species.tracer.D_err_cm2_per_s, species.window.start_ps,
+                 species.window.stop_ps, "" if species.window.diffusive else ", NOT diffusive")
+    return result
+
+
+# -- the whole run -----------------------------------------------------------------------------
+def save_config(config: DiffusionConfig, rank: int) -> None:
+    if rank != 0:
+        return
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CONFIG_FILE).write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
+
+
+def saved_config(run_dir: Path) -> DiffusionConfig:
+    """The config a diffusion run directory was started with (absolute paths; output_dir = ``run_dir``)."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: not a simkit diffusion run directory (no {CONFIG_FILE})")
+    data = json.loads(path.read_text())
+    data["output_dir"] = str(Path(run_dir).resolve())
+    return validate_config(DiffusionConfig, data, source=str(path), base_dir=Path(run_dir))
+
+
+def _groups(config: DiffusionConfig, comm) -> int:
+    if config.schedule.kind == "sequential":
+        return 1
+    wanted = config.schedule.groups or len(config.temperatures_K)
+    groups = max(1, min(wanted, _size(comm), len(config.temperatures_K)))
+    if groups < wanted and _rank(comm) == 0:
+        log.warning("schedule: %d group(s) requested, %d used (%d rank(s), %d temperature(s))", wanted, groups,
+                    _size(comm), len(config.temperatures_K))
+    return groups
+
+
+def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, overwrite: bool = False,
+                  md: bool = True, source: str = "config", progress: bool = True) -> dict:
+    """Run MD at every temperature (unless ``md=False``: analysis of existing trajectories) and the analysis.
+
+    Returns the run summary (the same on every rank). ``resume`` continues
+    every interrupted temperature from its last checkpoint and skips finished
+    ones; a fresh run refuses an output_dir with unfinished runs unless ``overwrite``.
+    """
+    rank = _rank(comm)
+    out = Path(config.output_dir)
+    if md:
+        _on_root(comm, lambda: _preflight(config, source, resume=resume, overwrite=overwrite))
+    if md:
+        save_config(config, rank)
+    # Every rank reads the structure now, together: ASE's file reading broadcasts over COMM_WORLD.
+    atoms = load_structure(config.structure, np.random.default_rng(config.seed)) if md else None
+    if atoms is not None:
+        recorded_atoms(config, atoms)  # every rank refuses a structure without the mobile species
+    groups = _groups(config, comm)
+    color = rank % groups
+    group_comm = comm.Split(color, rank) if groups > 1 else comm
+    mine = [t for i, t in enumerate(config.temperatures_K) if i % groups == color]
+    summary_dir = out if md else out / ANALYSIS_DIR
+    record = RunRecord("diffusion" if md else "diffusion --analyse-only", summary_dir, config, rank=rank,
+                       mpi_size=_size(comm), seeds={"config": config.seed, "groups": groups},
+                       inputs=[config.structure.file] if config.structure.file else [],
+                       potentials=[config.potential.build()])
+    with record:
+        statuses: dict[float, str] = {}
+        results: list[TemperatureResult] = []
+        for temperature in mine:
+            try:
+                if md:
+                    run_temperature_md(config, atoms, temperature, group_comm, resume=resume, source=source)
+                result = _on_root(group_comm, lambda: analyse_temperature(config, temperature, progress=progress),
+                                  share=False)
+                statuses[temperature] = "finished"
+                if _rank(group_comm) == 0:
+                    results.append(result)
+            except SimkitError as exc:
+                if isinstance(exc, LammpsError) and exc.fatal:
+                    raise
+                statuses[temperature] = f"failed: {exc}"
+                log.error("%g K failed: %s", temperature, exc)
+        if groups > 1:
+            group_comm.Free()
+        gathered = comm.gather((statuses, results), root=0) if _size(comm) > 1 else [(statuses, results)]
+
+        def finish() -> dict:
+            all_statuses = {t: s for part, _ in gathered for t, s in part.items()}
+            done = sorted((r for _, part in gathered for r in part), key=lambda r: r.temperature_K)
+            record.add_result("temperatures", {f"{t:g}": all_statuses[t] for t in sorted(all_statuses)})
+            for t in sorted(all_statuses):
+                record.add_output(f"T{t:g}K", temperature_dir(out, t))
+            if done:
+                summary = summarise_temperatures(done, config.analysis.arrhenius_include)
+                for name, path in write_run(done, summary, out / ANALYSIS_DIR).items():
+                    record.add_output(name, path)
+                record.add_result("arrhenius", summary.describe())
+                record.add_result("per_temperature", {f"{r.temperature_K:g}": r.describe() for r in done})
+            return all_statuses
+
+        all_statuses = _on_root(comm, finish)
+        failed = {t: s for t, s in all_statuses.items() if s != "finished"}
+        if failed:
+            raise RunFailed(f"{len(failed)} of {len(all_statuses)} temperature(s) failed: "
+                            + "; ".join(f"{t:g} K {s}" for t, s in sorted(failed.items())))
+    data = record.data if rank == 0 else None
+    return comm.bcast(data, root=0) if _size(comm) > 1 else data
+
+
+def analyse_run(config: DiffusionConfig, comm=None, *, source: str = "config", progress: bool = True) -> dict:
+    """Analyse the production trajectories of an existing run again (e.g. with other analysis settings)."""
+    missing = [t for t in config.temperatures_K
+               if not (temperature_dir(config.output_dir, t) / TRAJECTORY_FILE).is_file()]
+    if len(missing) == len(config.temperatures_K):
+        raise InputDataError(f"{source}: no production trajectory under {config.output_dir} "
+                             f"(expected {temperature_dir(config.output_dir, missing[0]) / TRAJECTORY_FILE})")
+    return run_diffusion(config, comm, md=False, source=source, progress=progress)
+
