@@ -1,0 +1,1 @@
+"""Benchmarks users run before committing machine time: scaling scans and machine descriptions."""

@@ -1,0 +1,37 @@
+"""``simkit survive``: high-temperature stability ("survival") screen of a potential."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+class Command:
+    """Run replicas of hot MD with a potential and report which survive (see inputs/survive_si.yaml).
+
+    Without mpirun, replicas run on worker processes (``workers`` in the config,
+    default: the cores available); under ``mpirun -np N`` each rank runs replicas.
+    """
+
+    help = "survival screen: hot MD replicas of a potential, failure modes and times"
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("config", type=Path, help="survival config YAML file")
+        parser.add_argument("-o", "--output-dir", type=Path, help="override output_dir from the config")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        from simkit.config import load_config
+        from simkit.runtime.mpi import world
+        from simkit.screening.config import SurviveConfig
+        from simkit.screening.jobs import survive_job
+
+        overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
+        config = load_config(SurviveConfig, args.config, overrides)
+        comm = world()
+        report = survive_job(config, comm)
+        if comm.Get_rank() == 0:
+            print(report.table())
+            print(f"outputs in {config.output_dir}")
+        return 0

@@ -1,0 +1,1 @@
+"""Screens of candidate potentials: stability under hot MD ("survival") and LAMMPS speed."""

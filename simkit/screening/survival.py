@@ -1,0 +1,169 @@
+"""Survival screens: what fraction of high-temperature MD runs with a potential complete?
+
+:func:`run_survival` is the library entry point the optimiser calls; ``simkit
+survive`` (:mod:`simkit.screening.jobs`) is a thin layer over it. A screen runs
+``replicas`` velocity seeds at each temperature on cells replicated from the
+given structures (replica k uses structure k mod len(structures)), in parallel
+on worker processes or on the ranks of a communicator, and ends with a
+:class:`~simkit.screening.report.SurvivalReport`. Hotter replicas start first,
+so that with an early stop the likely failures are found soonest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from ase import Atoms
+
+from simkit import errors
+from simkit.errors import ConfigError, RunFailed
+from simkit.lammps.potentials.base import Potential
+from simkit.screening.detection import resolve_limits
+from simkit.screening.replica import ERROR, FAILED, ReplicaResult, ReplicaTask
+from simkit.screening.report import SurvivalReport
+from simkit.screening.scheduling import EarlyStop, run_in_processes, run_on_communicator
+from simkit.screening.settings import SurvivalSettings
+from simkit.structures.geometry import replication_for
+
+log = logging.getLogger(__name__)
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (affinity-aware)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def replicate_to(atoms: Atoms, target_atoms: int) -> Atoms:
+    """``atoms`` repeated along its periodic directions to at least ``target_atoms`` atoms."""
+    if target_atoms <= len(atoms):
+        return atoms.copy()
+    if not any(atoms.pbc):
+        raise ConfigError(
+            f"a cell of {len(atoms)} atoms without periodic directions cannot be replicated to "
+            f"target_atoms = {target_atoms}; lower target_atoms or give a periodic cell"
+        )
+    return atoms.repeat(replication_for(atoms, target_atoms))
+
+
+def build_tasks(settings: SurvivalSettings, cells: Sequence[Atoms], seed: int) -> list[ReplicaTask]:
+    """One task per (temperature, replica), with independent velocity seeds drawn from ``seed``."""
+    seeds = np.random.SeedSequence(seed).generate_state(settings.replica_count, dtype=np.uint32)
+    tasks = []
+    for t_index, temperature in enumerate(settings.temperatures_K):
+        for replica in range(settings.replicas):
+            index = t_index * settings.replicas + replica
+            structure_index = replica % len(cells)
+            tasks.append(ReplicaTask(
+                index=index, temperature_K=float(temperature), replica=replica, structure_index=structure_index,
+                seed=int(seeds[index]), atoms=cells[structure_index],
+            ))
+    return tasks
+
+
+def _raise_setup_error(results: Sequence[ReplicaResult]) -> None:
+    broken = [r for r in results if r.status == ERROR]
+    if not broken:
+        return
+    first = broken[0]
+    kind = getattr(errors, first.error_type or "", None)
+    kind = kind if isinstance(kind, type) and issubclass(kind, errors.SimkitError) else RunFailed
+    message = f"survival replica {first.index} (T = {first.temperature_K:g} K) could not run: {first.message}"
+    if kind is errors.LammpsError:
+        raise errors.LammpsError(message)
+    raise kind(message)
+
+
+def run_survival(
+    potential: Potential,
+    settings: SurvivalSettings,
+    *,
+    structures: Sequence[Atoms],
+    workers: int | None = None,
+    comm=None,
+    min_survival_fraction: float | None = None,
+    seed: int = 0,
+    reference_structures: Sequence[Atoms] | None = None,
+    log_dir: Path | None = None,
+) -> SurvivalReport:
+    """Run a survival screen of ``potential`` and return its report.
+
+    Parallelism: give ``comm`` (an mpi4py communicator, e.g. a sub-communicator
+    of the optimiser; collective over it) to spread replicas over its ranks, one
+    rank per replica; otherwise ``workers`` spawned processes run them
+    (default: the cores available; 0 runs them one after another in this
+    process). ``min_survival_fraction`` enables the early stop.
+    ``reference_structures`` (e.g. the training set) set r_min unless
+    ``settings.thresholds.reference_min_distance_A`` is given; by default the
+    starting ``structures`` do. ``log_dir`` keeps one LAMMPS log per replica.
+    Raises :class:`~simkit.errors.RunFailed` (or the error's own class) only when
+    a replica could not even start; failing replicas are results, not errors.
+    """
+    if not structures:
+        raise ConfigError("a survival screen needs at least one starting structure")
+    if comm is not None and workers is not None:
+        raise ValueError("give either comm (MPI ranks) or workers (processes), not both")
+    started = time.perf_counter()
+    cells = [replicate_to(atoms, settings.target_atoms) for atoms in structures]
+    limits = resolve_limits(
+        settings.thresholds, potential_cutoff_A=potential.cutoff_A, starting_cells=cells,
+        reference_structures=reference_structures, npt=settings.ensemble == "npt",
+    )
+    tasks = build_tasks(settings, cells, seed)
+    hottest_first = sorted(tasks, key=lambda t: (-t.temperature_K, t.replica))
+    early_stop = EarlyStop(len(tasks), min_survival_fraction)
+    if log_dir is not None:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+
+    def report_progress(result: ReplicaResult) -> None:
+        where = ""
+        if result.status == FAILED:
+            when = "" if result.failure_time_ps is None else f" at {result.failure_time_ps:.3f} ps"
+            where = f" ({result.mode}{when}: {result.message})"
+        log.info("replica %d, T = %g K, #%d: %s%s", result.index, result.temperature_K, result.replica,
+                 result.status, where)
+
+    if comm is None and workers == 0:
+        comm = _self_communicator()
+    if comm is not None:
+        parallel = {"mode": "mpi" if comm.Get_size() > 1 else "in-process", "ranks": comm.Get_size()}
+        results = run_on_communicator(
+            hottest_first, potential, settings, limits, comm=comm, early_stop=early_stop, log_dir=log_dir,
+            on_result=report_progress,
+        )
+    else:
+        count = min(workers or available_cores(), len(tasks))
+        parallel = {"mode": "processes", "workers": count}
+        results = run_in_processes(
+            hottest_first, potential, settings, limits, workers=count, early_stop=early_stop, log_dir=log_dir,
+            on_result=report_progress,
+        )
+    _raise_setup_error(results)
+    return SurvivalReport(
+        replicas=results,
+        settings=settings.model_dump(mode="json"),
+        limits=dataclasses.asdict(limits),
+        potential=potential.describe(),
+        seed=seed,
+        parallel=parallel,
+        min_survival_fraction=min_survival_fraction,
+        wall_s=time.perf_counter() - started,
+        extra={"starting_cells": [{"natoms": len(c), "formula": c.get_chemical_formula()} for c in cells]},
+    )
+
+
+def _self_communicator():
+    from simkit.runtime.mpi import world
+
+    world()  # initialises MPI (a singleton when not launched by mpirun)
+    from mpi4py import MPI
+
+    return MPI.COMM_SELF
