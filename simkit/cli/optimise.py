@@ -1,0 +1,74 @@
+"""``simkit optimise``: Bayesian hyperparameter optimisation scored on loss, speed and survival."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+class Command:
+    """Optimise the hyperparameters of a SNAP or ACE fit (see inputs/optimise_snap_si.yaml).
+
+    Candidates are fitted, timed and screened k at a time (worker processes, or
+    groups of ranks under ``mpirun -np N``) and recorded in RUN_DIR/journal.sqlite
+    the moment each finishes. Running the same config again continues the run in
+    its output_dir (a finished run only regenerates its results); ``--resume
+    RUN_DIR`` does the same without the YAML. A changed search space is refused.
+    """
+
+    help = "Bayesian optimisation of fit hyperparameters on validation loss, LAMMPS speed and survival"
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("config", type=Path, nargs="?", help="optimise config YAML file")
+        parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
+        parser.add_argument("-o", "--output-dir", type=Path, help="override output_dir from the config")
+        parser.add_argument("--candidates", type=int, metavar="N",
+                            help="override budget.candidates (e.g. to extend a finished run)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        from simkit.errors import ConfigError
+        from simkit.optimise.runner import config_from_run_dir, load_optimise_config, run_optimisation
+        from simkit.runtime.logs import add_file_log
+        from simkit.runtime.mpi import launched_by_mpirun, world
+        from simkit.runtime.outputs import LOG_FILE
+
+        if (args.config is None) == (args.resume is None):
+            raise ConfigError("give either a config file or --resume RUN_DIR")
+        if args.candidates is not None and args.candidates < 1:
+            raise ConfigError(f"--candidates must be at least 1, got {args.candidates}")
+        if args.resume is not None:
+            if args.output_dir is not None:
+                raise ConfigError("--output-dir does not apply to --resume (the run stays in RUN_DIR)")
+            config, source = config_from_run_dir(args.resume), str(args.resume)
+        else:
+            overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
+            config, source = load_optimise_config(args.config, overrides), str(args.config)
+        if args.no_progress:
+            config.progress = False
+        comm = world() if launched_by_mpirun() else None
+        rank = comm.Get_rank() if comm is not None else 0
+        if rank == 0:
+            Path(config.output_dir).mkdir(parents=True, exist_ok=True)
+            add_file_log(Path(config.output_dir) / LOG_FILE)
+        summary = run_optimisation(config, comm=comm, source=source, budget=args.candidates)
+        if rank == 0:
+            _print_summary(summary, Path(config.output_dir))
+        return 0
+
+
+def _print_summary(summary: dict, run_dir: Path) -> None:
+    results = summary.get("results", {}).get("summary", {})
+    counts = results.get("candidates", {})
+    line = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    print(f"{results.get('finished', 0)} of {results.get('budget', '?')} candidates finished ({line or 'none'})")
+    if results.get("best_id") is not None:
+        print(f"best: candidate {results['best_id']}, objective {results['best_objective']:.6g}, "
+              f"loss {results['best_loss']:.4g}, {results['best_params']}")
+        print(f"best potential: {run_dir / 'best' / 'potential.yaml'}")
+    stopped = summary.get("results", {}).get("stopped")
+    if stopped:
+        print(f"stopped: {stopped}")
+    print(f"outputs in {run_dir}")

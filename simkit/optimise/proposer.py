@@ -1,0 +1,133 @@
+"""Where the next point comes from: the initial design, then scikit-optimize's ask/tell.
+
+The initial design (Hammersley by default) is a fixed list of points drawn from
+the run's seed; its points are handed out by index, so a resumed run evaluates
+exactly the design points that never finished. After that, skopt's
+:class:`~skopt.Optimizer` proposes points. Candidates still running are
+handled by the constant liar: a copy of the optimiser is told each pending
+point with a made-up value (the minimum, mean or maximum seen) before it is
+asked, so concurrent candidates spread out instead of piling onto one spot.
+The optimiser holds only what the journal holds: a resumed run replays the
+journal's told points into a fresh one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from contextlib import contextmanager
+from typing import Sequence
+
+import numpy as np
+
+from simkit.optimise.config import OptimiserSpec
+from simkit.optimise.space import SearchSpace, initial_design
+
+log = logging.getLogger(__name__)
+
+_RANDOM_TRIES = 200
+
+INITIAL, OPTIMISER, RANDOM = "initial", "optimiser", "random"
+
+
+@contextmanager
+def _skopt_calls():
+    """Around every skopt call: one BLAS thread, and its warnings logged rather than raised or printed.
+
+    The surrogate's matrices are tiny; with several BLAS threads on a machine
+    busy with candidates, thread contention made each model fit ~10x slower.
+    skopt warns (UserWarning) when it re-proposes a point.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for item in caught:
+        log.debug("scikit-optimize: %s", item.message)
+
+
+class Proposer:
+    """Proposes points for one run; deterministic for a given seed and sequence of tells."""
+
+    def __init__(self, space: SearchSpace, spec: OptimiserSpec, seed: int):
+        self.space = space
+        self.spec = spec
+        self.seed = int(seed)
+        self.design = initial_design(space, spec.initial_points, spec.initial_point_generator, self.seed)
+        self._optimizer = self._fresh_optimizer()
+        self._values: list[float] = []
+
+    def _fresh_optimizer(self):
+        from skopt import Optimizer
+
+        acquisition = self.spec.acquisition.model_dump()
+        kind = acquisition.pop("kind")
+        with _skopt_calls():
+            # The initial design is ours (see module docstring): skopt fits its model from the first tell.
+            return Optimizer(
+                self.space.skopt_dimensions(), base_estimator=self.spec.base_estimator, n_initial_points=0,
+                initial_point_generator="random", acq_func=kind, acq_func_kwargs=acquisition,
+                random_state=self.seed % (2**32),
+            )
+
+    @property
+    def told(self) -> int:
+        return len(self._values)
+
+    def tell(self, points: Sequence[list], values: Sequence[float]) -> None:
+        """Record finished candidates (one batch: one model fit)."""
+        if not points:
+            return
+        with _skopt_calls():
+            self._optimizer.tell([list(p) for p in points], [float(v) for v in values])
+        self._values.extend(float(v) for v in values)
+
+    def _lie(self) -> float:
+        values = self._values
+        return {"cl_min": min, "cl_max": max, "cl_mean": lambda v: sum(v) / len(v)}[self.spec.liar](values)
+
+    def propose(
+        self, pending: Sequence[list], taken_initial: set[int], seen: set[str]
+    ) -> tuple[list, str, int | None] | None:
+        """The next point, its source and its design index; None when the space is exhausted.
+
+        ``pending``: points being evaluated now; ``taken_initial``: design indices
+        finished or running; ``seen``: keys of every point finished or running.
+        """
+        for index, point in enumerate(self.design):
+            if index not in taken_initial and self.space.key(point) not in seen:
+                return point, INITIAL, index
+        salt = [self.seed, self.told, len(pending), len(seen)]
+        if self.told:
+            with _skopt_calls():
+                if pending:
+                    liar = self._optimizer.copy(random_state=int(np.random.SeedSequence(salt).generate_state(1)[0]))
+                    liar.tell([list(p) for p in pending], [self._lie()] * len(pending))
+                    point = self.space.normalise(liar.ask())
+                else:
+                    point = self.space.normalise(self._optimizer.ask())
+            if self.space.key(point) not in seen:
+                return point, OPTIMISER, None
+            log.debug("the optimiser proposed a point already evaluated; drawing a random one")
+        return self._random_unseen(seen, salt)
+
+    def _random_unseen(self, seen: set[str], salt: list[int]) -> tuple[list, str, None] | None:
+        size = self.finite_size()
+        if size is not None and len(seen) >= size:
+            return None
+        seed = int(np.random.SeedSequence(salt + [1]).generate_state(1)[0])
+        for point in self.space.random_points(_RANDOM_TRIES, seed):
+            if self.space.key(point) not in seen:
+                return point, RANDOM, None
+        return None
+
+    def finite_size(self) -> int | None:
+        """Number of distinct points when every dimension is discrete, else None."""
+        size = 1
+        for dim in self.space.dimensions.values():
+            if dim.real is not None:
+                return None
+            size *= len(dim.categorical) if dim.categorical is not None else dim.integer[1] - dim.integer[0] + 1
+        return size if math.isfinite(size) else None
