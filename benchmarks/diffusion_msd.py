@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from simkit.bench.machine import machine_info
 
 D_TRUE = {"Li": 0.5, "Te": 0.05}  # Å^2/ps
 NUMBERS = {"Li": 3, "Te": 52}
@@ -34,16 +34,9 @@ BOX_A = 60.0
 
 
 def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    info = machine_info()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, load average {load:.1f} at start"
+    return f"{info['hostname']}: {info['cpu_model']}, {info['logical_cpus']} cores, load average {load:.1f} at start"
 
 
 def write_trajectory(path: Path, atoms: int, frames: int, seed: int = 1) -> float:

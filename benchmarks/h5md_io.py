@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -30,18 +29,13 @@ from pathlib import Path
 import numpy as np
 from ase.build import bulk
 
+from simkit.bench.machine import machine_info
+
 
 def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    info = machine_info()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, load average {load:.1f} at start"
+    return f"{info['hostname']}: {info['cpu_model']}, {info['logical_cpus']} cores, load average {load:.1f} at start"
 
 
 def bench_write_and_rdf(workdir: Path, frames: int) -> list[str]:

@@ -7,11 +7,22 @@ from pathlib import Path
 import pytest
 
 from simkit.config import load_config
+from simkit.diffusion.config import DiffusionConfig
+from simkit.distil.config import DistilConfig
 from simkit.drivers.md.protocol import MdProtocol
+from simkit.fitting.registry import FitConfig
+from simkit.optimise.config import OptimiseConfig
+from simkit.bench.scaling import ScalingConfig
+from simkit.screening.config import SpeedConfig, SurviveConfig
 
 INPUTS = Path(__file__).resolve().parents[1] / "inputs"
 # inputs/<command>_<name>.yaml -> schema of <command>
 SCHEMAS = {"md": MdProtocol}
+SCHEMAS.update(survive=SurviveConfig, speed=SpeedConfig, bench=ScalingConfig)
+SCHEMAS.update(fit=FitConfig)
+SCHEMAS.update(optimise=OptimiseConfig)
+SCHEMAS.update(distil=DistilConfig)
+SCHEMAS.update(diffusion=DiffusionConfig)
 
 
 def _examples():

@@ -70,3 +70,31 @@ def test_units_table_round_trips():
     assert units.bar_to_ev_per_a3(units.BAR_PER_EV_PER_A3) == pytest.approx(1.0)
     assert units.rate_K_per_s_to_K_per_ps(1e13) == pytest.approx(10.0)
     assert units.ev_per_a3_to_gpa(1.0) == pytest.approx(160.21766208)
+
+
+@pytest.mark.mpi
+def test_structure_and_dataset_io_do_not_communicate(tmp_path):
+    """Once mpi4py is imported ASE's read/write would broadcast over the world; simkit must not."""
+    from ase.build import bulk
+    from ase.io import write
+
+    write(tmp_path / "si.extxyz", bulk("Si", "diamond", 5.43, cubic=True))
+    script = tmp_path / "lonely_rank.py"
+    script.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from simkit.runtime.mpi import world\n"
+        "from simkit.config import validate_config\n"
+        "from simkit.structures.spec import StructureSpec, load_structure\n"
+        "comm = world()\n"
+        "folder = Path(sys.argv[1])\n"
+        "if comm.Get_rank() == 1:  # rank 0 never joins: a hidden collective would hang\n"
+        "    spec = validate_config(StructureSpec, {'file': 'si.extxyz'}, source='test', base_dir=folder)\n"
+        "    atoms = load_structure(spec)\n"
+        "    from simkit.datasets import read_dataset\n"
+        "    print(len(atoms), flush=True)\n"
+        "comm.Barrier()\n"
+    )
+    result = run_python_mpi(script, 2, str(tmp_path), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "8"

@@ -19,8 +19,19 @@ from simkit.errors import LammpsError, SimkitError
 
 # name -> module; adding a command is one line here plus its module.
 COMMANDS: dict[str, str] = {
+    "ace": "simkit.cli.ace",
+    "analyse": "simkit.cli.analyse",
+    "bench": "simkit.cli.bench",
+    "diffusion": "simkit.cli.diffusion",
+    "distil": "simkit.cli.distil",
+    "demo": "simkit.cli.demo",
     "doctor": "simkit.cli.doctor",
+    "evaluate": "simkit.cli.evaluate",
+    "fit": "simkit.cli.fit",
     "md": "simkit.cli.md",
+    "optimise": "simkit.cli.optimise",
+    "speed": "simkit.cli.speed",
+    "survive": "simkit.cli.survive",
 }
 
 

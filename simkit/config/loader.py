@@ -65,6 +65,15 @@ def _format_location(loc: tuple) -> str:
     return "".join(parts) or "<top level>"
 
 
+def _is_union_tag(current: Any, loc: tuple, position: int) -> bool:
+    """A tag value (``kind: vacancies``) that is followed by a key of the same mapping."""
+    if not isinstance(current, dict) or position + 1 >= len(loc):
+        return False
+    item = loc[position]
+    tags = [value for value in current.values() if isinstance(value, str)]
+    return item in tags and loc[position + 1] in current
+
+
 def _clean_location(loc: tuple, data: Any) -> tuple:
     """Keep only the parts of pydantic's location that are real YAML keys or indices.
 
@@ -75,6 +84,8 @@ def _clean_location(loc: tuple, data: Any) -> tuple:
     current: Any = data
     last = len(loc) - 1
     for position, item in enumerate(loc):
+        if _is_union_tag(current, loc, position):
+            continue
         is_key = isinstance(current, dict) and item in current
         is_index = isinstance(current, list) and isinstance(item, int) and 0 <= item < len(current)
         if is_key or is_index:

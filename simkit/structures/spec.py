@@ -54,7 +54,9 @@ def load_structure(spec: StructureSpec, rng: np.random.Generator | None = None) 
         from ase.io import read
 
         try:
-            atoms = read(spec.file, index=spec.index, format=spec.format)
+            # parallel=False: once mpi4py is imported ASE would otherwise read on world rank 0 and
+            # broadcast, a collective that ranks of a sub-communicator never join.
+            atoms = read(spec.file, index=spec.index, format=spec.format, parallel=False)
         except Exception as exc:  # noqa: BLE001 - ASE raises many types for bad files
             raise InputDataError(f"{spec.file}: cannot read structure (frame {spec.index}): {exc}") from exc
     else:

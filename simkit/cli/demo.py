@@ -1,0 +1,46 @@
+"""``simkit demo``: the whole mission on the embedded default, from teacher data to a device cycle."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class Command:
+    """Distil a dataset from a teacher, optimise SNAP and ACE on accuracy, speed and survival, run a
+    heat-pulse/anneal cycle of a small device with the best model under mpirun, analyse it and write
+    a Markdown report. Without CONFIG the embedded default runs (no files needed). Run it again to
+    continue after an interruption: finished steps are reused.
+    """
+
+    help = "run the main job: data -> optimised potentials -> device cycle -> analysis -> report"
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("config", type=Path, nargs="?", help="demo YAML file (default: the embedded one)")
+        parser.add_argument("-o", "--output-dir", type=Path, help="output folder (default: ./runs/demo)")
+        parser.add_argument("--show-config", action="store_true", help="print the embedded default and exit")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        from simkit.demo.config import default_config_path
+        from simkit.errors import ConfigError
+
+        if int(os.environ.get("PMI_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))) > 1:
+            raise ConfigError("simkit demo launches its own mpirun for the device cycle: run it without mpirun")
+        path = args.config or default_config_path()
+        if args.show_config:
+            print(path.read_text(), end="")
+            return 0
+        if not path.is_file():
+            raise ConfigError(f"{path}: demo config not found")
+        from simkit.demo.runner import run_demo
+
+        report = run_demo(path, args.output_dir.resolve() if args.output_dir else None)
+        log.info("demo finished: report at %s", report)
+        print(f"report: {report}")
+        return 0

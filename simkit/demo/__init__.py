@@ -1,0 +1,1 @@
+"""The main job: ``simkit demo`` strings every command together on an embedded default."""

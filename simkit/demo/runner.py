@@ -1,0 +1,240 @@
+"""``simkit demo``: distil a dataset, optimise SNAP (and ACE), run a device cycle, analyse, report.
+
+Every step runs the same command a user would (``simkit distil``,
+``simkit optimise``, ``mpirun -np N simkit md``, the analyses of
+``simkit analyse``) on a config generated into ``<output>/configs/``, so any
+step can be re-run or changed by hand. All sections are validated before the
+first step starts. Steps that finished with the same config and inputs are
+reused; a killed step resumes (see :mod:`simkit.demo.steps`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from simkit.config.loader import deep_merge, read_yaml, validate_config
+from simkit.config.schema import Schema
+from simkit.demo.config import DemoConfig
+from simkit.demo.steps import Step, run_command, simkit_command, write_yaml
+from simkit.errors import ConfigError
+from simkit.lammps.potentials.specs import PotentialSpec
+
+log = logging.getLogger(__name__)
+
+REPORT_DIR = "report"
+FOLDERS = {"data": "01-data", "snap": "02-optimise-snap", "ace": "03-optimise-ace", "cycle": "04-device-cycle",
+           "analysis": "05-analysis"}
+DATASET = "dataset.extxyz"
+RDF_FIGURE = "rdf_by_stage.png"
+
+
+class _PotentialHolder(Schema):
+    potential: PotentialSpec
+
+
+def load_demo_config(path: Path, output_dir: Path | None = None) -> tuple[DemoConfig, Path]:
+    """The validated demo config and the output folder (``-o``, the file's ``output_dir``, or ./runs/demo)."""
+    data = read_yaml(path)
+    config = validate_config(DemoConfig, data, source=str(path), base_dir=path.resolve().parent)
+    out = output_dir or config.output_dir or Path.cwd() / "runs" / "demo"
+    return config, Path(out).resolve()
+
+
+def _dump(model) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+class DemoPlan:
+    """The demo's steps with their resolved configs; building it validates every section."""
+
+    def __init__(self, config: DemoConfig, source: Path, out: Path):
+        self.config, self.source, self.out = config, source, out
+        self.base_dir = source.resolve().parent
+        self.dataset = out / FOLDERS["data"] / DATASET
+        self.configs = out / "configs"
+        self.families = ["snap"] + (["ace"] if config.ace is not None else [])
+        self.data_config = self._data_config()
+        self.optimise_configs = {family: self._optimise_config(family) for family in self.families}
+        self._cycle_config(self._placeholder_potential())  # checks the section before anything runs
+        self._check_analysis()
+
+    # -- section -> command config ----------------------------------------------------------
+    def _validated(self, model, data: dict[str, Any], section: str):
+        return validate_config(model, data, source=f"{self.source}: {section}", base_dir=self.base_dir)
+
+    def _data_config(self) -> dict[str, Any]:
+        from simkit.distil.config import DistilConfig
+
+        data = {"seed": self.config.seed, **self.config.data, "output": str(self.dataset)}
+        return _dump(self._validated(DistilConfig, data, "data"))
+
+    def _optimise_config(self, family: str) -> dict[str, Any]:
+        from simkit.optimise.config import OptimiseConfig
+        from simkit.optimise.space import SearchSpace, check_search_space
+
+        section = getattr(self.config, family)
+        fit = dict(section.get("fit", {}))
+        fit.setdefault("backend", family)
+        fit["data"] = {"train": str(self.dataset), **fit.get("data", {})}
+        if fit["backend"] != family:
+            raise ConfigError(f"{self.source}: {family}.fit.backend: expected {family!r}, got {fit['backend']!r}")
+        data = {"seed": self.config.seed, **section, "fit": fit, "output_dir": str(self.out / FOLDERS[family])}
+        # The dataset does not exist before the first step: validate against this file and swap it back.
+        probe = deep_merge(data, {"fit": {"data": {"train": str(self.source.resolve())}}})
+        config = self._validated(OptimiseConfig, probe, family)
+        check_search_space(SearchSpace(config.search_space), config.fit, f"{self.source}: {family}")
+        dumped = _dump(config)
+        dumped["fit"]["data"]["train"] = str(self.dataset)
+        return dumped
+
+    def _placeholder_potential(self) -> dict[str, Any]:
+        elements = self.optimise_configs["snap"]["fit"]["elements"]
+        return {"kind": "lammps", "pair_style": "zero 5.0", "pair_coeff": ["* *"], "elements": elements,
+                "cutoff_A": 5.0}
+
+    def _cycle_config(self, potential: dict[str, Any]) -> dict[str, Any]:
+        from simkit.drivers.md.protocol import MdProtocol
+
+        data = {"seed": self.config.seed, **self.config.cycle, "potential": potential,
+                "output_dir": str(self.out / FOLDERS["cycle"])}
+        return _dump(self._validated(MdProtocol, data, "cycle"))
+
+    def _check_analysis(self) -> None:
+        from simkit.analysis import options_model
+
+        names = {s.get("name") for s in self.config.cycle.get("stages", [])}
+        for name in self.config.analysis.rdf_stages:
+            if name not in names:
+                raise ConfigError(f"{self.source}: analysis.rdf_stages: no cycle stage is named {name!r} "
+                                  f"(named stages: {sorted(n for n in names if n)})")
+        self._validated(options_model("crystallinity"), self.config.analysis.crystallinity,
+                        "analysis.crystallinity")
+
+    def best_potential(self, family: str) -> dict[str, Any]:
+        """The potential spec of the best candidate of ``family`` with absolute paths."""
+        best = self.out / FOLDERS[family] / "best" / "potential.yaml"
+        spec = read_yaml(best)
+        if "model" in spec:
+            raise ConfigError(f"{best}: the demo cycle takes a potential with at most a ZBL reference")
+        holder = validate_config(_PotentialHolder, {"potential": spec}, source=str(best), base_dir=best.parent)
+        return _dump(holder)["potential"]
+
+    # -- steps ----------------------------------------------------------------------------------
+    def steps(self) -> list[Step]:
+        steps = [self._data_step()] + [self._optimise_step(f) for f in self.families]
+        return steps + [self._cycle_step(), self._analysis_step()]
+
+    def _data_step(self) -> Step:
+        folder = self.out / FOLDERS["data"]
+        path = self.configs / "distil.yaml"
+
+        def execute(resume: bool) -> None:
+            write_yaml(self.data_config, path, "simkit distil config generated by simkit demo")
+            run_command("data", simkit_command("distil", str(path)), folder / "command.log", self.out)
+
+        return Step("data", "label structures with the teacher (simkit distil)", folder, self.data_config, [],
+                    [self.dataset], execute)
+
+    def _optimise_step(self, family: str) -> Step:
+        folder = self.out / FOLDERS[family]
+        config = self.optimise_configs[family]
+        path = self.configs / f"optimise_{family}.yaml"
+
+        def execute(resume: bool) -> None:
+            # The optimiser resumes from its own journal when its folder already holds a run.
+            write_yaml(config, path, f"simkit optimise config ({family}) generated by simkit demo")
+            run_command(family, simkit_command("optimise", str(path)), self.out / f"{FOLDERS[family]}.log", self.out)
+
+        budget = config["budget"]["candidates"]
+        return Step(family, f"optimise {family.upper()} ({budget} candidates: accuracy, speed, survival)", folder,
+                    config, [self.dataset], [folder / "best" / "potential.yaml", folder / "candidates.csv"], execute)
+
+    def cycle_family(self) -> str:
+        """The family whose best candidate runs the cycle (for 'best': the lower objective value)."""
+        if self.config.cycle_model != "best" or len(self.families) == 1:
+            return self.families[0] if self.config.cycle_model == "best" else self.config.cycle_model
+        objectives = {}
+        for family in self.families:
+            provenance = self.out / FOLDERS[family] / "best" / "provenance.json"
+            if provenance.is_file():
+                objectives[family] = json.loads(provenance.read_text())["candidate"]["objective"]
+        if not objectives:
+            return "snap"
+        return min(objectives, key=lambda f: (objectives[f], self.families.index(f)))
+
+    def _cycle_step(self) -> Step:
+        from simkit.runtime.mpi import mpirun_executable
+
+        folder = self.out / FOLDERS["cycle"]
+        family = self.cycle_family()
+        best_dir = self.out / FOLDERS[family] / "best"
+        path = self.configs / "cycle.yaml"
+        ranks = self.config.cycle_ranks
+        # Resolved when the step runs: the best potential exists only after the optimisation.
+        config = self._cycle_config(self.best_potential(family)) if (best_dir / "potential.yaml").is_file() else {}
+
+        def execute(resume: bool) -> None:
+            write_yaml(config, path, f"simkit md config generated by simkit demo (potential: best {family})")
+            command = simkit_command("md", str(path)) + (["--resume"] if resume else [])
+            if ranks > 1:
+                command = [str(mpirun_executable()), "-np", str(ranks), *command]
+            run_command("cycle", command, self.out / f"{FOLDERS['cycle']}.log", self.out)
+
+        inputs = sorted(p for p in best_dir.iterdir() if p.is_file()) if best_dir.is_dir() else []
+        outputs = [folder / name for name in ("trajectory.h5md", "thermo.csv", "summary.png", "run_summary.json")]
+        return Step("cycle", f"device cycle with the best {family.upper()} on {ranks} MPI rank(s) (simkit md)",
+                    folder, {"md": config, "ranks": ranks}, inputs, outputs, execute)
+
+    def _analysis_step(self) -> Step:
+        folder = self.out / FOLDERS["analysis"]
+        trajectory = self.out / FOLDERS["cycle"] / "trajectory.h5md"
+        summary = self.out / FOLDERS["cycle"] / "run_summary.json"
+        analysis = self.config.analysis.model_dump(mode="json")
+
+        def execute(resume: bool) -> None:
+            from simkit.demo.analyse import analyse_cycle
+
+            analyse_cycle(trajectory, summary, self.config.analysis, folder, base_dir=self.base_dir)
+
+        inputs = [p for p in (trajectory, summary) if p.is_file()]
+        outputs = [folder / RDF_FIGURE, folder / "crystallinity" / "crystallinity.png"]
+        return Step("analysis", "RDF by stage and crystalline fraction (simkit analyse)", folder, analysis, inputs,
+                    outputs, execute)
+
+
+def run_demo(config_path: Path, output_dir: Path | None = None) -> Path:
+    """Run (or continue) the demo; returns the report's path.
+
+    ``<out>/run_summary.json`` records the demo config, seed, versions, the
+    config file's hash and what each step did; every step's own folder has the
+    summary of its command.
+    """
+    from simkit.demo.report import write_report
+    from simkit.runtime.provenance import RunRecord
+
+    config, out = load_demo_config(config_path, output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = DemoPlan(config, config_path, out)
+    log.info("demo: %s -> %s", config_path, out)
+    history: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    with RunRecord("demo", out, config, seeds={"seed": config.seed}, inputs=[config_path]) as record:
+        # The cycle's and the analysis's inputs exist only once the steps before them have run,
+        # so steps are rebuilt (cheap) before each one runs.
+        for index in range(len(plan.steps())):
+            step = plan.steps()[index]
+            outcome, wall = step.run()
+            history.append({"step": step.name, "title": step.title, "outcome": outcome, "wall_s": round(wall, 1),
+                            "folder": str(step.folder.relative_to(out))})
+            record.add_result("steps", history)
+            record.write()
+        total = time.perf_counter() - start
+        (out / "demo_steps.json").write_text(json.dumps({"steps": history, "wall_s": round(total, 1)}, indent=2) + "\n")
+        report = write_report(plan, history, total)
+        record.add_result("cycle_model", plan.cycle_family())
+        record.add_output("report", report)
+    return report

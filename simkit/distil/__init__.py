@@ -1,0 +1,1 @@
+"""``simkit distil``: label generated structures with a teacher potential (knowledge distillation)."""

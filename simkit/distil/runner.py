@@ -1,0 +1,67 @@
+"""Generate structures, label them with the teacher, write extended XYZ."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from simkit.datasets.frames import Dataset, Frame
+from simkit.datasets.reader import write_dataset
+from simkit.distil.config import DistilConfig
+from simkit.distil.generators import generate
+from simkit.distil.teachers import make_teacher
+from simkit.runtime.provenance import RunRecord
+from simkit.structures.spec import load_structure
+
+log = logging.getLogger(__name__)
+
+
+def run_distil(config: DistilConfig, comm=None) -> Dataset:
+    """Build the dataset described by ``config``; rank 0 writes ``config.output``."""
+    rank = comm.Get_rank() if comm is not None else 0
+    size = comm.Get_size() if comm is not None else 1
+    output = Path(config.output)
+    if rank == 0:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(config.seed)
+    base = load_structure(config.structure, rng)
+    teacher = make_teacher(config.teacher, comm)
+    potentials = [teacher.potential] if hasattr(teacher, "potential") else []
+    record = RunRecord(
+        "distil", output.parent, config, rank=rank, mpi_size=size, seeds={"distil": config.seed}, potentials=potentials
+    )
+    with record:
+        frames: list[Frame] = []
+        dropped: Counter[str] = Counter()
+        for index, gen in enumerate(config.generators):
+            # Each generator draws from its own stream, so editing one leaves the others' structures unchanged.
+            gen_rng = np.random.default_rng([config.seed, index])
+            structures = generate(gen, base, teacher, gen_rng)
+            labels = teacher.label([atoms for atoms, _ in structures])
+            for k, ((atoms, info), lab) in enumerate(zip(structures, labels)):
+                if not np.isfinite(lab.energy_eV) or np.abs(lab.forces_eV_per_A).max() > config.max_force_eV_per_A:
+                    dropped[gen.label] += 1
+                    continue
+                bare = Atoms(atoms.get_chemical_symbols(), atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+                bare.info.update(info)
+                frames.append(Frame(
+                    atoms=bare, energy_eV=float(lab.energy_eV), forces_eV_per_A=np.asarray(lab.forces_eV_per_A),
+                    virial_eV=np.asarray(lab.virial_eV) if config.with_virial else None,
+                    config_type=gen.label, source=f"generator {index} ({gen.label}) structure {k}",
+                ))
+            log.info("%s: %d structures labelled", gen.label, len(structures) - dropped[gen.label])
+        dataset = Dataset(frames, name=f"distilled by {teacher.description.get('kind')}")
+        if not frames:
+            raise ValueError("every generated frame was dropped; raise max_force_eV_per_A or gentler generators")
+        if rank == 0:
+            write_dataset(dataset, output)
+        record.add_output("dataset", output)
+        record.add_result("frames_per_config_type", dataset.config_types())
+        record.add_result("dropped_per_config_type", dict(dropped))
+        record.add_result("atoms", dataset.n_atoms)
+        record.add_result("teacher", teacher.description)
+    return dataset

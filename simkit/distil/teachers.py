@@ -1,0 +1,159 @@
+"""Teachers: anything that labels structures with energies, forces and virials.
+
+A LAMMPS teacher is any potential the session layer supports (a config
+``potential`` spec); it also drives the MD sampling. An ASE teacher is one of a
+few named ASE calculators (no code strings are evaluated); MD sampling with it
+uses ASE's Langevin integrator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Protocol, Sequence, Union
+
+import numpy as np
+from ase import Atoms
+from pydantic import Field, model_validator
+
+from simkit.config.schema import ExistingFile, Schema
+from simkit.lammps import dynamics
+from simkit.lammps.potentials.specs import POTENTIAL_SPECS
+from simkit.lammps.session import LammpsSession, evaluate_structures
+
+
+@dataclass
+class Label:
+    energy_eV: float
+    forces_eV_per_A: np.ndarray
+    virial_eV: np.ndarray
+
+
+class Teacher(Protocol):
+    elements: tuple[str, ...] | None
+
+    def label(self, structures: Sequence[Atoms]) -> list[Label]:
+        ...
+
+    def sample(
+        self, start: Atoms, schedule: Sequence[tuple[float, float, float]], snapshots_every_ps: float,
+        timestep_fs: float, seed: int,
+    ) -> list[tuple[Atoms, float]]:
+        """Run NVT through ``schedule`` [(start_K, end_K, duration_ps), ...]; return (snapshot, T) pairs."""
+        ...
+
+
+def _bare(atoms: Atoms) -> Atoms:
+    return Atoms(atoms.get_chemical_symbols(), atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+
+
+class LammpsTeacher:
+    def __init__(self, spec, comm=None):
+        self.potential = spec.build()
+        self.elements = self.potential.elements
+        self.comm = comm
+        self.description = self.potential.describe()
+
+    def _species(self, structures: Sequence[Atoms]) -> tuple[str, ...]:
+        return self.elements or tuple(sorted({s for a in structures for s in a.get_chemical_symbols()}))
+
+    def label(self, structures: Sequence[Atoms]) -> list[Label]:
+        results = evaluate_structures(structures, self.potential, comm=self.comm, species=self._species(structures))
+        return [Label(r.energy_eV, r.forces_eV_per_A, r.virial_eV) for r in results]
+
+    def sample(self, start, schedule, snapshots_every_ps, timestep_fs, seed):
+        snapshots: list[tuple[Atoms, float]] = []
+        interval = max(1, round(snapshots_every_ps * 1000.0 / timestep_fs))
+        with LammpsSession(self.comm) as session:
+            session.create_system(start, self._species([start]), label="distil MD start")
+            session.set_potential(self.potential)
+            dynamics.set_timestep(session, timestep_fs)
+            dynamics.create_velocities(session, max(schedule[0][0], 1.0), seed)
+            for start_K, end_K, duration_ps in schedule:
+                steps = max(interval, round(duration_ps * 1000.0 / timestep_fs))
+                dynamics.add_nvt(session, "simkit_distil", start_K, end_K, damping_fs=100.0)
+                done = 0
+                while done < steps:
+                    n = min(interval, steps - done)
+                    dynamics.run_steps(session, n, chunk=n)
+                    done += n
+                    temperature = start_K + (end_K - start_K) * done / steps
+                    snapshots.append((_bare(session.to_atoms()), temperature))
+                dynamics.remove_fix(session, "simkit_distil")
+        return snapshots
+
+
+class AseTeacher:
+    """A named ASE calculator (``emt`` for the metals EMT covers, ``ace`` for a .yace through pyace)."""
+
+    def __init__(self, spec: "AseTeacherSpec"):
+        self.spec = spec
+        self.elements = None
+        self.description = {"kind": "ase", "calculator": spec.calculator, "parameters": spec.parameters}
+
+    def _calculator(self):
+        if self.spec.calculator == "emt":
+            from ase.calculators.emt import EMT
+
+            return EMT(**self.spec.parameters)
+        from pyace import PyACECalculator
+
+        return PyACECalculator(str(self.spec.yace), **self.spec.parameters)
+
+    def label(self, structures):
+        calculator = self._calculator()
+        labels = []
+        for atoms in structures:
+            atoms = _bare(atoms)
+            atoms.calc = calculator
+            stress = atoms.get_stress(voigt=False)
+            labels.append(Label(atoms.get_potential_energy(), atoms.get_forces(), -stress * atoms.get_volume()))
+        return labels
+
+    def sample(self, start, schedule, snapshots_every_ps, timestep_fs, seed):
+        from ase import units
+        from ase.md.langevin import Langevin
+        from ase.md.velocitydistribution import thermalize_momenta
+
+        from ase.constraints import FixCom
+
+        atoms = _bare(start)
+        atoms.calc = self._calculator()
+        atoms.set_constraint(FixCom())  # no drift of the centre of mass (ASE's recommended form)
+        rng = np.random.default_rng(seed)
+        thermalize_momenta(atoms, temperature_K=max(schedule[0][0], 1.0), rng=rng)
+        snapshots = []
+        interval = max(1, round(snapshots_every_ps * 1000.0 / timestep_fs))
+        for start_K, end_K, duration_ps in schedule:
+            steps = max(interval, round(duration_ps * 1000.0 / timestep_fs))
+            dyn = Langevin(
+                atoms, timestep_fs * units.fs, temperature_K=start_K, friction=0.01 / units.fs, fixcm=False, rng=rng
+            )
+            for done in range(interval, steps + 1, interval):
+                temperature = start_K + (end_K - start_K) * done / steps
+                dyn.set_temperature(temperature_K=temperature)
+                dyn.run(interval)
+                snapshots.append((_bare(atoms), temperature))
+        return snapshots
+
+
+class AseTeacherSpec(Schema):
+    kind: Literal["ase"]
+    calculator: Literal["emt", "ace"]
+    yace: ExistingFile | None = Field(default=None, description="the .yace file for calculator: ace")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the calculator")
+
+    @model_validator(mode="after")
+    def _yace_for_ace(self) -> "AseTeacherSpec":
+        if (self.calculator == "ace") != (self.yace is not None):
+            raise ValueError("give 'yace' exactly when calculator is 'ace'")
+        return self
+
+
+# Any LAMMPS potential kind, or an ASE calculator.
+TeacherSpec = Annotated[Union[(AseTeacherSpec, *POTENTIAL_SPECS)], Field(discriminator="kind")]
+
+
+def make_teacher(spec, comm=None) -> Teacher:
+    if isinstance(spec, AseTeacherSpec):
+        return AseTeacher(spec)
+    return LammpsTeacher(spec, comm)

@@ -1,0 +1,176 @@
+"""The main job at a reduced size, through the same code path as ``simkit demo``.
+
+One run is killed during the SNAP optimisation and continued; a third run
+reuses every step; changing the cycle reruns only the cycle and what follows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from simkit.demo.config import default_config_path
+from simkit.demo.runner import FOLDERS, DemoPlan, load_demo_config
+from tests.conftest import BIN, run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.mpi]
+
+
+def reduced_config(path: Path, **cycle_changes) -> Path:
+    """The embedded default, shrunk: fewer frames, candidates, replicas, atoms and picoseconds."""
+    data = yaml.safe_load(default_config_path().read_text())
+    data["data"]["generators"] = [
+        {"kind": "rattled", "count": 6, "rattle_A": 0.08, "repeat": [2, 2, 2]},
+        {"kind": "strained", "count": 4, "max_strain": 0.04, "rattle_A": 0.04, "repeat": [2, 2, 2]},
+        {"kind": "md", "temperatures_K": [800, 2000], "snapshots_per_temperature": 3, "repeat": [2, 2, 2],
+         "equilibration_ps": 0.2, "interval_ps": 0.1},
+    ]
+    snap = data["snap"]
+    snap["search_space"] = {"snap.rcutfac": {"real": [3.8, 4.8]}, "snap.twojmax": {"categorical": [2, 4]}}
+    snap["budget"] = {"candidates": 4}
+    snap["optimiser"] = {"initial_points": 2, "acquisition": {"kind": "EI"}}
+    # Both families keep the same objective, speed and survival sections, so 'best' can compare them.
+    snap["speed"].update(size_atoms=108, steps=10, repeats=2)
+    snap["survival"].update(temperatures_K=[1500], replicas=2, duration_ps=0.3, nve_duration_ps=0.1, target_atoms=32)
+    ace = data["ace"]
+    ace["fit"]["ace"].update(functions_per_element=6, max_iterations=10)
+    ace["search_space"] = {"ace.rcut_A": {"real": [4.0, 5.0]}}
+    ace["budget"] = {"candidates": 2}
+    ace["optimiser"] = {"initial_points": 2}
+    ace["speed"], ace["survival"] = snap["speed"], snap["survival"]
+    cycle = data["cycle"]
+    cycle["device"].update(size_nm=[1.1, 1.1, 2.2], frozen_slab_nm=0.4, heater_nm=0.7)
+    cycle.update(thermo_every=25, trajectory_every=50, checkpoint_every=100)
+    # A mild pulse (~25 eV, the heater to ~1500 K): the few-frame models of this test are not
+    # screened for the 3000 K that the default's pulse reaches.
+    cycle["stages"] = [
+        {"stage": "velocity", "name": "init", "temperature_K": 300},
+        {"stage": "nvt", "name": "equilibrate", "duration_ps": 0.3, "temperature_K": 300},
+        {"stage": "heat_pulse", "name": "reset", "region": "heater", "energy_pJ": 0.4e-5, "duration_ps": 0.4},
+        {"stage": "cool", "name": "reset-cool", "start_K": 1600, "target_K": 300, "duration_ps": 0.4,
+         "damping_fs": 200},
+        {"stage": "anneal", "name": "set", "temperature_K": 700, "duration_ps": cycle_changes.get("set_ps", 0.6),
+         "thermostat": "langevin", "damping_fs": 200},
+    ]
+    data["analysis"]["crystallinity"]["slabs"] = 3
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def outcomes(out: Path) -> dict[str, str]:
+    return {s["step"]: s["outcome"] for s in json.loads((out / "demo_steps.json").read_text())["steps"]}
+
+
+def finished_candidates(run_dir: Path) -> int:
+    journal = run_dir / "journal.sqlite"
+    if not journal.is_file():
+        return 0
+    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5) as db:
+        try:
+            return db.execute("SELECT COUNT(*) FROM candidates WHERE finished_at IS NOT NULL").fetchone()[0]
+        except sqlite3.OperationalError:  # the table is being created
+            return 0
+
+
+def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(tmp_path):
+    config = reduced_config(tmp_path / "demo.yaml")
+    out = tmp_path / "out"
+    command = [str(BIN / "simkit"), "demo", str(config), "-o", str(out)]
+
+    # Killed while the SNAP optimisation has finished some candidates but not all.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 600
+    while finished_candidates(out / "02-optimise-snap") < 1 and process.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    assert process.poll() is None, "the demo ended before the SNAP optimisation had finished a candidate"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    kept = finished_candidates(out / "02-optimise-snap")
+    assert 1 <= kept < 4
+
+    done = run_cli("demo", str(config), "-o", str(out), timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = out / "report" / "report.md"
+    assert f"report: {report}" in done.stdout
+    assert outcomes(out) == {"data": "reused", "snap": "resumed", "ace": "ran", "cycle": "ran", "analysis": "ran"}
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert summary["status"] == "finished" and summary["outputs"]["report"] == str(report)
+    assert [s["outcome"] for s in summary["results"]["steps"]] == ["reused", "resumed", "ran", "ran", "ran"]
+
+    # Every finished candidate kept once, the budget reached.
+    table = pd.read_csv(out / "02-optimise-snap" / "candidates.csv")
+    finished = table[table["status"].isin(["ok", "infeasible", "pruned", "failed"])]
+    assert len(finished) == 4 and table["id"].is_unique
+    assert set(table["status"]) - set(finished["status"]) <= {"lost"}  # in flight when killed
+    # The figures the report promises exist and are real images.
+    text = report.read_text()
+    for name in ("snap_convergence.png", "snap_pareto.png", "snap_parity.png", "ace_convergence.png", "survival.png",
+                 "cycle.png", "crystallinity.png", "rdf.png"):
+        assert f"]({name})" in text, name
+        assert (out / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    # The cycle ran on two ranks with the best SNAP, and the heat pulse went in.
+    cycle = json.loads((out / "04-device-cycle" / "run_summary.json").read_text())
+    assert cycle["mpi"]["ranks"] == 2 and cycle["status"] == "finished"
+    # ... with the family whose best candidate has the lower objective.
+    cycle_config = yaml.safe_load((out / "configs" / "cycle.yaml").read_text())
+    family = cycle_config["potential"]["kind"]
+    key = {"snap": "coeff", "ace": "yace"}[family]
+    best = yaml.safe_load((out / FOLDERS[family] / "best" / "potential.yaml").read_text())
+    assert Path(cycle_config["potential"][key]).name == best[key]
+    objectives = {f: json.loads((out / FOLDERS[f] / "best" / "provenance.json").read_text())["candidate"]["objective"]
+                  for f in ("snap", "ace")}
+    assert objectives[family] == min(objectives.values())
+    assert f"the cycle runs the best {family.upper()}, the lower objective of the two" in text
+    pulse = next(s for s in cycle["results"]["segments"] if s["label"] == "reset")
+    assert pulse["heat"]["delivered_eV"] == pytest.approx(pulse["heat"]["requested_eV"], rel=0.1)
+    crystal = pd.read_csv(out / "05-analysis" / "crystallinity" / "crystallinity.csv")
+    assert len(crystal) >= 5 and crystal["crystalline_fraction"].iloc[0] > 0.5
+    rdf = pd.read_csv(out / "05-analysis" / "rdf_by_stage.csv")
+    assert {"g_equilibrate", "g_reset", "g_set"} <= set(rdf.columns)
+
+    again = run_cli("demo", str(config), "-o", str(out), timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert set(outcomes(out).values()) == {"reused"}
+
+    reduced_config(config, set_ps=0.8)
+    changed = run_cli("demo", str(config), "-o", str(out), timeout=900)
+    assert changed.returncode == 0, changed.stderr[-3000:]
+    assert outcomes(out) == {"data": "reused", "snap": "reused", "ace": "reused", "cycle": "ran", "analysis": "ran"}
+    set_stage = next(s for s in json.loads((out / "04-device-cycle" / "run_summary.json").read_text())["results"]
+                     ["segments"] if s["label"] == "set")
+    assert set_stage["end_time_ps"] - set_stage["begin_time_ps"] == pytest.approx(0.8, abs=0.01)
+
+
+def test_bad_section_is_refused_before_any_step_runs(tmp_path):
+    data = yaml.safe_load(default_config_path().read_text())
+    data["cycle"]["stages"][2]["energy_pj"] = 1.0  # misspelt key
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(data))
+    result = run_cli("demo", str(config), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "bad.yaml: cycle" in result.stderr and "energy_pj" in result.stderr
+    assert not (tmp_path / "out" / "01-data").exists()
+
+    data = yaml.safe_load(default_config_path().read_text())
+    data["analysis"]["rdf_stages"] = ["melt"]
+    config.write_text(yaml.safe_dump(data))
+    result = run_cli("demo", str(config), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2 and "no cycle stage is named 'melt'" in result.stderr
+
+
+def test_embedded_default_is_shown_and_valid(tmp_path):
+    shown = run_cli("demo", "--show-config")
+    assert shown.returncode == 0 and shown.stdout == default_config_path().read_text()
+    config, out = load_demo_config(default_config_path(), tmp_path / "out")
+    plan = DemoPlan(config, default_config_path(), out)
+    assert [s.name for s in plan.steps()] == ["data", "snap", "ace", "cycle", "analysis"]
+    assert plan.optimise_configs["snap"]["fit"]["data"]["train"] == str(out / "01-data" / "dataset.extxyz")

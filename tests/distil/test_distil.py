@@ -1,0 +1,111 @@
+"""``simkit distil``: generated structures labelled by a teacher, written as extended XYZ."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from simkit.config import load_config
+from simkit.datasets import read_dataset
+from simkit.distil.config import DistilConfig
+from simkit.distil.runner import run_distil
+from simkit.errors import ConfigError
+from simkit.lammps.potentials import EamPotential
+from simkit.lammps.session import evaluate_structures
+from tests.conftest import run_cli
+
+CU_TEACHER = "{kind: eam/alloy, file: lammps:Cu_mishin1.eam.alloy}"
+GENERATORS = """\
+generators:
+  - {kind: rattled, count: 3, rattle_A: 0.05}
+  - {kind: strained, count: 2, max_strain: 0.04}
+  - {kind: vacancies, count: 2, vacancies: 2, repeat: [2, 1, 1]}
+  - {kind: surface, count: 2, axis: 2, vacuum_A: 10.0, repeat: [1, 1, 2]}
+  - {kind: md, temperatures_K: [500, 2500], snapshots_per_temperature: 2, equilibration_ps: 0.1, interval_ps: 0.05}
+  - {kind: amorphous, count: 2, melt_K: 3000, melt_ps: 0.3, quench_ps: 0.3, final_K: 300, hold_ps: 0.1,
+     config_type: glass}
+"""
+
+
+def _config(tmp_path, teacher=CU_TEACHER, extra=""):
+    path = tmp_path / "distil.yaml"
+    path.write_text(
+        f"output: out/data.extxyz\nseed: 3\nteacher: {teacher}\n"
+        "structure: {bulk: {element: Cu, crystal: fcc, a_A: 3.615, cubic: true}, repeat: [2, 2, 2]}\n"
+        + GENERATORS + extra
+    )
+    return path
+
+
+def test_every_generator_is_labelled_by_the_teacher(tmp_path, lammps_potentials):
+    config = load_config(DistilConfig, _config(tmp_path))
+    run_distil(config)
+    dataset = read_dataset(tmp_path / "out" / "data.extxyz")
+    assert dataset.config_types() == {
+        "rattled": 3, "strained": 2, "vacancies": 2, "surface": 2, "md": 4, "glass": 2,
+    }
+    sizes = {f.config_type: f.n_atoms for f in dataset}
+    assert sizes["vacancies"] == 64 - 2 and sizes["rattled"] == 32
+    surface = next(f for f in dataset if f.config_type == "surface")
+    assert surface.atoms.cell.lengths()[2] > 2 * 3.615 * 2  # vacuum was added
+    # Labels are exactly the teacher's numbers.
+    teacher = EamPotential(lammps_potentials / "Cu_mishin1.eam.alloy")
+    check = evaluate_structures([f.atoms for f in dataset], teacher)
+    for frame, result in zip(dataset, check):
+        assert frame.energy_eV == pytest.approx(result.energy_eV, abs=1e-5)
+        assert np.allclose(frame.forces_eV_per_A, result.forces_eV_per_A, atol=1e-5)
+        assert np.allclose(frame.virial_eV, result.virial_eV, atol=1e-4)
+    # Hot MD snapshots are disordered, cold ones are not: the sampling really ran.
+    md = [f for f in dataset if f.config_type == "md"]
+    cold, hot = np.abs(md[0].forces_eV_per_A).mean(), np.abs(md[-1].forces_eV_per_A).mean()
+    assert hot > 2 * cold > 0
+    summary = json.loads((tmp_path / "out" / "run_summary.json").read_text())
+    assert summary["status"] == "finished" and summary["results"]["atoms"] == dataset.n_atoms
+
+
+def test_same_seed_same_dataset_and_generators_are_independent(tmp_path):
+    first = run_distil(load_config(DistilConfig, _config(tmp_path)))
+    again = run_distil(load_config(DistilConfig, _config(tmp_path)))
+    assert all(np.array_equal(a.atoms.positions, b.atoms.positions) for a, b in zip(first, again))
+
+
+def test_ase_teacher_and_force_filter(tmp_path):
+    teacher = "{kind: ase, calculator: emt}"
+    config = load_config(DistilConfig, _config(tmp_path, teacher, extra="max_force_eV_per_A: 0.5\n"))
+    dataset = run_distil(config)
+    summary = json.loads((tmp_path / "out" / "run_summary.json").read_text())
+    dropped = summary["results"]["dropped_per_config_type"]
+    assert dropped.get("md", 0) > 0  # hot snapshots exceed 0.5 eV/Å
+    assert all(np.abs(f.forces_eV_per_A).max() <= 0.5 for f in dataset)
+    from ase.calculators.emt import EMT
+
+    atoms = dataset[0].atoms.copy()
+    atoms.calc = EMT()
+    assert dataset[0].energy_eV == pytest.approx(atoms.get_potential_energy(), abs=1e-9)
+
+
+def test_bad_generator_is_refused_with_key(tmp_path):
+    path = _config(tmp_path)
+    path.write_text(path.read_text().replace("kind: vacancies, count: 2", "kind: vacancies, count: -2"))
+    with pytest.raises(ConfigError, match=r"key 'generators\[2\].count'"):
+        load_config(DistilConfig, path)
+    path.write_text(path.read_text().replace("{kind: ase, calculator: emt}", "x").replace(CU_TEACHER, "{kind: ase, calculator: ace}"))
+    with pytest.raises(ConfigError, match="yace"):
+        load_config(DistilConfig, path)
+
+
+@pytest.mark.mpi
+def test_distil_cli_under_mpirun_matches_serial(tmp_path):
+    config = _config(tmp_path)
+    serial = run_cli("distil", str(config), "-o", str(tmp_path / "serial.extxyz"))
+    assert serial.returncode == 0, serial.stderr
+    parallel = run_cli("distil", str(config), "-o", str(tmp_path / "mpi.extxyz"), np_ranks=2)
+    assert parallel.returncode == 0, parallel.stderr
+    a, b = read_dataset(tmp_path / "serial.extxyz"), read_dataset(tmp_path / "mpi.extxyz")
+    assert a.config_types() == b.config_types()
+    static = [i for i, f in enumerate(a) if f.config_type in ("rattled", "strained", "vacancies", "surface")]
+    for i in static:
+        assert a[i].energy_eV == pytest.approx(b[i].energy_eV, rel=1e-10)
