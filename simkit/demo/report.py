@@ -135,8 +135,8 @@ def write_report(plan, history: list[dict[str, Any]], total_s: float) -> Path:
     figure(analysis / RDF_FIGURE, "rdf.png", "radial distribution function by cycle stage")
 
     lines = ["# simkit demo report", "",
-             f"Config: `{plan.source}`; output folder: `{out}`; total wall time of this run: {total_s:.0f} s.", "",
-             "## Steps", "", "| step | what | outcome | wall (s) | folder |", "|---|---|---|---|---|"]
+             f"Config: `{plan.source}`; output folder: `{out}`; wall time of this invocation: {total_s:.0f} s.", "",
+             "## Steps", "", "| step | what | outcome | wall when it ran (s) | folder |", "|---|---|---|---|---|"]
     lines += [f"| {h['step']} | {h['title']} | {h['outcome']} | {h['wall_s']:.0f} | `{h['folder']}` |" for h in history]
     lines += ["", "## Best candidates", "",
               "Loss, speed and survival as measured by the optimiser (same objective for both families: "

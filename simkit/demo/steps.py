@@ -94,13 +94,13 @@ class Step:
         tmp.replace(self.folder / MARKER)
 
     def run(self) -> tuple[str, float]:
-        """Run, resume or reuse the step; returns (what happened, wall seconds spent now)."""
+        """Run, resume or reuse the step; returns (what happened, wall seconds of the run that made the result)."""
         fp = fingerprint(self.config, self.inputs)
         marker = self._marker()
         if marker and marker.get("fingerprint") == fp and marker.get("status") == "done" \
                 and all(p.exists() for p in self.outputs):
             log.info("[%s] reused: finished earlier with the same config and inputs (%s)", self.name, self.folder)
-            return REUSED, 0.0
+            return REUSED, float(marker.get("wall_s", 0.0))
         resume = bool(marker and marker.get("fingerprint") == fp)
         if marker and not resume:
             log.info("[%s] config or inputs changed since the last run: clearing %s", self.name, self.folder)
