@@ -99,6 +99,10 @@ class AceFitConfig(FitConfigBase):
         energies = self.ace.reference_energies_eV
         if isinstance(energies, dict) and set(energies) != set(self.elements):
             raise ValueError(f"ace.reference_energies_eV needs exactly the elements {self.elements}, got {sorted(energies)}")
+        # pacemaker's loss has energy and force terms only: a virial weight would be silently ignored.
+        if self.weights.virial or any(t.virial for t in self.weights.config_types.values()):
+            raise ValueError("weights.virial: ACE fits (pacemaker) have no virial term in their loss; "
+                             "set the virial weights to 0 or leave them out")
         return self
 
 

@@ -50,6 +50,11 @@ def test_ace_config_checks_consistency(si_teacher_file):
         fit_config(si_teacher_file, backend="ace", ace={"ndensity": 1})
     with pytest.raises(ConfigError, match="needs exactly the elements"):
         fit_config(si_teacher_file, backend="ace", ace={"reference_energies_eV": {"Ge": -4.0}})
+    # pacemaker cannot fit virials: a weight on them is refused rather than ignored.
+    for weights in ({"virial": 0.1}, {"config_types": {"liquid": {"virial": 1.0}}}):
+        with pytest.raises(ConfigError, match="weights.virial: ACE fits .pacemaker. have no virial term"):
+            fit_config(si_teacher_file, backend="ace", weights=weights)
+    fit_config(si_teacher_file, backend="snap", weights={"virial": 0.1})  # SNAP fits them
 
 
 def test_failed_pacemaker_run_is_reported_with_its_log(tmp_path):
