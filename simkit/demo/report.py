@@ -98,9 +98,13 @@ def _cycle_lines(cycle_dir: Path, analysis_dir: Path) -> list[str]:
 
 def _cycle_choice(plan) -> str:
     family = plan.cycle_family()
-    if plan.config.cycle_model == "best" and len(plan.families) > 1:
+    if plan.config.cycle_model != "best" or len(plan.families) == 1:
+        return f"{family.upper()} (named in the config)."
+    if family == plan.ranked_families()[0]:
         return f"{family.upper()}, the lower objective of the two."
-    return f"{family.upper()} (named in the config)."
+    failed = [r for r in plan.rejected_cycles().values() if r["family"] != family]
+    reason = f": {failed[-1]['error']}" if failed else ""
+    return f"{family.upper()}, because the cycle failed with the other family's best{reason}."
 
 
 def write_report(plan, history: list[dict[str, Any]], total_s: float) -> Path:

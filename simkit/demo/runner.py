@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from simkit.config.loader import deep_merge, read_yaml, validate_config
 from simkit.config.schema import Schema
 from simkit.demo.config import DemoConfig
-from simkit.demo.steps import Step, run_command, simkit_command, write_yaml
+from simkit.demo.steps import Step, StepFailed, fingerprint, run_command, simkit_command, write_yaml
 from simkit.errors import ConfigError
 from simkit.lammps.potentials.specs import PotentialSpec
 
@@ -30,6 +31,7 @@ FOLDERS = {"data": "01-data", "snap": "02-optimise-snap", "ace": "03-optimise-ac
            "analysis": "05-analysis"}
 DATASET = "dataset.extxyz"
 RDF_FIGURE = "rdf_by_stage.png"
+CYCLE_REJECTED = "cycle_rejected.json"
 
 
 class _PotentialHolder(Schema):
@@ -153,24 +155,53 @@ class DemoPlan:
         return Step(family, f"optimise {family.upper()} ({budget} candidates: accuracy, speed, survival)", folder,
                     config, [self.dataset], [folder / "best" / "potential.yaml", folder / "candidates.csv"], execute)
 
-    def cycle_family(self) -> str:
-        """The family whose best candidate runs the cycle (for 'best': the lower objective value)."""
-        if self.config.cycle_model != "best" or len(self.families) == 1:
-            return self.families[0] if self.config.cycle_model == "best" else self.config.cycle_model
+    def ranked_families(self) -> list[str]:
+        """Families that may run the cycle, best first (for 'best': by their best candidate's objective)."""
+        if self.config.cycle_model != "best":
+            return [self.config.cycle_model]
         objectives = {}
         for family in self.families:
             provenance = self.out / FOLDERS[family] / "best" / "provenance.json"
             if provenance.is_file():
                 objectives[family] = json.loads(provenance.read_text())["candidate"]["objective"]
-        if not objectives:
-            return "snap"
-        return min(objectives, key=lambda f: (objectives[f], self.families.index(f)))
+        unranked = [f for f in self.families if f not in objectives]
+        return sorted(objectives, key=lambda f: (objectives[f], self.families.index(f))) + unranked
 
-    def _cycle_step(self) -> Step:
+    def rejected_cycles(self) -> dict[str, dict[str, str]]:
+        """{cycle fingerprint: {family, error}} of cycles that failed (kept across runs of the demo)."""
+        path = self.out / CYCLE_REJECTED
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def reject_cycle(self, step: Step, error: str) -> Path:
+        """Record the failure and keep the failed run's folder beside the step's (returns where)."""
+        rejected = self.rejected_cycles()
+        kept = step.folder.with_name(f"{step.folder.name}.failed-{step.info['family']}")
+        rejected[fingerprint(step.config, step.inputs)] = {"family": step.info["family"], "error": error,
+                                                          "folder": kept.name}
+        (self.out / CYCLE_REJECTED).write_text(json.dumps(rejected, indent=2) + "\n")
+        if kept.exists():
+            shutil.rmtree(kept)
+        step.folder.rename(kept)
+        return kept
+
+    def untried_family(self) -> str | None:
+        """The first ranked family whose cycle (this config, this potential) has not failed before."""
+        rejected = self.rejected_cycles()
+        for family in self.ranked_families():
+            step = self._cycle_step(family)
+            if not step.config["md"] or fingerprint(step.config, step.inputs) not in rejected:
+                return family
+        return None
+
+    def cycle_family(self) -> str:
+        """The family that runs the cycle (when every one has failed before: the first, to say why again)."""
+        return self.untried_family() or self.ranked_families()[0]
+
+    def _cycle_step(self, family: str | None = None) -> Step:
         from simkit.runtime.mpi import mpirun_executable
 
+        family = family or self.cycle_family()
         folder = self.out / FOLDERS["cycle"]
-        family = self.cycle_family()
         best_dir = self.out / FOLDERS[family] / "best"
         path = self.configs / "cycle.yaml"
         ranks = self.config.cycle_ranks
@@ -187,7 +218,7 @@ class DemoPlan:
         inputs = sorted(p for p in best_dir.iterdir() if p.is_file()) if best_dir.is_dir() else []
         outputs = [folder / name for name in ("trajectory.h5md", "thermo.csv", "summary.png", "run_summary.json")]
         return Step("cycle", f"device cycle with the best {family.upper()} on {ranks} MPI rank(s) (simkit md)",
-                    folder, {"md": config, "ranks": ranks}, inputs, outputs, execute)
+                    folder, {"md": config, "ranks": ranks}, inputs, outputs, execute, info={"family": family})
 
     def _analysis_step(self) -> Step:
         folder = self.out / FOLDERS["analysis"]
@@ -204,6 +235,17 @@ class DemoPlan:
         outputs = [folder / RDF_FIGURE, folder / "crystallinity" / "crystallinity.png"]
         return Step("analysis", "RDF by stage and crystalline fraction (simkit analyse)", folder, analysis, inputs,
                     outputs, execute)
+
+
+def _fall_back(plan: DemoPlan, step: Step, error: str) -> bool:
+    """Record a failed cycle; True when another family's best is there to run it instead."""
+    plan.reject_cycle(step, error)
+    family = plan.untried_family()
+    if family is None:
+        return False
+    log.warning("[cycle] failed with the best %s (%s); running it with the best %s instead",
+                step.info["family"].upper(), error, family.upper())
+    return True
 
 
 def run_demo(config_path: Path, output_dir: Path | None = None) -> Path:
@@ -227,7 +269,19 @@ def run_demo(config_path: Path, output_dir: Path | None = None) -> Path:
         # so steps are rebuilt (cheap) before each one runs.
         for index in range(len(plan.steps())):
             step = plan.steps()[index]
-            outcome, wall = step.run()
+            if step.name == "cycle" and plan.untried_family() is None:
+                raise StepFailed(f"the device cycle failed before with every optimised model and this config "
+                                 f"(see {out / CYCLE_REJECTED}); change the cycle section, or delete that file to "
+                                 "try again as it is")
+            try:
+                outcome, wall = step.run()
+            except StepFailed as exc:
+                if step.name != "cycle" or not _fall_back(plan, step, str(exc)):
+                    raise
+                history.append({"step": step.name, "title": step.title, "outcome": "failed", "wall_s": 0.0,
+                                "folder": str(step.folder.relative_to(out))})
+                step = plan.steps()[index]
+                outcome, wall = step.run()
             history.append({"step": step.name, "title": step.title, "outcome": outcome, "wall_s": round(wall, 1),
                             "folder": str(step.folder.relative_to(out))})
             record.add_result("steps", history)

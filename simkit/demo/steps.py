@@ -126,13 +126,13 @@ def run_command(step_name: str, command: list[str], log_path: Path, cwd: Path) -
     with open(log_path, "ab") as handle:
         handle.write(f"$ {' '.join(command)}\n".encode())
         handle.flush()
-        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        assert process.stdout is not None
-        for chunk in iter(lambda: process.stdout.read1(4096), b""):
-            handle.write(chunk)
-            sys.stderr.buffer.write(chunk)
-            sys.stderr.buffer.flush()
-        code = process.wait()
+        with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
+            assert process.stdout is not None
+            for chunk in iter(lambda: process.stdout.read1(4096), b""):
+                handle.write(chunk)
+                sys.stderr.buffer.write(chunk)
+                sys.stderr.buffer.flush()
+            code = process.wait()
     if code != 0:
         raise StepFailed(f"demo step {step_name!r}: '{' '.join(command[:6])} ...' exited with code {code}; "
                          f"its output is in {log_path}; fix the cause and run the demo again to continue")

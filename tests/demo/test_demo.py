@@ -174,3 +174,40 @@ def test_embedded_default_is_shown_and_valid(tmp_path):
     plan = DemoPlan(config, default_config_path(), out)
     assert [s.name for s in plan.steps()] == ["data", "snap", "ace", "cycle", "analysis"]
     assert plan.optimise_configs["snap"]["fit"]["data"]["train"] == str(out / "01-data" / "dataset.extxyz")
+
+
+def test_a_failed_cycle_falls_back_to_the_other_family_and_is_remembered(tmp_path, monkeypatch):
+    from simkit.demo import runner
+
+    config = reduced_config(tmp_path / "demo.yaml")
+    out = tmp_path / "out"
+    first = run_cli("demo", str(config), "-o", str(out), timeout=1200)
+    assert first.returncode == 0, first.stderr[-3000:]
+    chosen = yaml.safe_load((out / "configs" / "cycle.yaml").read_text())["potential"]["kind"]
+    other = {"snap": "ace", "ace": "snap"}[chosen]
+
+    # The chosen family's cycle fails (as a SNAP that blows up in the hot device would).
+    reduced_config(config, set_ps=0.8)
+    real = runner.run_command
+
+    def failing_for_chosen(step_name, command, log_path, cwd):
+        cycle = yaml.safe_load((out / "configs" / "cycle.yaml").read_text())
+        if step_name == "cycle" and cycle["potential"]["kind"] == chosen:
+            raise runner.StepFailed("LAMMPS failed: Lost atoms (simulated)")
+        return real(step_name, command, log_path, cwd)
+
+    monkeypatch.setattr(runner, "run_command", failing_for_chosen)
+    report = runner.run_demo(config, out)
+    steps = json.loads((out / "demo_steps.json").read_text())["steps"]
+    assert [(s["step"], s["outcome"]) for s in steps if s["step"] == "cycle"] == [("cycle", "failed"), ("cycle", "ran")]
+    assert yaml.safe_load((out / "configs" / "cycle.yaml").read_text())["potential"]["kind"] == other
+    assert (out / f"04-device-cycle.failed-{chosen}" / "demo_step.json").is_file()  # the failed run is kept
+    (rejected,) = json.loads((out / "cycle_rejected.json").read_text()).values()
+    assert rejected["family"] == chosen and "Lost atoms" in rejected["error"]
+    assert f"runs the best {other.upper()}, because the cycle failed" in report.read_text()
+
+    # The next run goes straight to the other family's finished cycle.
+    monkeypatch.setattr(runner, "run_command", real)
+    again = run_cli("demo", str(config), "-o", str(out), timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert set(outcomes(out).values()) == {"reused"}
