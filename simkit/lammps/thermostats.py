@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from simkit.lammps import dynamics
 from simkit.lammps.session import LammpsSession
 from simkit.units import fs_to_ps
 
@@ -29,7 +30,7 @@ def _num(value: float) -> str:
 
 
 def add_nve(session: LammpsSession, fix_id: str, group: str) -> list[str]:
-    session.command(f"fix {fix_id} {group} nve")
+    dynamics.add_nve(session, fix_id, group)
     return [fix_id]
 
 
@@ -51,15 +52,15 @@ def add_thermostat(
     at zero so momentum is conserved) plus ``fix nve``; ``seed`` feeds its
     random numbers, whose state restart files do not keep.
     """
-    damping = _num(fs_to_ps(damping_fs))
     if kind == "nose-hoover":
-        session.command(f"fix {fix_id} {group} nvt temp {_num(start_K)} {_num(stop_K)} {damping}")
+        dynamics.add_nvt(session, fix_id, start_K, stop_K, damping_fs, group=group)
         return [fix_id]
     if kind == "langevin":
+        damping = _num(fs_to_ps(damping_fs))
         session.command(
             f"fix {fix_id} {group} langevin {_num(start_K)} {_num(stop_K)} {damping} {marsaglia_seed(seed)} zero yes"
         )
-        session.command(f"fix {fix_id}_nve {group} nve")
+        dynamics.add_nve(session, f"{fix_id}_nve", group)
         return [fix_id, f"{fix_id}_nve"]
     raise ValueError(f"unknown thermostat {kind!r} (nose-hoover or langevin)")
 
@@ -76,13 +77,11 @@ def add_barostat(
     couple: str = "iso",
 ) -> list[str]:
     """Nose-Hoover NPT on ``group`` (the cell dilates every atom, frozen ones included)."""
-    session.command(
-        f"fix {fix_id} {group} npt temp {_num(start_K)} {_num(stop_K)} {_num(fs_to_ps(damping_fs))} "
-        f"{couple} {_num(pressure_bar)} {_num(pressure_bar)} {_num(fs_to_ps(pressure_damping_fs))}"
-    )
+    dynamics.add_npt(session, fix_id, start_K, stop_K, damping_fs, pressure_bar, pressure_damping_fs,
+                     couple=couple, group=group)
     return [fix_id]
 
 
 def remove_fixes(session: LammpsSession, fix_ids: list[str]) -> None:
     for fix_id in fix_ids:
-        session.command(f"unfix {fix_id}")
+        dynamics.remove_fix(session, fix_id)
