@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -25,18 +24,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from simkit.bench.machine import machine_info
+from simkit.bench.machine import summary_line
 
 D_TRUE = {"Li": 0.5, "Te": 0.05}  # Å^2/ps
 NUMBERS = {"Li": 3, "Te": 52}
 FRAME_PS = 0.1
 BOX_A = 60.0
-
-
-def _machine() -> str:
-    info = machine_info()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{info['hostname']}: {info['cpu_model']}, {info['logical_cpus']} cores, load average {load:.1f} at start"
 
 
 def write_trajectory(path: Path, atoms: int, frames: int, seed: int = 1) -> float:
@@ -96,7 +89,7 @@ def main() -> None:
     if args.analyse:
         print(json.dumps(analyse(args.analyse, args.memory_MiB)))
         return
-    machine = _machine()
+    machine = summary_line()
     with tempfile.TemporaryDirectory(dir=args.workdir) as folder:
         path = Path(folder) / "walk.h5md"
         write_s = write_trajectory(path, args.atoms, args.frames)

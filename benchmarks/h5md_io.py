@@ -18,7 +18,6 @@ Measures
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -29,13 +28,7 @@ from pathlib import Path
 import numpy as np
 from ase.build import bulk
 
-from simkit.bench.machine import machine_info
-
-
-def _machine() -> str:
-    info = machine_info()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{info['hostname']}: {info['cpu_model']}, {info['logical_cpus']} cores, load average {load:.1f} at start"
+from simkit.bench.machine import summary_line
 
 
 def bench_write_and_rdf(workdir: Path, frames: int) -> list[str]:
@@ -186,7 +179,7 @@ def main() -> int:
         "",
         f"- command: `{command}`",
         f"- date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
-        f"- machine: {_machine()}",
+        f"- machine: {summary_line()}",
         "",
         "| measurement | result |",
         "|---|---|",

@@ -85,3 +85,10 @@ def machine_info() -> dict:
         "mpi_vendor": mpi_vendor(library),
         "python": sys.version.split()[0],
     }
+
+
+def summary_line() -> str:
+    """``host: CPU model, N cores, load average L at start``: the machine line of a benchmark record."""
+    info = machine_info()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{info['hostname']}: {info['cpu_model']}, {info['logical_cpus']} cores, load average {load:.1f} at start"
