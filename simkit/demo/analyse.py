@@ -18,6 +18,8 @@ from simkit.config.loader import validate_config
 from simkit.demo.config import AnalysisSection
 from simkit.errors import InputDataError
 
+RDF_FIGURE = "rdf_by_stage.png"
+
 
 def stage_windows(run_summary: Path) -> dict[str, tuple[float, float]]:
     """{stage name: (begin, end) in ps}; a stage of several segments spans all of them."""
@@ -60,8 +62,6 @@ def analyse_cycle(trajectory: Path, run_summary: Path, section: AnalysisSection,
 
 
 def _overlay(results: dict, windows: dict[str, tuple[float, float]], folder: Path) -> Path:
-    from simkit.demo.runner import RDF_FIGURE
-
     figure = new_figure()
     axis = figure.add_subplot()
     columns = {}

@@ -109,7 +109,8 @@ def _cycle_choice(plan) -> str:
 
 def write_report(plan, history: list[dict[str, Any]], total_s: float) -> Path:
     """Write ``report/report.md`` and its figures; returns the Markdown file's path."""
-    from simkit.demo.runner import FOLDERS, RDF_FIGURE, REPORT_DIR
+    from simkit.demo.analyse import RDF_FIGURE
+    from simkit.demo.runner import FOLDERS, REPORT_DIR
 
     out = plan.out
     folder = out / REPORT_DIR

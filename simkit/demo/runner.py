@@ -19,6 +19,7 @@ from typing import Any
 
 from simkit.config.loader import deep_merge, read_yaml, validate_config
 from simkit.config.schema import Schema
+from simkit.demo.analyse import RDF_FIGURE
 from simkit.demo.config import DemoConfig
 from simkit.demo.steps import Step, StepFailed, fingerprint, run_command, simkit_command, write_yaml
 from simkit.errors import ConfigError
@@ -30,7 +31,6 @@ REPORT_DIR = "report"
 FOLDERS = {"data": "01-data", "snap": "02-optimise-snap", "ace": "03-optimise-ace", "cycle": "04-device-cycle",
            "analysis": "05-analysis"}
 DATASET = "dataset.extxyz"
-RDF_FIGURE = "rdf_by_stage.png"
 CYCLE_REJECTED = "cycle_rejected.json"
 
 
@@ -126,9 +126,19 @@ class DemoPlan:
         return _dump(holder)["potential"]
 
     # -- steps ----------------------------------------------------------------------------------
+    def step_names(self) -> list[str]:
+        return ["data", *self.families, "cycle", "analysis"]
+
+    def step(self, name: str) -> Step:
+        """Step ``name``, built from what exists now (the cycle needs the optimisers' results)."""
+        if name == "data":
+            return self._data_step()
+        if name in self.families:
+            return self._optimise_step(name)
+        return self.cycle_step() if name == "cycle" else self._analysis_step()
+
     def steps(self) -> list[Step]:
-        steps = [self._data_step()] + [self._optimise_step(f) for f in self.families]
-        return steps + [self._cycle_step(), self._analysis_step()]
+        return [self.step(name) for name in self.step_names()]
 
     def _data_step(self) -> Step:
         folder = self.out / FOLDERS["data"]
@@ -188,7 +198,7 @@ class DemoPlan:
         """The first ranked family whose cycle (this config, this potential) has not failed before."""
         rejected = self.rejected_cycles()
         for family in self.ranked_families():
-            step = self._cycle_step(family)
+            step = self.cycle_step(family)
             if not step.config["md"] or fingerprint(step.config, step.inputs) not in rejected:
                 return family
         return None
@@ -197,7 +207,7 @@ class DemoPlan:
         """The family that runs the cycle (when every one has failed before: the first, to say why again)."""
         return self.untried_family() or self.ranked_families()[0]
 
-    def _cycle_step(self, family: str | None = None) -> Step:
+    def cycle_step(self, family: str | None = None) -> Step:
         from simkit.runtime.mpi import mpirun_executable
 
         family = family or self.cycle_family()
@@ -266,13 +276,17 @@ def run_demo(config_path: Path, output_dir: Path | None = None) -> Path:
     start = time.perf_counter()
     with RunRecord("demo", out, config, seeds={"seed": config.seed}, inputs=[config_path]) as record:
         # The cycle's and the analysis's inputs exist only once the steps before them have run,
-        # so steps are rebuilt (cheap) before each one runs.
-        for index in range(len(plan.steps())):
-            step = plan.steps()[index]
-            if step.name == "cycle" and plan.untried_family() is None:
-                raise StepFailed(f"the device cycle failed before with every optimised model and this config "
-                                 f"(see {out / CYCLE_REJECTED}); change the cycle section, or delete that file to "
-                                 "try again as it is")
+        # so each step is built just before it runs.
+        for name in plan.step_names():
+            if name == "cycle":
+                family = plan.untried_family()
+                if family is None:
+                    raise StepFailed(f"the device cycle failed before with every optimised model and this config "
+                                     f"(see {out / CYCLE_REJECTED}); change the cycle section, or delete that file "
+                                     "to try again as it is")
+                step = plan.cycle_step(family)
+            else:
+                step = plan.step(name)
             try:
                 outcome, wall = step.run()
             except StepFailed as exc:
@@ -280,7 +294,7 @@ def run_demo(config_path: Path, output_dir: Path | None = None) -> Path:
                     raise
                 history.append({"step": step.name, "title": step.title, "outcome": "failed", "wall_s": 0.0,
                                 "folder": str(step.folder.relative_to(out))})
-                step = plan.steps()[index]
+                step = plan.step(name)
                 outcome, wall = step.run()
             history.append({"step": step.name, "title": step.title, "outcome": outcome, "wall_s": round(wall, 1),
                             "folder": str(step.folder.relative_to(out))})
