@@ -26,6 +26,12 @@ class InputDataError(SimkitError):
     exit_code = 2
 
 
+class DirectoryInUse(SimkitError):
+    """Another live process writes into this directory (names the directory and that process)."""
+
+    exit_code = 2
+
+
 class BackendSetupError(SimkitError):
     """A required external code, style or library is missing or misconfigured."""
 

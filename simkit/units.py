@@ -24,14 +24,21 @@ S_PER_PS = 1.0e-12
 
 A_PER_NM = 10.0
 CM_PER_A = 1.0e-8
+M_PER_A = 1.0e-10
 
 BAR_PER_GPA = 1.0e4
 # 1 eV/Å^3 = 1.602176634e11 Pa = 1.602176634e6 bar
 BAR_PER_EV_PER_A3 = J_PER_EV / 1.0e-30 / 1.0e5
 EV_PER_A3_PER_BAR = 1.0 / BAR_PER_EV_PER_A3
 
+# Mass density: 1 amu/Å^3 = 1.66053906660e-24 g / 1e-24 cm^3 (CODATA 2018 atomic mass constant)
+G_PER_CM3_PER_AMU_PER_A3 = 1.66053906660
+
 # Diffusion: Å^2/ps -> cm^2/s
 CM2_PER_S_PER_A2_PER_PS = CM_PER_A**2 / S_PER_PS
+
+# Velocities (e.g. of a crystal growth front): 1 Å/ps = 1e-10 m / 1e-12 s = 100 m/s
+M_PER_S_PER_A_PER_PS = M_PER_A / S_PER_PS
 
 # Heating rates: K/s -> K/ps (LAMMPS time unit in metal units)
 K_PER_PS_PER_K_PER_S = S_PER_PS
@@ -53,6 +60,20 @@ def fs_to_ps(time_fs: float) -> float:
 
 def ns_to_ps(time_ns: float) -> float:
     return time_ns * PS_PER_NS
+
+
+def mass_density_g_per_cm3(mass_amu: float, volume_A3: float) -> float:
+    return mass_amu / volume_A3 * G_PER_CM3_PER_AMU_PER_A3
+
+
+def volume_A3_for_density(mass_amu: float, density_g_per_cm3: float) -> float:
+    """The volume (Å^3) that ``mass_amu`` fills at ``density_g_per_cm3``."""
+    return mass_amu * G_PER_CM3_PER_AMU_PER_A3 / density_g_per_cm3
+
+
+def duration_ps_of_ramp(start_K: float, end_K: float, rate_K_per_s: float) -> float:
+    """How long a linear ramp between two temperatures takes at ``rate_K_per_s`` (ps)."""
+    return abs(end_K - start_K) / rate_K_per_s / S_PER_PS
 
 
 def rate_K_per_s_to_K_per_ps(rate_K_per_s: float) -> float:

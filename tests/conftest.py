@@ -23,7 +23,7 @@ def _isolated_cwd(tmp_path, monkeypatch):
 def _shared_cache() -> Path:
     # Compiled plugins are expensive; share them across tests but keep them out of $HOME.
     path = Path(os.environ.get("SIMKIT_TEST_CACHE", REPO / ".pytest_cache" / "simkit-cache"))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # simkit refuses a cache others can write to
     return path
 
 

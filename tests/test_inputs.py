@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from simkit.config import load_config
+from simkit.demo.config import DemoConfig
 from simkit.diffusion.config import DiffusionConfig
 from simkit.distil.config import DistilConfig
 from simkit.drivers.md.protocol import MdProtocol
@@ -23,6 +24,7 @@ SCHEMAS.update(fit=FitConfig)
 SCHEMAS.update(optimise=OptimiseConfig)
 SCHEMAS.update(distil=DistilConfig)
 SCHEMAS.update(diffusion=DiffusionConfig)
+SCHEMAS.update(demo=DemoConfig)
 
 
 def _examples():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from ase import Atoms
@@ -11,7 +13,9 @@ from scipy.spatial.transform import Rotation
 from simkit.errors import BackendSetupError, InputDataError, LammpsError
 from simkit.lammps.potentials import LammpsPairPotential, OverlayPotential, ZblPotential
 from simkit.lammps.potentials.eam import EamPotential
+from simkit.lammps.potentials.snap import SnapPotential
 from simkit.lammps.session import LammpsSession, evaluate_structures
+from simkit.lammps.words import lammps_word
 
 
 @pytest.fixture
@@ -170,3 +174,25 @@ def test_repeated_evaluation_after_potential_change_is_fresh(si_snap):
     assert np.allclose(second.stress_eV_per_A3, alone.stress_eV_per_A3, rtol=1e-12, atol=0)
     assert third.energy_eV == pytest.approx(first.energy_eV, rel=1e-12)
     assert abs(second.energy_eV - first.energy_eV) > 1.0
+
+
+@pytest.mark.parametrize("folder", ["with space", "hash#and$dollar", "quote's \"mixed\""])
+def test_potential_paths_with_spaces_and_special_characters(tmp_path, rattled_si, si_snap, lammps_potentials, folder):
+    # LAMMPS splits words at spaces, cuts at '#' and substitutes '$': the paths must arrive quoted.
+    directory = tmp_path / folder
+    directory.mkdir()
+    for name in ("Si_Zuo_JPCA2020.snapcoeff", "Si_Zuo_JPCA2020.snapparam", "Cu_zhou.eam.alloy"):
+        shutil.copy(lammps_potentials / name, directory / name)
+    moved_snap = SnapPotential(directory / "Si_Zuo_JPCA2020.snapcoeff", directory / "Si_Zuo_JPCA2020.snapparam")
+    assert energy(rattled_si, moved_snap) == energy(rattled_si, si_snap)
+    copper = bulk("Cu", "fcc", 3.615, cubic=True).repeat(2)
+    moved_eam = EamPotential(directory / "Cu_zhou.eam.alloy")
+    assert energy(copper, moved_eam) == energy(copper, EamPotential(lammps_potentials / "Cu_zhou.eam.alloy"))
+
+
+def test_unquotable_lammps_word_is_refused():
+    assert lammps_word("plain/path.snap") == "plain/path.snap"
+    with pytest.raises(InputDataError, match="line break"):
+        lammps_word("two\nlines")
+    with pytest.raises(InputDataError, match="rename it"):
+        lammps_word("""both ' and \"\"\" quotes""")

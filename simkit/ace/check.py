@@ -17,6 +17,7 @@ import numpy as np
 
 from simkit.ace.yace import YaceModel, load_yace
 from simkit.errors import BackendSetupError, InputDataError, LammpsError
+from simkit.lammps.words import lammps_word
 
 # metal units: pressure (bar) * volume (A^3) = nktv2p * energy (eV)
 _NKTV2P_METAL = 1.6021765e6
@@ -193,7 +194,7 @@ def evaluate_lammps(model_path: str | Path, atoms, elements: Sequence[str], newt
         lmp.create_atoms(len(atoms), list(range(1, len(atoms) + 1)), types, positions.ravel().tolist())
         _command(lmp, "mass * 1.0")
         _command(lmp, "pair_style pace")
-        _command(lmp, f'pair_coeff * * "{model_path}" ' + " ".join(elements))
+        _command(lmp, f"pair_coeff * * {lammps_word(str(model_path))} " + " ".join(elements))
         _command(lmp, "compute simkit_pe all pe/atom")
         _command(lmp, "compute simkit_w all pressure NULL virial")
         _command(lmp, "thermo_style custom step pe c_simkit_w[*]")

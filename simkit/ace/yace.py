@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from simkit.config.loader import too_deep_at_line
 from simkit.errors import InputDataError
 
 RADIAL_BASES = ("SBessel", "ChebExpCos", "ChebPow")
@@ -23,6 +24,16 @@ EMBEDDINGS = ("FinnisSinclair", "FinnisSinclairShiftedScaled")
 INNER_CUTOFF_TYPES = ("distance", "density", "zbl")
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# A .yace nests at most 6 levels (bonds -> [i, j] -> radcoefficients[n][l][k]). Deeper
+# files are refused before they are built: libyaml builds nodes by recursing in C, and
+# a file nested ~100,000 levels deep crashes the interpreter rather than raising.
+MAX_NESTING = 64
+# The plugin tabulates every bond on rcut/deltaSplineBins spline points (as pacemaker's
+# evaluator does). More than 1e7 points (rcut 10 Å at 1e-6 Å; pacemaker writes 0.001)
+# is far past any useful resolution and costs gigabytes; past 2**31 the count overflowed.
+# The plugin refuses the same files (kMaxSplineBins in simkit/native/pace/ace_model.h).
+MAX_SPLINE_BINS = 10_000_000
 
 
 class _YaceLoader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -152,14 +163,7 @@ def load_yace(path: str | Path) -> YaceModel:
     """Parse and validate a ``.yace`` file; raise :class:`InputDataError` naming file and key."""
     path = Path(path)
     where = _Where(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputDataError(f"{path}: cannot read ACE potential ({exc.strerror})") from exc
-    try:
-        doc = yaml.load(text, Loader=_YaceLoader)  # noqa: S506 - safe loader subclass
-    except yaml.YAMLError as exc:
-        raise InputDataError(f"{path}: not valid YAML: {exc}") from exc
+    doc = _read_document(path)
     if not isinstance(doc, dict):
         raise where.fail("", "expected a mapping at the top level")
 
@@ -176,8 +180,34 @@ def load_yace(path: str | Path) -> YaceModel:
 
     embeddings = _read_embeddings(where, where.get(doc, "embeddings", ""), nel)
     bonds = _read_bonds(where, where.get(doc, "bonds", ""), nel)
+    rcut = max(b.rcut_A for b in bonds.values())
+    if rcut / dsb > MAX_SPLINE_BINS:
+        raise where.fail("deltaSplineBins", f"{dsb:g} Å gives {rcut / dsb:.3g} spline points up to rcut {rcut:g} Å; "
+                                            f"at most {MAX_SPLINE_BINS:.0e} are allowed (pacemaker writes 0.001)")
     functions = _read_functions(where, where.get(doc, "functions", ""), nel, embeddings, bonds)
     return YaceModel(path, tuple(elements), e0, dsb, embeddings, bonds, functions)
+
+
+def _read_document(path: Path) -> Any:
+    """The YAML content of ``path``; unreadable, non-UTF-8, malformed or over-nested files are refused."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot read ACE potential ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputDataError(f"{path}: not a text file (byte {exc.object[exc.start]:#04x} at offset {exc.start} "
+                             "is not UTF-8); a .yace potential is YAML text") from exc
+    try:
+        _check_nesting(path, text)
+        return yaml.load(text, Loader=_YaceLoader)  # noqa: S506 - safe loader subclass
+    except yaml.YAMLError as exc:
+        raise InputDataError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
+
+
+def _check_nesting(path: Path, text: str) -> None:
+    line = too_deep_at_line(text, _YaceLoader, MAX_NESTING)
+    if line is not None:
+        raise InputDataError(f"{path}: line {line}: nested more than {MAX_NESTING} levels deep; not an ACE potential")
 
 
 def _read_embeddings(where: _Where, raw: Any, nel: int) -> dict[int, Embedding]:

@@ -16,6 +16,8 @@ from simkit.config.schema import ExistingFile, Schema
 from simkit.errors import InputDataError
 
 REFERENCE_LATTICES = ("sc", "fcc", "bcc", "hcp", "diamond", "zincblende", "rocksalt")
+# Far past any useful resolution (6 Å at 6 µÅ); more would only exhaust memory.
+MAX_RDF_BINS = 1_000_000
 
 
 class FrameSelection(Schema):
@@ -64,6 +66,13 @@ class RdfOptions(FrameSelection):
     r_max_A: float = Field(default=6.0, gt=0, description="largest distance (Å)")
     bin_width_A: float = Field(default=0.02, gt=0, description="histogram bin width (Å)")
 
+    @model_validator(mode="after")
+    def _bins(self) -> "RdfOptions":
+        bins = self.r_max_A / self.bin_width_A
+        if bins > MAX_RDF_BINS:
+            raise ValueError(f"r_max_A / bin_width_A = {bins:.3g} histogram bins; at most {MAX_RDF_BINS:.0e}")
+        return self
+
 
 class CutoffOptions(FrameSelection):
     """Neighbour cutoffs shared by the angle and coordination analyses."""
@@ -76,9 +85,14 @@ class CutoffOptions(FrameSelection):
     @field_validator("pair_cutoffs_A")
     @classmethod
     def _pairs(cls, value: dict[str, float]) -> dict[str, float]:
+        from ase.data import chemical_symbols  # here, not at the top: building the CLI imports only pydantic
+
         for key, cutoff in value.items():
             if len(key.split("-")) != 2 or cutoff <= 0:
                 raise ValueError(f"pair cutoff {key!r}: {cutoff}: expected 'A-B': positive distance")
+            unknown = [name for name in key.split("-") if name not in chemical_symbols[1:]]
+            if unknown:
+                raise ValueError(f"pair cutoff {key!r}: {', '.join(map(repr, unknown))} is not an element symbol")
         return value
 
 

@@ -92,19 +92,23 @@ class Command:
             add_model_flags(child, model)
 
     @staticmethod
+    def run_dir(args: argparse.Namespace) -> Path:
+        from simkit.errors import InputDataError
+
+        if not args.file.is_file():  # before a folder is made beside a file that is not there
+            raise InputDataError(f"{args.file}: trajectory file not found")
+        return args.output_dir or args.file.resolve().parent / "analysis" / args.analysis
+
+    @staticmethod
     def run(args: argparse.Namespace) -> int:
         from simkit.analysis import options_model, run_analysis
         from simkit.config.loader import validate_config
         from simkit.runtime.provenance import RunRecord
 
-        from simkit.errors import InputDataError
-
-        if not args.file.is_file():
-            raise InputDataError(f"{args.file}: trajectory file not found")
         reserved = {"file", "analysis", "output_dir", "no_progress", "command", "traceback", "verbose", "_command"}
         given = {k: v for k, v in vars(args).items() if k not in reserved}
         options = validate_config(options_model(args.analysis), given, source=f"simkit analyse {args.analysis}", base_dir=Path.cwd())
-        output_dir = args.output_dir or args.file.resolve().parent / "analysis" / args.analysis
+        output_dir = Command.run_dir(args)
         rank = _rank()
         if rank != 0:
             return 0  # analyses read one file serially; extra MPI ranks have nothing to do
@@ -128,7 +132,7 @@ def _rank() -> int:
 def _summary(name: str, result) -> dict:
     """A few headline numbers for run_summary.json."""
     if name == "rdf":
-        return {"frames": result.frames, "first_peak_A": {k: float(result.r_A[int(v.argmax())]) for k, v in result.g.items()}}
+        return {"frames": result.frames, "first_peak_A": result.first_peaks_A()}
     if name == "crystallinity":
         return {"frames": len(result.steps), "mean_fraction": float(result.fraction.mean()),
                 "final_fraction": float(result.fraction[-1])}

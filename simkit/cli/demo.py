@@ -26,21 +26,39 @@ class Command:
         parser.add_argument("--show-config", action="store_true", help="print the embedded default and exit")
 
     @staticmethod
-    def run(args: argparse.Namespace) -> int:
-        from simkit.demo.config import default_config_path
-        from simkit.errors import ConfigError
+    def run_dir(args: argparse.Namespace) -> Path | None:
+        """The demo's output folder; its steps run commands that each hold their own subfolder."""
+        from simkit.demo.runner import load_demo_config
 
-        if int(os.environ.get("PMI_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))) > 1:
-            raise ConfigError("simkit demo launches its own mpirun for the device cycle: run it without mpirun")
-        path = args.config or default_config_path()
+        if args.show_config:
+            return None
+        return load_demo_config(_config_path(args), _output_dir(args))[1]
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        path = _config_path(args)
         if args.show_config:
             print(path.read_text(), end="")
             return 0
-        if not path.is_file():
-            raise ConfigError(f"{path}: demo config not found")
         from simkit.demo.runner import run_demo
 
-        report = run_demo(path, args.output_dir.resolve() if args.output_dir else None)
+        report = run_demo(path, _output_dir(args))
         log.info("demo finished: report at %s", report)
         print(f"report: {report}")
         return 0
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    from simkit.demo.config import default_config_path
+    from simkit.errors import ConfigError
+
+    if int(os.environ.get("PMI_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))) > 1:
+        raise ConfigError("simkit demo launches its own mpirun for the device cycle: run it without mpirun")
+    path = args.config or default_config_path()
+    if not path.is_file():
+        raise ConfigError(f"{path}: demo config not found")
+    return path
+
+
+def _output_dir(args: argparse.Namespace) -> Path | None:
+    return args.output_dir.resolve() if args.output_dir else None

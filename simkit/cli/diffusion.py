@@ -32,29 +32,15 @@ class Command:
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     @staticmethod
+    def run_dir(args: argparse.Namespace) -> Path:
+        return Path(_config(args)[0].output_dir)
+
+    @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.config import load_config
-        from simkit.diffusion.config import DiffusionConfig
-        from simkit.diffusion.driver import analyse_run, run_diffusion, saved_config
-        from simkit.errors import ConfigError
+        from simkit.diffusion.driver import analyse_run, run_diffusion
         from simkit.runtime.mpi import world
 
-        if args.resume and args.analyse_only:
-            raise ConfigError("give --resume or --analyse-only, not both")
-        named = args.resume if isinstance(args.resume, str) else args.analyse_only
-        run_dir = Path(named) if isinstance(named, str) else None
-        if run_dir is not None and args.config is None and run_dir.is_file():
-            args.config, run_dir = run_dir, None  # `--resume config.yaml`: the flag took the config as its value
-        output_dir = args.output_dir or run_dir
-        if args.config is None:
-            if run_dir is None:
-                raise ConfigError("give a config YAML file, or --resume/--analyse-only RUN_DIR")
-            config, source = saved_config(run_dir), str(run_dir)
-            if args.output_dir:
-                config.output_dir = args.output_dir.resolve()
-        else:
-            overrides = {"output_dir": str(output_dir.resolve())} if output_dir else None
-            config, source = load_config(DiffusionConfig, args.config, overrides), str(args.config)
+        config, source = _config(args)
         comm = world()
         progress = not args.no_progress and comm.Get_rank() == 0
         if args.analyse_only:
@@ -69,3 +55,29 @@ class Command:
                          fit["activation_err_eV"], fit["prefactor"])
             log.info("diffusion finished on %d rank(s); outputs in %s", comm.Get_size(), config.output_dir)
         return 0
+
+
+def _config(args: argparse.Namespace):
+    """(config, source name) from the YAML file or, with a RUN_DIR alone, from the run directory."""
+    from simkit.config import load_config
+    from simkit.diffusion.config import DiffusionConfig
+    from simkit.diffusion.driver import saved_config
+    from simkit.errors import ConfigError
+
+    if args.resume and args.analyse_only:
+        raise ConfigError("give --resume or --analyse-only, not both")
+    named = args.resume if isinstance(args.resume, str) else args.analyse_only
+    run_dir = Path(named) if isinstance(named, str) else None
+    config_file = args.config
+    if run_dir is not None and config_file is None and run_dir.is_file():
+        config_file, run_dir = run_dir, None  # `--resume config.yaml`: the flag took the config as its value
+    output_dir = args.output_dir or run_dir
+    if config_file is None:
+        if run_dir is None:
+            raise ConfigError("give a config YAML file, or --resume/--analyse-only RUN_DIR")
+        config = saved_config(run_dir)
+        if args.output_dir:
+            config.output_dir = args.output_dir.resolve()
+        return config, str(run_dir)
+    overrides = {"output_dir": str(output_dir.resolve())} if output_dir else None
+    return load_config(DiffusionConfig, config_file, overrides), str(config_file)

@@ -20,17 +20,26 @@ class Command:
         parser.add_argument("-o", "--output", type=Path, help="override the output file")
 
     @staticmethod
+    def run_dir(args: argparse.Namespace) -> Path:
+        return Path(_config(args).output).parent  # the dataset's folder (its run_summary.json too)
+
+    @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.config import load_config
-        from simkit.distil.config import DistilConfig
         from simkit.distil.runner import run_distil
         from simkit.runtime.mpi import world
 
-        overrides = {"output": str(args.output.resolve())} if args.output else None
-        config = load_config(DistilConfig, args.config, overrides)
+        config = _config(args)
         comm = world()
         dataset = run_distil(config, comm)
         if comm.Get_rank() == 0:
             counts = ", ".join(f"{k}: {v}" for k, v in dataset.config_types().items())
             log.info("wrote %d frames (%s) to %s", len(dataset), counts, config.output)
         return 0
+
+
+def _config(args: argparse.Namespace):
+    from simkit.config import load_config
+    from simkit.distil.config import DistilConfig
+
+    overrides = {"output": str(args.output.resolve())} if args.output else None
+    return load_config(DistilConfig, args.config, overrides)

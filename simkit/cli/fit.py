@@ -10,15 +10,6 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def _override(text: str) -> tuple[str, object]:
-    import yaml
-
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. snap.rcutfac=4.6), got {text!r}")
-    return key.strip(), yaml.safe_load(value)
-
-
 class Command:
     """Fit SNAP or ACE to the data named in a YAML config, then score the deployed files in LAMMPS."""
 
@@ -29,7 +20,7 @@ class Command:
         parser.add_argument("config", type=Path, help="fit config YAML (backend: snap or ace)")
         parser.add_argument("-o", "--output-dir", type=Path, help="override output_dir from the config")
         parser.add_argument(
-            "--set", dest="overrides", type=_override, action="append", default=[], metavar="KEY=VALUE",
+            "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
             help="override a config value by dotted name, e.g. --set snap.twojmax=8 (repeatable)",
         )
         parser.add_argument(
@@ -39,13 +30,15 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        from simkit.config import parse_override
         from simkit.fitting.candidate import run_fit
         from simkit.fitting.registry import load_fit_config
         from simkit.runtime.mpi import world
         from simkit.scoring.evaluate import format_scores
         from simkit.scoring.metrics import Metrics, Scores
 
-        overrides = dict(args.overrides)
+        # Parsed here, not by argparse, so a bad value is a one-line ConfigError naming the key.
+        overrides = dict(parse_override(text) for text in args.overrides)
         if args.output_dir:
             overrides["output_dir"] = str(args.output_dir.resolve())
         config = load_fit_config(args.config, overrides)

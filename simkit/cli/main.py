@@ -1,7 +1,9 @@
 """Entry point of the ``simkit`` command.
 
 Each subcommand lives in its own module exposing ``Command`` with a one-line
-``help``, ``add_arguments(parser)`` and ``run(args) -> int``. Modules keep heavy
+``help``, ``add_arguments(parser)`` and ``run(args) -> int``; a command that
+writes into a directory also has ``run_dir(args) -> Path``, and that directory
+is locked for the whole run (:mod:`simkit.runtime.locks`). Modules keep heavy
 imports inside ``run`` so that ``simkit --help`` stays fast. Errors derived from
 :class:`simkit.errors.SimkitError` print as one line (``--traceback`` for more).
 """
@@ -11,11 +13,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shlex
 import sys
 import traceback
 
 from simkit import __version__
 from simkit.errors import LammpsError, SimkitError
+from simkit.runtime.locks import hold_run_dir
 
 # name -> module; adding a command is one line here plus its module.
 COMMANDS: dict[str, str] = {
@@ -46,15 +50,23 @@ def _rank_from_env() -> int:
     return 0
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Argument errors in one line (``simkit md: error: ...``) like every other refusal; ``-h`` shows usage."""
+
+    def error(self, message: str):
+        command = " ".join(self.prog.split()[:2])  # "simkit analyse", also for its per-analysis parsers
+        self.exit(2, f"{command}: error: {' '.join(message.split())} (see {self.prog} -h)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="simkit",
         description="Fit ML interatomic potentials, screen them, and run them at scale in LAMMPS.",
     )
     parser.add_argument("--version", action="version", version=f"simkit {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug-level logging")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
     sub.required = True
     for name, module_name in COMMANDS.items():
         command = importlib.import_module(module_name).Command
@@ -79,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(rank, verbose=args.verbose)
     try:
-        return int(args._command.run(args) or 0)
+        return _run(args, sys.argv[1:] if argv is None else argv)
     except SimkitError as exc:
         if rank == 0 or (isinstance(exc, LammpsError) and exc.fatal):
             where = f"[rank {rank}] " if rank else ""
@@ -92,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"simkit {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    """The command, holding the directory it writes (if any) while it runs."""
+    command = args._command
+    directory = command.run_dir(args) if hasattr(command, "run_dir") else None
+    with hold_run_dir(directory, "simkit " + shlex.join(argv)):
+        return int(command.run(args) or 0)
 
 
 def entry() -> None:

@@ -27,23 +27,15 @@ class Command:
         )
 
     @staticmethod
+    def run_dir(args: argparse.Namespace) -> Path:
+        return Path(_protocol(args)[0].output_dir)
+
+    @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.config import load_config
-        from simkit.drivers.md.protocol import MdProtocol
         from simkit.drivers.md.runner import run_protocol
-        from simkit.drivers.md.state import saved_protocol
-        from simkit.errors import ConfigError
         from simkit.runtime.mpi import world
 
-        run_dir = Path(args.resume) if isinstance(args.resume, str) else None
-        output_dir = args.output_dir or run_dir
-        if args.config is None:
-            if run_dir is None:
-                raise ConfigError("simkit md: give a protocol YAML file, or --resume RUN_DIR")
-            protocol, source = saved_protocol(run_dir), str(run_dir)
-        else:
-            overrides = {"output_dir": str(output_dir.resolve())} if output_dir else None
-            protocol, source = load_config(MdProtocol, args.config, overrides), str(args.config)
+        protocol, source = _protocol(args)
         comm = world()
         summary = run_protocol(protocol, comm, resume=bool(args.resume), overwrite=args.overwrite, source=source)
         if comm.Get_rank() == 0:
@@ -54,3 +46,20 @@ class Command:
                 final.get("potential_energy_eV", float("nan")), protocol.output_dir,
             )
         return 0
+
+
+def _protocol(args: argparse.Namespace):
+    """(protocol, source name) from the YAML file or, with ``--resume RUN_DIR`` alone, from the run directory."""
+    from simkit.config import load_config
+    from simkit.drivers.md.protocol import MdProtocol
+    from simkit.drivers.md.state import saved_protocol
+    from simkit.errors import ConfigError
+
+    run_dir = Path(args.resume) if isinstance(args.resume, str) else None
+    output_dir = args.output_dir or run_dir
+    if args.config is None:
+        if run_dir is None:
+            raise ConfigError("simkit md: give a protocol YAML file, or --resume RUN_DIR")
+        return saved_protocol(run_dir), str(run_dir)
+    overrides = {"output_dir": str(output_dir.resolve())} if output_dir else None
+    return load_config(MdProtocol, args.config, overrides), str(args.config)

@@ -28,24 +28,17 @@ class Command:
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     @staticmethod
+    def run_dir(args: argparse.Namespace) -> Path:
+        return Path(_config(args)[0].output_dir)
+
+    @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.errors import ConfigError
-        from simkit.optimise.runner import config_from_run_dir, load_optimise_config, run_optimisation
+        from simkit.optimise.runner import run_optimisation
         from simkit.runtime.logs import add_file_log
         from simkit.runtime.mpi import launched_by_mpirun, world
         from simkit.runtime.outputs import LOG_FILE
 
-        if (args.config is None) == (args.resume is None):
-            raise ConfigError("give either a config file or --resume RUN_DIR")
-        if args.candidates is not None and args.candidates < 1:
-            raise ConfigError(f"--candidates must be at least 1, got {args.candidates}")
-        if args.resume is not None:
-            if args.output_dir is not None:
-                raise ConfigError("--output-dir does not apply to --resume (the run stays in RUN_DIR)")
-            config, source = config_from_run_dir(args.resume), str(args.resume)
-        else:
-            overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
-            config, source = load_optimise_config(args.config, overrides), str(args.config)
+        config, source = _config(args)
         if args.no_progress:
             config.progress = False
         comm = world() if launched_by_mpirun() else None
@@ -57,6 +50,23 @@ class Command:
         if rank == 0:
             _print_summary(summary, Path(config.output_dir))
         return 0
+
+
+def _config(args: argparse.Namespace):
+    """(config, source name) from the YAML file or from ``--resume RUN_DIR``."""
+    from simkit.errors import ConfigError
+    from simkit.optimise.runner import config_from_run_dir, load_optimise_config
+
+    if (args.config is None) == (args.resume is None):
+        raise ConfigError("give either a config file or --resume RUN_DIR")
+    if args.candidates is not None and args.candidates < 1:
+        raise ConfigError(f"--candidates must be at least 1, got {args.candidates}")
+    if args.resume is not None:
+        if args.output_dir is not None:
+            raise ConfigError("--output-dir does not apply to --resume (the run stays in RUN_DIR)")
+        return config_from_run_dir(args.resume), str(args.resume)
+    overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
+    return load_optimise_config(args.config, overrides), str(args.config)
 
 
 def _print_summary(summary: dict, run_dir: Path) -> None:

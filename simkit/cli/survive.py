@@ -21,17 +21,26 @@ class Command:
         parser.add_argument("-o", "--output-dir", type=Path, help="override output_dir from the config")
 
     @staticmethod
+    def run_dir(args: argparse.Namespace) -> Path:
+        return Path(_config(args).output_dir)
+
+    @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.config import load_config
         from simkit.runtime.mpi import world
-        from simkit.screening.config import SurviveConfig
         from simkit.screening.jobs import survive_job
 
-        overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
-        config = load_config(SurviveConfig, args.config, overrides)
+        config = _config(args)
         comm = world()
         report = survive_job(config, comm)
         if comm.Get_rank() == 0:
             print(report.table())
             print(f"outputs in {config.output_dir}")
         return 0
+
+
+def _config(args: argparse.Namespace):
+    from simkit.config import load_config
+    from simkit.screening.config import SurviveConfig
+
+    overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
+    return load_config(SurviveConfig, args.config, overrides)

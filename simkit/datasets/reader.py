@@ -121,8 +121,6 @@ def read_dataset(
     Raises InputDataError naming the file and frame index (0-based within its
     file) for unreadable files and frames without energy or forces.
     """
-    from ase.io import read
-
     keys = keys or LabelKeys()
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     frames: list[Frame] = []
@@ -130,10 +128,7 @@ def read_dataset(
     for path in paths:
         if not path.is_file():
             raise InputDataError(f"{path}: data file not found")
-        try:
-            images = read(path, index=":", format=format, parallel=False)
-        except Exception as exc:  # noqa: BLE001 - ASE raises many types for malformed files
-            raise InputDataError(f"{path}: cannot read as {format}: {exc}") from exc
+        images = _read_extxyz(path) if format == "extxyz" else _read_any(path, format)
         if not images:
             raise InputDataError(f"{path}: contains no frames")
         for index, atoms in enumerate(images):
@@ -142,6 +137,79 @@ def read_dataset(
                 frames.append(frame)
     raise_problems(", ".join(str(p) for p in paths), problems)
     return Dataset(frames, name=name)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _read_any(path: Path, format: str) -> list[Atoms]:
+    from ase.io import iread
+
+    images: list[Atoms] = []
+    try:
+        for atoms in iread(path, index=":", format=format, parallel=False):
+            images.append(atoms)
+    except Exception as exc:  # noqa: BLE001 - ASE raises many types for malformed files
+        raise InputDataError(f"{path}: frame {len(images)}: cannot read as {format}: {_one_line(exc)}") from exc
+    return images
+
+
+def _read_extxyz(path: Path) -> list[Atoms]:
+    """Every frame of an extended XYZ file, each parsed on its own so that an error names its frame and line.
+
+    ASE alone reports neither, and stops without a word at a blank line, dropping the frames after it.
+    """
+    from io import StringIO
+
+    from ase.io import read
+
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+        bad_line, bad_byte = None, 0
+    except UnicodeDecodeError as exc:
+        bad_line, bad_byte = raw[: exc.start].count(b"\n"), raw[exc.start]
+    lines = raw.decode("utf-8", errors="surrogateescape").splitlines(keepends=True)
+    images: list[Atoms] = []
+    start = 0
+
+    def refuse_bytes(stop: int) -> None:  # only once a frame's lines hold the undecodable byte
+        if bad_line is not None and start <= bad_line < stop:
+            raise InputDataError(f"{path}: frame {len(images)} (line {bad_line + 1}): byte {bad_byte:#04x} "
+                                 "is not UTF-8; extended XYZ is text")
+
+    while start < len(lines):
+        where = f"{path}: frame {len(images)} (line {start + 1})"
+        refuse_bytes(start + 1)
+        count_line = lines[start].strip()
+        if not count_line:
+            if any(line.strip() for line in lines[start:]):
+                raise InputDataError(f"{where}: blank line before more frames; other readers stop here, "
+                                     "so remove it")
+            break
+        try:
+            natoms = int(count_line)
+        except ValueError:
+            hint = f" (does the atom count of frame {len(images) - 1} match its atom lines?)" if images else ""
+            raise InputDataError(f"{where}: expected the atom count, got {count_line[:60]!r}{hint}") from None
+        if natoms < 0:
+            raise InputDataError(f"{where}: negative atom count {natoms}")
+        stop = start + 2 + natoms
+        refuse_bytes(stop)
+        if stop > len(lines):
+            found = max(0, len(lines) - start - 2)
+            raise InputDataError(f"{where}: the file ends after {found} of {natoms} atom lines")
+        try:
+            atoms = read(StringIO("".join(lines[start:stop])), index=0, format="extxyz", parallel=False)
+        except KeyError as exc:  # ASE's lookup of an element symbol
+            raise InputDataError(f"{where}: cannot read as extended XYZ: unknown name {exc.args[0]!r} "
+                                 "(an element symbol?)") from exc
+        except Exception as exc:  # noqa: BLE001 - ASE raises many types for malformed frames
+            raise InputDataError(f"{where}: cannot read as extended XYZ: {_one_line(exc)}") from exc
+        images.append(atoms)
+        start = stop
+    return images
 
 
 def write_dataset(dataset: Dataset, path: Path) -> Path:

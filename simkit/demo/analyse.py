@@ -12,13 +12,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from simkit.analysis import options_model, run_analysis
 from simkit.analysis.output import new_figure, save_figure, write_csv
 from simkit.config.loader import validate_config
 from simkit.demo.config import AnalysisSection
+from simkit.demo.cycle_reading import read_cycle
+from simkit.drivers.md.runner import INITIAL_STRUCTURE
 from simkit.errors import InputDataError
 
 RDF_FIGURE = "rdf_by_stage.png"
+CYCLE_FOLDER = "cycle"
 
 
 def stage_windows(run_summary: Path) -> dict[str, tuple[float, float]]:
@@ -53,12 +58,33 @@ def analyse_cycle(trajectory: Path, run_summary: Path, section: AnalysisSection,
             raise InputDataError(f"{trajectory}: RDF over stage {name!r} ({begin:.1f}-{end:.1f} ps): {exc}") from exc
         results[name] = result
         outputs[f"rdf-{name}"] = written["png"]
-    crystallinity = validate_config(options_model("crystallinity"), section.crystallinity,
+    crystallinity = validate_config(options_model("crystallinity"), crystallinity_options(section, trajectory),
                                     source="analysis.crystallinity", base_dir=base_dir)
-    _, written = run_analysis(trajectory, "crystallinity", crystallinity, folder / "crystallinity", progress=False)
+    result, written = run_analysis(trajectory, "crystallinity", crystallinity, folder / "crystallinity",
+                                   progress=False)
     outputs["crystallinity"] = written["png"]
     outputs["rdf_by_stage"] = _overlay(results, windows, folder)
+    if section.cycle is not None:
+        flags = crystal_flags(result, crystallinity)
+        read_cycle(trajectory, result, flags, windows, section.cycle, folder / CYCLE_FOLDER, run_summary)
+        outputs["cycle_reading"] = folder / CYCLE_FOLDER / "cycle_reading.png"
     return outputs
+
+
+def crystallinity_options(section: AnalysisSection, trajectory: Path) -> dict:
+    """The section's crystallinity options; SOAP without a reference compares with the cycle's starting cell."""
+    options = dict(section.crystallinity)
+    if options.get("method", "soap") == "soap" and not {"reference_file", "reference_lattice"} & set(options):
+        options["reference_file"] = str(trajectory.parent / INITIAL_STRUCTURE)
+    return options
+
+
+def crystal_flags(result, options) -> list[np.ndarray]:
+    """Per-frame crystal-like flags from the per-atom scores, by the options' own rule."""
+    scores = list(result.score)
+    if options.method == "soap":
+        return [np.asarray(s) > options.threshold for s in scores]
+    return [np.asarray(s) >= options.min_solid_bonds for s in scores]
 
 
 def _overlay(results: dict, windows: dict[str, tuple[float, float]], folder: Path) -> Path:

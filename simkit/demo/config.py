@@ -6,6 +6,7 @@ demo chains together left out (they are filled in by :mod:`simkit.demo.steps`)::
     data:      simkit distil   without 'output'
     snap:      simkit optimise without 'output_dir' (and 'fit.data.train', the distilled file)
     ace:       simkit optimise likewise; optional
+    validation: the students against the teacher (optional; :mod:`simkit.demo.validate`)
     cycle:     simkit md       without 'output_dir' and 'potential' (the best optimised model)
     analysis:  simkit analyse  options of 'rdf' and 'crystallinity'
 
@@ -23,6 +24,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from simkit.config.schema import PathIn, Schema
+from simkit.demo.validate import ValidationSection
 
 
 def default_config_path() -> Path:
@@ -37,14 +39,27 @@ class RdfSection(Schema):
     bin_width_A: float = Field(default=0.05, gt=0)
 
 
+class CycleReading(Schema):
+    """How the demo reads a RESET/SET cycle (stage names of the cycle section)."""
+
+    amorphised_after: str = Field(description="stage at whose end the amorphised slabs are read (the RESET's cooling)")
+    growth_during: str = Field(description="stage over which the crystal fronts' growth velocity is fitted (the SET)")
+    snapshots_after: list[str] = Field(default_factory=list, description="stages whose last frame is drawn")
+    level: float = Field(default=0.5, gt=0, lt=1, description="slab crystalline fraction separating crystal from "
+                         "amorphous (fronts, amorphised slabs)")
+
+
 class AnalysisSection(Schema):
     rdf: RdfSection = Field(default_factory=RdfSection)
     rdf_stages: list[str] = Field(
         min_length=1, description="cycle stage names; the RDF over each stage's frames, overlaid in one figure"
     )
     crystallinity: dict[str, Any] = Field(
-        default_factory=dict, description="options of 'simkit analyse FILE crystallinity' (validated there)"
+        default_factory=dict, description="options of 'simkit analyse FILE crystallinity' (validated there); "
+        "without a reference, the cycle's starting cell (initial.extxyz) is the reference crystal"
     )
+    cycle: CycleReading | None = Field(
+        default=None, description="amorphised region, crystal fronts and growth velocity, snapshots")
 
 
 class DemoConfig(Schema):
@@ -59,6 +74,8 @@ class DemoConfig(Schema):
     data: dict[str, Any]
     snap: dict[str, Any]
     ace: dict[str, Any] | None = None
+    validation: ValidationSection | None = Field(
+        default=None, description="students against the teacher: per-phase errors, liquid/amorphous structure")
     cycle: dict[str, Any]
     analysis: AnalysisSection
 

@@ -96,6 +96,86 @@ def _cycle_lines(cycle_dir: Path, analysis_dir: Path) -> list[str]:
     return lines
 
 
+def _validation_lines(folder: Path) -> list[str]:
+    """Per student: errors per phase on the benchmark set, speed, and the structure checks against the teacher."""
+    path = folder / "validation.json"
+    if not path.is_file():
+        return []
+    lines = ["", "## Students against the teacher", "",
+             "Errors on the held-out benchmark set (one melt-quench trajectory from the crystal, never trained "
+             "on), per phase:", "",
+             "| model | phase | E RMSE (meV/atom) | F RMSE (meV/Å) |", "|---|---|---|---|"]
+    students = json.loads(path.read_text())["students"]
+    for student in students:
+        errors = student["errors"]
+        for phase, values in {**errors["per_phase"], "all": errors["overall"]}.items():
+            lines.append(f"| {student['family'].upper()} | {phase} | {_fmt(values.get('energy_rmse_meV_per_atom'))} "
+                         f"| {_fmt(values.get('force_component_rmse_meV_per_A'))} |")
+    lines += ["", "Structure from the same MD protocols (same cells, seeds and temperatures; fixed density), "
+                  "teacher vs student:", "",
+              "| model | run | frames | first peak g(r) (Å) | height | CN Sb-Te | largest g(r) difference | verdict |",
+              "|---|---|---|---|---|---|---|---|"]
+    for student in students:
+        for name, result in student["structure"].items():
+            checks = result["checks"]
+            peak = _pair_check(checks.get("first_peak_position_A", {}), "total")
+            height = _pair_check(checks.get("first_peak_height", {}), "total")
+            cn = _pair_check(checks.get("coordination_number", {}), "Te-Sb")
+            g = result["g_largest_difference"]["largest"]
+            verdict = "pass" if result["passed"] else "FAIL: " + ", ".join(result["failed"])
+            lines.append(f"| {student['family'].upper()} | {name} | {result['frames']['reference']} / "
+                         f"{result['frames']['candidate']} | {peak} | {height} | {cn} | "
+                         f"{_fmt(g.get('max_abs_difference'))} ({g.get('key')}, {_fmt(g.get('r_A'))} Å) | {verdict} |")
+    lines += ["", "Speed (atom-steps/s per core on the speed cell) and cost relative to the teacher:", ""]
+    for student in students:
+        speed = student.get("speed", {})
+        lines.append(f"- {student['family'].upper()}: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in speed.items()))
+    return lines
+
+
+def _pair_check(checks: dict, key: str) -> str:
+    check = checks.get(key)
+    return f"{_fmt(check['reference'])} / {_fmt(check['candidate'])}" if check else "-"
+
+
+def _reading_lines(folder: Path) -> list[str]:
+    """The cycle read as a phase-change study: amorphisation, regrowth, fronts, criteria agreement."""
+    path = folder / "cycle" / "cycle_reading.json"
+    if not path.is_file():
+        return []
+    r = json.loads(path.read_text())
+    slabs = r["amorphised_slabs"]
+    stats = r["amorphised_region_fraction"]
+    cooling = next((v for k, v in stats.items() if k.startswith("during_") and k != f"during_{r['growth']['stage']}"), {})
+    growing = stats.get(f"during_{r['growth']['stage']}", {})
+    lines = ["", "### Amorphisation and regrowth", "",
+             f"Amorphised region: {len(slabs['slabs'])} of {slabs['of']} slabs along z (crystalline fraction below "
+             f"{r['level']} after {slabs['read_after']}; slab centres {slabs['z_centres_A']} Å)."]
+    if cooling.get("frames"):
+        lines.append(f"- During {slabs['read_after']}: its crystalline fraction stays between {cooling['min']:.3f} "
+                     f"and {cooling['max']:.3f} ({cooling['frames']} frames), {cooling['last']:.3f} at the end.")
+    if growing.get("frames"):
+        lines.append(f"- During {r['growth']['stage']} ({r['growth'].get('duration_ps', float('nan')):.0f} ps): "
+                     f"from {growing['first']:.3f} to {growing['last']:.3f} (rise "
+                     f"{r['growth'].get('amorphised_region_rise', float('nan')):+.3f}; max {growing['max']:.3f}).")
+    for front in r["growth"]["fronts"]:
+        v = front.get("velocity")
+        if v:
+            lines.append(f"- {front['name']} crystal/amorphous front: growth velocity {v['velocity_m_per_s']:.2f} "
+                         f"± {v['velocity_stderr_m_per_s']:.2f} m/s (fit), ± {_fmt(v['velocity_block_stderr_m_per_s'])} "
+                         f"m/s (blocks); {v['points']} frames, displacement {v['displacement_A']:.1f} Å.")
+        else:
+            lines.append(f"- {front['name']} front: no velocity ({front.get('note') or 'no front found'}).")
+    agreement = r.get("agreement")
+    if agreement:
+        lines.append(f"- On-the-fly criterion (LAMMPS, bond order) vs post-processed ({agreement['criteria'][1]}), "
+                     f"{agreement['frames']} frames: {100 * agreement['mean_same_class']:.1f} % of atoms classified "
+                     f"alike on average (lowest {100 * agreement['min_same_class']:.1f} %); crystalline fractions "
+                     f"differ by {agreement['mean_abs_fraction_difference']:.3f} on average, at most "
+                     f"{agreement['max_abs_fraction_difference']:.3f} (at {agreement['max_difference_at_ps']:.1f} ps).")
+    return lines
+
+
 def _cycle_choice(plan) -> str:
     family = plan.cycle_family()
     if plan.config.cycle_model != "best" or len(plan.families) == 1:
@@ -138,6 +218,18 @@ def write_report(plan, history: list[dict[str, Any]], total_s: float) -> Path:
     figure(analysis / "crystallinity" / "crystallinity.png", "crystallinity.png",
            "crystalline fraction per frame and per slab along z (post-processed)")
     figure(analysis / RDF_FIGURE, "rdf.png", "radial distribution function by cycle stage")
+    figure(analysis / "cycle" / "cycle_reading.png", "cycle_reading.png",
+           "amorphised region's crystalline fraction and the crystal fronts' heights")
+    figure(analysis / "cycle" / "snapshots" / "cycle_strip.png", "snapshots.png",
+           "snapshots coloured by crystallinity (side view; lines: crystal fronts)")
+    validation = out / FOLDERS["validation"]
+    if validation.is_dir():
+        for png in sorted(validation.glob("*/*/structure_rdf.png")):
+            figure(png, f"validation_{png.parent.parent.name}_{png.parent.name}_rdf.png",
+                   f"{png.parent.parent.name.upper()} vs teacher, {png.parent.name}: g(r)")
+        for png in sorted(validation.glob("*/*/structure_angles.png")):
+            figure(png, f"validation_{png.parent.parent.name}_{png.parent.name}_angles.png",
+                   f"{png.parent.parent.name.upper()} vs teacher, {png.parent.name}: bond angles")
 
     lines = ["# simkit demo report", "",
              f"Config: `{plan.source}`; output folder: `{out}`; wall time of this invocation: {total_s:.0f} s.", "",
@@ -147,7 +239,8 @@ def write_report(plan, history: list[dict[str, Any]], total_s: float) -> Path:
               "Loss, speed and survival as measured by the optimiser (same objective for both families: "
               "lower is better); the cycle runs the best " + _cycle_choice(plan), ""]
     lines += _best_rows(tables)
-    lines += ["", "## Device cycle", ""] + _cycle_lines(cycle, analysis)
+    lines += _validation_lines(out / FOLDERS["validation"])
+    lines += ["", "## Device cycle", ""] + _cycle_lines(cycle, analysis) + _reading_lines(analysis)
     lines += ["", "## Figures", ""]
     for name, caption in figures:
         lines += [f"### {caption}", "", f"![{caption}]({name})", ""]

@@ -19,18 +19,22 @@ from typing import Any
 
 from simkit.config.loader import deep_merge, read_yaml, validate_config
 from simkit.config.schema import Schema
-from simkit.demo.analyse import RDF_FIGURE
+from simkit.demo.analyse import RDF_FIGURE, crystallinity_options
+from simkit.drivers.md.runner import INITIAL_STRUCTURE
 from simkit.demo.config import DemoConfig
 from simkit.demo.steps import Step, StepFailed, fingerprint, run_command, simkit_command, write_yaml
+from simkit.demo.validate import SUMMARY, validate_student, write_summary
+from simkit.distil.config import DistilConfig
 from simkit.errors import ConfigError
 from simkit.lammps.potentials.specs import PotentialSpec
 
 log = logging.getLogger(__name__)
 
 REPORT_DIR = "report"
-FOLDERS = {"data": "01-data", "snap": "02-optimise-snap", "ace": "03-optimise-ace", "cycle": "04-device-cycle",
-           "analysis": "05-analysis"}
+FOLDERS = {"data": "01-data", "snap": "02-optimise-snap", "ace": "03-optimise-ace", "validation": "04-validation",
+           "cycle": "05-device-cycle", "analysis": "06-analysis"}
 DATASET = "dataset.extxyz"
+BENCHMARK = "dataset.benchmark.extxyz"  # what simkit distil names the held-out frames beside DATASET
 CYCLE_REJECTED = "cycle_rejected.json"
 
 
@@ -57,9 +61,11 @@ class DemoPlan:
         self.config, self.source, self.out = config, source, out
         self.base_dir = source.resolve().parent
         self.dataset = out / FOLDERS["data"] / DATASET
+        self.benchmark = out / FOLDERS["data"] / BENCHMARK
         self.configs = out / "configs"
         self.families = ["snap"] + (["ace"] if config.ace is not None else [])
         self.data_config = self._data_config()
+        self.has_benchmark = any(g.get("split") == "benchmark" for g in self.data_config["generators"])
         self.optimise_configs = {family: self._optimise_config(family) for family in self.families}
         self._cycle_config(self._placeholder_potential())  # checks the section before anything runs
         self._check_analysis()
@@ -69,8 +75,6 @@ class DemoPlan:
         return validate_config(model, data, source=f"{self.source}: {section}", base_dir=self.base_dir)
 
     def _data_config(self) -> dict[str, Any]:
-        from simkit.distil.config import DistilConfig
-
         data = {"seed": self.config.seed, **self.config.data, "output": str(self.dataset)}
         return _dump(self._validated(DistilConfig, data, "data"))
 
@@ -82,15 +86,22 @@ class DemoPlan:
         fit = dict(section.get("fit", {}))
         fit.setdefault("backend", family)
         fit["data"] = {"train": str(self.dataset), **fit.get("data", {})}
+        if self.has_benchmark and "validation" not in fit["data"]:
+            # Candidates are scored on the held-out benchmark set the data step writes.
+            fit["data"]["validation"] = {"kind": "file", "path": [str(self.benchmark)]}
         if fit["backend"] != family:
             raise ConfigError(f"{self.source}: {family}.fit.backend: expected {family!r}, got {fit['backend']!r}")
         data = {"seed": self.config.seed, **section, "fit": fit, "output_dir": str(self.out / FOLDERS[family])}
-        # The dataset does not exist before the first step: validate against this file and swap it back.
+        # The data files do not exist before the first step: validate against this file and swap them back.
         probe = deep_merge(data, {"fit": {"data": {"train": str(self.source.resolve())}}})
+        if probe["fit"]["data"].get("validation", {}).get("path") == [str(self.benchmark)]:
+            probe["fit"]["data"]["validation"]["path"] = [str(self.source.resolve())]
         config = self._validated(OptimiseConfig, probe, family)
         check_search_space(SearchSpace(config.search_space), config.fit, f"{self.source}: {family}")
         dumped = _dump(config)
         dumped["fit"]["data"]["train"] = str(self.dataset)
+        if self.has_benchmark and dumped["fit"]["data"]["validation"].get("path") == [str(self.source.resolve())]:
+            dumped["fit"]["data"]["validation"]["path"] = [str(self.benchmark)]
         return dumped
 
     def _placeholder_potential(self) -> dict[str, Any]:
@@ -113,8 +124,16 @@ class DemoPlan:
             if name not in names:
                 raise ConfigError(f"{self.source}: analysis.rdf_stages: no cycle stage is named {name!r} "
                                   f"(named stages: {sorted(n for n in names if n)})")
-        self._validated(options_model("crystallinity"), self.config.analysis.crystallinity,
-                        "analysis.crystallinity")
+        # The cycle's starting cell, the default SOAP reference, exists only later: check with a stand-in file.
+        options = crystallinity_options(self.config.analysis, self.source)
+        if options.get("reference_file") == str(self.source.parent / INITIAL_STRUCTURE):
+            options["reference_file"] = str(self.source)
+        self._validated(options_model("crystallinity"), options, "analysis.crystallinity")
+        reading = self.config.analysis.cycle
+        for key in ("amorphised_after", "growth_during"):
+            if reading is not None and getattr(reading, key) not in names:
+                raise ConfigError(f"{self.source}: analysis.cycle.{key}: no cycle stage is named "
+                                  f"{getattr(reading, key)!r} (named stages: {sorted(n for n in names if n)})")
 
     def best_potential(self, family: str) -> dict[str, Any]:
         """The potential spec of the best candidate of ``family`` with absolute paths."""
@@ -127,7 +146,8 @@ class DemoPlan:
 
     # -- steps ----------------------------------------------------------------------------------
     def step_names(self) -> list[str]:
-        return ["data", *self.families, "cycle", "analysis"]
+        validation = ["validation"] if self.config.validation is not None else []
+        return ["data", *self.families, *validation, "cycle", "analysis"]
 
     def step(self, name: str) -> Step:
         """Step ``name``, built from what exists now (the cycle needs the optimisers' results)."""
@@ -135,6 +155,8 @@ class DemoPlan:
             return self._data_step()
         if name in self.families:
             return self._optimise_step(name)
+        if name == "validation":
+            return self._validate_step()
         return self.cycle_step() if name == "cycle" else self._analysis_step()
 
     def steps(self) -> list[Step]:
@@ -148,8 +170,9 @@ class DemoPlan:
             write_yaml(self.data_config, path, "simkit distil config generated by simkit demo")
             run_command("data", simkit_command("distil", str(path)), folder / "command.log", self.out)
 
+        outputs = [self.dataset] + ([self.benchmark] if self.has_benchmark else [])
         return Step("data", "label structures with the teacher (simkit distil)", folder, self.data_config, [],
-                    [self.dataset], execute)
+                    outputs, execute)
 
     def _optimise_step(self, family: str) -> Step:
         folder = self.out / FOLDERS[family]
@@ -162,8 +185,9 @@ class DemoPlan:
             run_command(family, simkit_command("optimise", str(path)), self.out / f"{FOLDERS[family]}.log", self.out)
 
         budget = config["budget"]["candidates"]
+        inputs = [self.dataset] + ([self.benchmark] if self.has_benchmark else [])
         return Step(family, f"optimise {family.upper()} ({budget} candidates: accuracy, speed, survival)", folder,
-                    config, [self.dataset], [folder / "best" / "potential.yaml", folder / "candidates.csv"], execute)
+                    config, inputs, [folder / "best" / "potential.yaml", folder / "candidates.csv"], execute)
 
     def ranked_families(self) -> list[str]:
         """Families that may run the cycle, best first (for 'best': by their best candidate's objective)."""
@@ -229,6 +253,27 @@ class DemoPlan:
         outputs = [folder / name for name in ("trajectory.h5md", "thermo.csv", "summary.png", "run_summary.json")]
         return Step("cycle", f"device cycle with the best {family.upper()} on {ranks} MPI rank(s) (simkit md)",
                     folder, {"md": config, "ranks": ranks}, inputs, outputs, execute, info={"family": family})
+
+    def _validate_step(self) -> Step:
+        folder = self.out / FOLDERS["validation"]
+        section = self.config.validation
+        bests = {f: self.out / FOLDERS[f] / "best" for f in self.families}
+        potentials = {f: self.best_potential(f) for f, d in bests.items() if (d / "potential.yaml").is_file()}
+
+        def execute(resume: bool) -> None:
+            distil = validate_config(DistilConfig, self.data_config, source=f"{self.source}: data",
+                                     base_dir=self.base_dir)
+            specs = {family: validate_config(_PotentialHolder, {"potential": potential}, base_dir=self.base_dir,
+                                             source=f"best {family} potential").potential
+                     for family, potential in potentials.items()}
+            results = [validate_student(family, spec, distil, self.dataset, self.out / FOLDERS[family],
+                                        section, folder) for family, spec in specs.items()]
+            write_summary(results, folder)
+
+        inputs = [self.dataset] + sorted(p for d in bests.values() if d.is_dir() for p in d.iterdir() if p.is_file())
+        config = {"validation": section.model_dump(mode="json"), "potentials": potentials}
+        return Step("validation", "students against the teacher: errors per phase, liquid and amorphous structure",
+                    folder, config, inputs, [folder / SUMMARY], execute)
 
     def _analysis_step(self) -> Step:
         folder = self.out / FOLDERS["analysis"]

@@ -29,6 +29,7 @@ from typing import Any, Callable
 import yaml
 
 from simkit.errors import RunFailed
+from simkit.runtime.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,7 @@ class Step:
     def _write_marker(self, fp: str, status: str, **extra: Any) -> None:
         record = {"step": self.name, "fingerprint": fp, "status": status,
                   "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra}
-        tmp = self.folder / (MARKER + ".tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        tmp.replace(self.folder / MARKER)
+        atomic_write_text(self.folder / MARKER, json.dumps(record, indent=2) + "\n")
 
     def run(self) -> tuple[str, float]:
         """Run, resume or reuse the step; returns (what happened, wall seconds of the run that made the result)."""

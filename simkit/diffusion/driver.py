@@ -29,6 +29,7 @@ from simkit.diffusion.md import MdState, TemperatureRun, fingerprint, recorded_a
 from simkit.diffusion.report import write_run, write_temperature
 from simkit.errors import ConfigError, InputDataError, LammpsError, RunFailed, SimkitError
 from simkit.io import TRAJECTORY_FILE, open_trajectory
+from simkit.runtime.files import atomic_write_text
 from simkit.runtime.provenance import RunRecord
 from simkit.structures.spec import load_structure
 
@@ -137,7 +138,7 @@ def save_config(config: DiffusionConfig, rank: int) -> None:
         return
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_FILE).write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
+    atomic_write_text(out / CONFIG_FILE, json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
 
 
 def saved_config(run_dir: Path) -> DiffusionConfig:

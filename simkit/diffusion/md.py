@@ -33,7 +33,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -53,6 +52,7 @@ from simkit.lammps.runs import run_span
 from simkit.lammps.session import LammpsSession
 from simkit.lammps.snapshot import take_snapshot
 from simkit.lammps.structure import lammps_box
+from simkit.runtime.files import atomic_write_text, replace_durably
 from simkit.runtime.outputs import LAMMPS_LOG, THERMO_CSV
 from simkit.runtime.provenance import RunRecord
 from simkit.units import PS_PER_FS
@@ -159,9 +159,7 @@ class MdState:
             return
         path = self.path(folder)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(STATE_FILE + ".partial")
-        partial.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        os.replace(partial, path)
+        atomic_write_text(path, json.dumps(asdict(self), indent=2) + "\n")
 
 
 def starting_state(folder: Path, physics: dict, *, resume: bool, source: str) -> MdState | None:
@@ -210,7 +208,7 @@ class ThermoLog:
         partial = self.path.with_name(self.path.name + ".partial")
         with partial.open("w", newline="") as handle:
             csv.writer(handle).writerows([self.header, *kept])
-        os.replace(partial, self.path)
+        replace_durably(partial, self.path)
 
     def append(self, phase: str, thermo: dict[str, float]) -> dict[str, float]:
         row = {name: float(thermo[key]) for name, key in _THERMO_COLUMNS}
@@ -247,7 +245,8 @@ class TemperatureRun:
                 shutil.rmtree(self.folder / CHECKPOINT_DIR, ignore_errors=True)
                 (self.folder / TRAJECTORY_FILE).unlink(missing_ok=True)  # an earlier run's frames are not this run's
                 (self.folder / CHECKPOINT_DIR).mkdir(parents=True)
-                (self.folder / CHECKPOINT_DIR / "fingerprint.json").write_text(json.dumps(physics, indent=2) + "\n")
+                atomic_write_text(self.folder / CHECKPOINT_DIR / "fingerprint.json",
+                                  json.dumps(physics, indent=2) + "\n")
         self.state = state
         state.attempts.append({"started": _now(), "resumed_from_step": None if fresh else state.step})
         log_name = LAMMPS_LOG if fresh else f"lammps.resume{len(state.attempts) - 1}.log"

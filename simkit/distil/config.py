@@ -13,6 +13,8 @@ Example::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from simkit.config.schema import PathIn, Schema
@@ -23,6 +25,9 @@ from simkit.structures.spec import StructureSpec
 
 class DistilConfig(Schema):
     output: PathIn = Field(description="extended XYZ file to write (its folder gets run_summary.json)")
+    benchmark_output: PathIn | None = Field(
+        default=None, description="where frames of 'split: benchmark' generators go (default: <output stem>"
+        ".benchmark.extxyz beside the output); they never enter the training file")
     seed: int = Field(default=0, ge=0)
     teacher: TeacherSpec
     structure: StructureSpec
@@ -31,3 +36,8 @@ class DistilConfig(Schema):
         default=50.0, gt=0, description="frames with a larger force component are dropped (teacher's hard core)"
     )
     with_virial: bool = Field(default=True, description="store the teacher's virial with each frame")
+
+    @property
+    def benchmark_path(self) -> Path:
+        output = Path(self.output)
+        return Path(self.benchmark_output or output.with_name(f"{output.stem}.benchmark.extxyz"))

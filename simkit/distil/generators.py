@@ -2,7 +2,15 @@
 
 Each generator makes structures from the base crystal and is labelled with its
 ``config_type`` (default: its kind), so weights, stratified splits and
-per-type errors downstream know what each frame is.
+per-type errors downstream know what each frame is. A ``trajectory`` labels
+each snapshot with the phase of the segment it was taken in instead.
+
+``split: benchmark`` sends a generator's frames to the held-out benchmark file
+instead of the training set (e.g. one melt-quench trajectory from the crystal,
+snapshots every few ps, as a test of every phase the potential will meet).
+MD generators may set ``density_g_per_cm3``: the cell is scaled to it before
+the run (liquids and glasses of a material whose model has no stable
+zero-pressure liquid are run at a fixed, stated density).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from pydantic import Field, model_validator
 
 from simkit.config.schema import Schema
 from simkit.distil.teachers import Teacher
+from simkit.units import duration_ps_of_ramp, volume_A3_for_density
 
 Repeat = tuple[int, int, int]
 
@@ -22,6 +31,8 @@ Repeat = tuple[int, int, int]
 class _Generator(Schema):
     config_type: str | None = Field(default=None, description="label of the frames (default: the kind)")
     repeat: Repeat = Field(default=(1, 1, 1), description="supercell of the base structure")
+    split: Literal["train", "benchmark"] = Field(
+        default="train", description="benchmark: frames go to the held-out benchmark file, never into training")
 
     @model_validator(mode="after")
     def _positive_repeat(self):
@@ -70,7 +81,13 @@ class SurfaceGen(_Generator):
     rattle_A: float = Field(default=0.03, ge=0)
 
 
-class MdGen(_Generator):
+class _MdGenerator(_Generator):
+    timestep_fs: float = Field(default=1.0, gt=0)
+    density_g_per_cm3: float | None = Field(
+        default=None, gt=0, description="scale the cell to this mass density before the run (default: as built)")
+
+
+class MdGen(_MdGenerator):
     """NVT snapshots at each temperature, from the solid up to the liquid."""
 
     kind: Literal["md"]
@@ -78,7 +95,6 @@ class MdGen(_Generator):
     snapshots_per_temperature: int = Field(gt=0)
     equilibration_ps: float = Field(default=0.5, ge=0)
     interval_ps: float = Field(default=0.1, gt=0)
-    timestep_fs: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="after")
     def _positive_temperatures(self):
@@ -87,21 +103,72 @@ class MdGen(_Generator):
         return self
 
 
-class AmorphousGen(_Generator):
-    """Melt at ``melt_K``, quench linearly to ``final_K`` over ``quench_ps``; snapshots of the glass."""
+class AmorphousGen(_MdGenerator):
+    """Melt at ``melt_K``, quench linearly to ``final_K`` (over ``quench_ps`` or at
+    ``quench_rate_K_per_s``); snapshots of the glass."""
 
     kind: Literal["amorphous"]
     count: int = Field(gt=0, description="snapshots taken during the final hold")
     melt_K: float = Field(gt=0)
     melt_ps: float = Field(default=2.0, gt=0)
+    quench_ps: float | None = Field(default=None, gt=0, description="default 5 ps unless a rate is given")
+    quench_rate_K_per_s: float | None = Field(default=None, gt=0)
+    final_K: float = Field(default=300.0, gt=0)
+    hold_ps: float = Field(default=0.5, gt=0)
+
+    @model_validator(mode="after")
+    def _one_quench(self):
+        if self.quench_ps is not None and self.quench_rate_K_per_s is not None:
+            raise ValueError("give quench_ps or quench_rate_K_per_s, not both")
+        if self.final_K >= self.melt_K:
+            raise ValueError(f"final_K = {self.final_K} must be below melt_K = {self.melt_K}")
+        return self
+
+    @property
+    def quench_duration_ps(self) -> float:
+        if self.quench_rate_K_per_s is None:
+            return self.quench_ps or 5.0
+        return duration_ps_of_ramp(self.melt_K, self.final_K, self.quench_rate_K_per_s)
+
+
+class InterfaceGen(_MdGenerator):
+    """Crystal-amorphous interfaces: the atoms above ``melt_fraction`` of the cell along
+    ``axis`` are melted and quenched while the others are held in place; snapshots of the
+    whole cell during a final hold with every atom moving."""
+
+    kind: Literal["interface"]
+    count: int = Field(gt=0)
+    axis: Literal[0, 1, 2] = 2
+    melt_fraction: float = Field(default=0.5, gt=0, lt=1, description="share of the cell (along axis) melted")
+    melt_K: float = Field(gt=0)
+    melt_ps: float = Field(default=2.0, gt=0)
     quench_ps: float = Field(default=5.0, gt=0)
     final_K: float = Field(default=300.0, gt=0)
     hold_ps: float = Field(default=0.5, gt=0)
-    timestep_fs: float = Field(default=1.0, gt=0)
+
+
+class Segment(Schema):
+    """One stretch of a trajectory: a linear temperature ramp (or hold) with its phase label."""
+
+    phase: str = Field(min_length=1, description="config_type of the snapshots taken in this segment")
+    start_K: float = Field(gt=0)
+    end_K: float | None = Field(default=None, gt=0, description="default: start_K (a hold)")
+    duration_ps: float = Field(gt=0)
+    snapshots: bool = Field(default=True, description="False: run the segment without taking snapshots")
+
+
+class TrajectoryGen(_MdGenerator):
+    """One continuous NVT trajectory through ``segments``, a snapshot every ``interval_ps``,
+    each labelled with its segment's phase (e.g. crystal -> liquid -> quench -> amorphous)."""
+
+    kind: Literal["trajectory"]
+    segments: list[Segment] = Field(min_length=1)
+    interval_ps: float = Field(gt=0)
 
 
 Generator = Annotated[
-    Union[RattledGen, StrainedGen, VacancyGen, SurfaceGen, MdGen, AmorphousGen], Field(discriminator="kind")
+    Union[RattledGen, StrainedGen, VacancyGen, SurfaceGen, MdGen, AmorphousGen, InterfaceGen, TrajectoryGen],
+    Field(discriminator="kind")
 ]
 
 
@@ -111,9 +178,26 @@ def _rattle(atoms: Atoms, rattle_A: float, rng: np.random.Generator) -> Atoms:
     return atoms
 
 
+def _at_density(atoms: Atoms, density_g_per_cm3: float | None) -> Atoms:
+    """``atoms`` scaled uniformly to the given mass density (unchanged for None)."""
+    if density_g_per_cm3 is None:
+        return atoms
+    volume_A3 = volume_A3_for_density(atoms.get_masses().sum(), density_g_per_cm3)
+    scaled = atoms.copy()
+    scaled.set_cell(np.asarray(atoms.cell) * (volume_A3 / atoms.get_volume()) ** (1.0 / 3.0), scale_atoms=True)
+    return scaled
+
+
+def _sample_seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(1, 2**31 - 1))
+
+
 def generate(gen, base: Atoms, teacher: Teacher, rng: np.random.Generator) -> list[tuple[Atoms, dict]]:
-    """Structures of one generator with per-frame info (e.g. the MD temperature)."""
+    """Structures of one generator with per-frame info (the MD temperature; a
+    ``config_type`` where it differs from the generator's label)."""
     cell = base.repeat(gen.repeat)
+    if isinstance(gen, _MdGenerator):
+        cell = _at_density(cell, gen.density_g_per_cm3)
     out: list[tuple[Atoms, dict]] = []
     if isinstance(gen, RattledGen):
         out = [(_rattle(cell.copy(), gen.rattle_A, rng), {}) for _ in range(gen.count)]
@@ -142,17 +226,39 @@ def generate(gen, base: Atoms, teacher: Teacher, rng: np.random.Generator) -> li
                 schedule.append((temperature, temperature, gen.equilibration_ps))
             hold = gen.snapshots_per_temperature * gen.interval_ps
             schedule.append((temperature, temperature, hold))
-            snaps = teacher.sample(cell, schedule, gen.interval_ps, gen.timestep_fs, int(rng.integers(1, 2**31 - 1)))
-            out += [(atoms, {"temperature_K": T}) for atoms, T in snaps[-gen.snapshots_per_temperature:]]
+            snaps = teacher.sample(cell, schedule, gen.interval_ps, gen.timestep_fs, _sample_seed(rng))
+            out += [(snap.atoms, {"temperature_K": snap.temperature_K}) for snap in snaps[-gen.snapshots_per_temperature:]]
     elif isinstance(gen, AmorphousGen):
         interval = gen.hold_ps / gen.count
         schedule = [
             (gen.melt_K, gen.melt_K, gen.melt_ps),
-            (gen.melt_K, gen.final_K, gen.quench_ps),
+            (gen.melt_K, gen.final_K, gen.quench_duration_ps),
             (gen.final_K, gen.final_K, gen.hold_ps),
         ]
-        snaps = teacher.sample(cell, schedule, interval, gen.timestep_fs, int(rng.integers(1, 2**31 - 1)))
-        out = [(atoms, {"temperature_K": T}) for atoms, T in snaps[-gen.count:]]
+        snaps = teacher.sample(cell, schedule, interval, gen.timestep_fs, _sample_seed(rng))
+        out = [(snap.atoms, {"temperature_K": snap.temperature_K}) for snap in snaps[-gen.count:]]
+    elif isinstance(gen, InterfaceGen):
+        out = _interface(gen, cell, teacher, rng)
+    elif isinstance(gen, TrajectoryGen):
+        out = _trajectory(gen, cell, teacher, rng)
     else:  # pragma: no cover - the schema admits no other kind
         raise TypeError(f"unknown generator {gen!r}")
     return out
+
+
+def _interface(gen: InterfaceGen, cell: Atoms, teacher: Teacher, rng: np.random.Generator) -> list[tuple[Atoms, dict]]:
+    fractional = cell.get_scaled_positions(wrap=True)[:, gen.axis]
+    held = fractional < 1.0 - gen.melt_fraction
+    melt = [(gen.melt_K, gen.melt_K, gen.melt_ps), (gen.melt_K, gen.final_K, gen.quench_ps)]
+    quenched = teacher.sample(cell, melt, gen.quench_ps, gen.timestep_fs, _sample_seed(rng), held=held)[-1].atoms
+    interval = gen.hold_ps / gen.count
+    hold = [(gen.final_K, gen.final_K, gen.hold_ps)]
+    snaps = teacher.sample(quenched, hold, interval, gen.timestep_fs, _sample_seed(rng))
+    return [(snap.atoms, {"temperature_K": snap.temperature_K}) for snap in snaps[-gen.count:]]
+
+
+def _trajectory(gen: TrajectoryGen, cell: Atoms, teacher: Teacher, rng: np.random.Generator) -> list[tuple[Atoms, dict]]:
+    schedule = [(s.start_K, s.end_K or s.start_K, s.duration_ps) for s in gen.segments]
+    snaps = teacher.sample(cell, schedule, gen.interval_ps, gen.timestep_fs, _sample_seed(rng))
+    return [(snap.atoms, {"temperature_K": snap.temperature_K, "config_type": gen.segments[snap.segment].phase})
+            for snap in snaps if gen.segments[snap.segment].snapshots]

@@ -20,6 +20,23 @@ from simkit.structures.spec import load_structure
 log = logging.getLogger(__name__)
 
 
+def base_structure(config: DistilConfig) -> Atoms:
+    """The structure every generator starts from (random vacancies drawn from the run's seed)."""
+    return load_structure(config.structure, np.random.default_rng(config.seed))
+
+
+def generator_rng(config: DistilConfig, index: int) -> np.random.Generator:
+    # Each generator draws from its own stream, so editing one leaves the others' structures unchanged.
+    return np.random.default_rng([config.seed, index])
+
+
+def replay_generator(config: DistilConfig, index: int, potential, comm=None) -> list[tuple[Atoms, dict]]:
+    """Generator ``index`` run again with another potential (a spec, e.g. a student) in the teacher's place:
+    the same starting cell, seeds and schedule, so its MD frames compare one to one with the teacher's."""
+    return generate(config.generators[index], base_structure(config), make_teacher(potential, comm),
+                    generator_rng(config, index))
+
+
 def run_distil(config: DistilConfig, comm=None) -> Dataset:
     """Build the dataset described by ``config``; rank 0 writes ``config.output``."""
     rank = comm.Get_rank() if comm is not None else 0
@@ -27,39 +44,45 @@ def run_distil(config: DistilConfig, comm=None) -> Dataset:
     output = Path(config.output)
     if rank == 0:
         output.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(config.seed)
-    base = load_structure(config.structure, rng)
+    base = base_structure(config)
     teacher = make_teacher(config.teacher, comm)
     potentials = [teacher.potential] if hasattr(teacher, "potential") else []
     record = RunRecord(
         "distil", output.parent, config, rank=rank, mpi_size=size, seeds={"distil": config.seed}, potentials=potentials
     )
     with record:
-        frames: list[Frame] = []
+        frames: dict[str, list[Frame]] = {"train": [], "benchmark": []}
         dropped: Counter[str] = Counter()
         for index, gen in enumerate(config.generators):
-            # Each generator draws from its own stream, so editing one leaves the others' structures unchanged.
-            gen_rng = np.random.default_rng([config.seed, index])
-            structures = generate(gen, base, teacher, gen_rng)
+            structures = generate(gen, base, teacher, generator_rng(config, index))
             labels = teacher.label([atoms for atoms, _ in structures])
             for k, ((atoms, info), lab) in enumerate(zip(structures, labels)):
                 if not np.isfinite(lab.energy_eV) or np.abs(lab.forces_eV_per_A).max() > config.max_force_eV_per_A:
                     dropped[gen.label] += 1
                     continue
                 bare = Atoms(atoms.get_chemical_symbols(), atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
-                bare.info.update(info)
-                frames.append(Frame(
+                config_type = info.pop("config_type", gen.label)  # a trajectory labels frames by phase
+                bare.info.update(info, generator=index)
+                frames[gen.split].append(Frame(
                     atoms=bare, energy_eV=float(lab.energy_eV), forces_eV_per_A=np.asarray(lab.forces_eV_per_A),
                     virial_eV=np.asarray(lab.virial_eV) if config.with_virial else None,
-                    config_type=gen.label, source=f"generator {index} ({gen.label}) structure {k}",
+                    config_type=config_type, source=f"generator {index} ({gen.label}) structure {k}",
                 ))
-            log.info("%s: %d structures labelled", gen.label, len(structures) - dropped[gen.label])
-        dataset = Dataset(frames, name=f"distilled by {teacher.description.get('kind')}")
-        if not frames:
-            raise ValueError("every generated frame was dropped; raise max_force_eV_per_A or gentler generators")
+            log.info("%s: %d structures labelled (%s)", gen.label, len(structures) - dropped[gen.label], gen.split)
+        name = f"distilled by {teacher.description.get('kind')}"
+        dataset = Dataset(frames["train"], name=name)
+        if not frames["train"]:
+            raise ValueError("every generated training frame was dropped (or every generator is 'split: benchmark'); "
+                             "raise max_force_eV_per_A or use gentler generators")
         if rank == 0:
             write_dataset(dataset, output)
         record.add_output("dataset", output)
+        if frames["benchmark"]:
+            benchmark = Dataset(frames["benchmark"], name=f"{name} (held-out benchmark)")
+            if rank == 0:
+                write_dataset(benchmark, config.benchmark_path)
+            record.add_output("benchmark", config.benchmark_path)
+            record.add_result("benchmark_frames_per_config_type", benchmark.config_types())
         record.add_result("frames_per_config_type", dataset.config_types())
         record.add_result("dropped_per_config_type", dict(dropped))
         record.add_result("atoms", dataset.n_atoms)

@@ -16,9 +16,18 @@ from ase import Atoms
 from pydantic import Field, model_validator
 
 from simkit.config.schema import ExistingFile, Schema
-from simkit.lammps import dynamics
+from simkit.lammps import dynamics, regions
 from simkit.lammps.potentials.specs import POTENTIAL_SPECS
 from simkit.lammps.session import LammpsSession, evaluate_structures
+
+
+@dataclass
+class Snapshot:
+    """A frame of a teacher's MD run, the target temperature then, and its schedule segment's index."""
+
+    atoms: Atoms
+    temperature_K: float
+    segment: int
 
 
 @dataclass
@@ -36,9 +45,10 @@ class Teacher(Protocol):
 
     def sample(
         self, start: Atoms, schedule: Sequence[tuple[float, float, float]], snapshots_every_ps: float,
-        timestep_fs: float, seed: int,
-    ) -> list[tuple[Atoms, float]]:
-        """Run NVT through ``schedule`` [(start_K, end_K, duration_ps), ...]; return (snapshot, T) pairs."""
+        timestep_fs: float, seed: int, held: np.ndarray | None = None,
+    ) -> list[Snapshot]:
+        """Run NVT through ``schedule`` [(start_K, end_K, duration_ps), ...], a snapshot every
+        ``snapshots_every_ps``; atoms where ``held`` is True stay where they are."""
         ...
 
 
@@ -60,24 +70,27 @@ class LammpsTeacher:
         results = evaluate_structures(structures, self.potential, comm=self.comm, species=self._species(structures))
         return [Label(r.energy_eV, r.forces_eV_per_A, r.virial_eV) for r in results]
 
-    def sample(self, start, schedule, snapshots_every_ps, timestep_fs, seed):
-        snapshots: list[tuple[Atoms, float]] = []
+    def sample(self, start, schedule, snapshots_every_ps, timestep_fs, seed, held=None):
+        snapshots: list[Snapshot] = []
         interval = max(1, round(snapshots_every_ps * 1000.0 / timestep_fs))
         with LammpsSession(self.comm) as session:
             session.create_system(start, self._species([start]), label="distil MD start")
             session.set_potential(self.potential)
             dynamics.set_timestep(session, timestep_fs)
-            dynamics.create_velocities(session, max(schedule[0][0], 1.0), seed)
-            for start_K, end_K, duration_ps in schedule:
+            group = "all"
+            if held is not None and np.any(held):
+                group = regions.freeze_atoms(session, np.flatnonzero(held))
+            dynamics.create_velocities(session, max(schedule[0][0], 1.0), seed, group=group)
+            for segment, (start_K, end_K, duration_ps) in enumerate(schedule):
                 steps = max(interval, round(duration_ps * 1000.0 / timestep_fs))
-                dynamics.add_nvt(session, "simkit_distil", start_K, end_K, damping_fs=100.0)
+                dynamics.add_nvt(session, "simkit_distil", start_K, end_K, damping_fs=100.0, group=group)
                 done = 0
                 while done < steps:
                     n = min(interval, steps - done)
                     dynamics.run_steps(session, n, chunk=n)
                     done += n
                     temperature = start_K + (end_K - start_K) * done / steps
-                    snapshots.append((_bare(session.to_atoms()), temperature))
+                    snapshots.append(Snapshot(_bare(session.to_atoms()), temperature, segment))
                 dynamics.remove_fix(session, "simkit_distil")
         return snapshots
 
@@ -109,21 +122,24 @@ class AseTeacher:
             labels.append(Label(atoms.get_potential_energy(), atoms.get_forces(), -stress * atoms.get_volume()))
         return labels
 
-    def sample(self, start, schedule, snapshots_every_ps, timestep_fs, seed):
+    def sample(self, start, schedule, snapshots_every_ps, timestep_fs, seed, held=None):
         from ase import units
         from ase.md.langevin import Langevin
         from ase.md.velocitydistribution import thermalize_momenta
 
-        from ase.constraints import FixCom
+        from ase.constraints import FixAtoms, FixCom
 
         atoms = _bare(start)
         atoms.calc = self._calculator()
-        atoms.set_constraint(FixCom())  # no drift of the centre of mass (ASE's recommended form)
+        if held is not None and np.any(held):
+            atoms.set_constraint(FixAtoms(mask=held))  # held atoms pin the cell, so no drift either
+        else:
+            atoms.set_constraint(FixCom())  # no drift of the centre of mass (ASE's recommended form)
         rng = np.random.default_rng(seed)
         thermalize_momenta(atoms, temperature_K=max(schedule[0][0], 1.0), rng=rng)
         snapshots = []
         interval = max(1, round(snapshots_every_ps * 1000.0 / timestep_fs))
-        for start_K, end_K, duration_ps in schedule:
+        for segment, (start_K, end_K, duration_ps) in enumerate(schedule):
             steps = max(interval, round(duration_ps * 1000.0 / timestep_fs))
             dyn = Langevin(
                 atoms, timestep_fs * units.fs, temperature_K=start_K, friction=0.01 / units.fs, fixcm=False, rng=rng
@@ -132,7 +148,7 @@ class AseTeacher:
                 temperature = start_K + (end_K - start_K) * done / steps
                 dyn.set_temperature(temperature_K=temperature)
                 dyn.run(interval)
-                snapshots.append((_bare(atoms), temperature))
+                snapshots.append(Snapshot(_bare(atoms), temperature, segment))
         return snapshots
 
 

@@ -26,7 +26,7 @@ import re
 import shutil
 import time
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -35,8 +35,9 @@ from simkit.config.schema import Schema
 from simkit.datasets.frames import Dataset
 from simkit.errors import ParseError
 from simkit.fitting import pacemaker
-from simkit.fitting.base import FitConfigBase, FittedModel, on_root
+from simkit.fitting.base import FitConfigBase, FittedModel
 from simkit.fitting.deployed import deployed_spec
+from simkit.runtime.mpi import on_root
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,9 @@ class AceSettings(Schema):
     """Every tunable ACE setting, named after pacemaker's input keys where possible."""
 
     functions_per_element: int = Field(default=50, ge=1)
-    nradmax_by_orders: list[int] = Field(default_factory=lambda: [8, 4, 3], min_length=1)
-    lmax_by_orders: list[int] = Field(default_factory=lambda: [0, 3, 2], min_length=1)
+    # pyace builds the basis in C++ and crashes (SIGSEGV) on a radial count below 1 or a negative lmax.
+    nradmax_by_orders: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [8, 4, 3], min_length=1)
+    lmax_by_orders: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [0, 3, 2], min_length=1)
     radial_basis: Literal["SBessel", "ChebExpCos", "ChebPow"] = "SBessel"
     radial_parameters: list[float] = Field(default_factory=lambda: [5.25])
     rcut_A: float = Field(default=5.0, gt=0)

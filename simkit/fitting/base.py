@@ -9,10 +9,9 @@ named after itself holding every tunable setting (``snap: {...}``,
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable, ClassVar, Literal, Protocol, Union, runtime_checkable
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Union, runtime_checkable
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,9 +21,6 @@ from simkit.datasets.spec import DataSpec, Weights
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.potentials.composite import ZblPotential
 from simkit.lammps.potentials.specs import LammpsSpec, ZblSpec
-
-
-_POLL_S = 0.01  # how often ranks waiting for rank 0 look up
 
 
 class ZblReference(ZblSpec):
@@ -111,30 +107,6 @@ class FittedModel:
         from simkit.fitting.deployed import build_deployed
 
         return build_deployed(self.spec)
-
-
-def on_root(comm, action: Callable[[], Any]) -> Any:
-    """Run ``action`` on rank 0 only and hand its result (or its exception) to every rank.
-
-    The other ranks wait on a non-blocking barrier, sleeping between polls:
-    MPICH's blocking calls spin, and would take the cores a rank-0 subprocess
-    (pacemaker) needs.
-    """
-    if comm is None or comm.Get_size() == 1:
-        return action()
-    outcome: tuple[bool, Any] | None = None
-    if comm.Get_rank() == 0:
-        try:
-            outcome = (True, action())
-        except Exception as exc:  # noqa: BLE001 - re-raised on every rank below
-            outcome = (False, exc)
-    request = comm.Ibarrier()
-    while not request.Test():
-        time.sleep(_POLL_S)
-    ok, value = comm.bcast(outcome, root=0)
-    if not ok:
-        raise value
-    return value
 
 
 @runtime_checkable

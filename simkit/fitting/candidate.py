@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from simkit.datasets.splits import PreparedData, prepare_data
-from simkit.fitting.base import FitConfigBase, FittedModel, on_root
+from simkit.fitting.base import FitConfigBase, FittedModel
 from simkit.fitting.deployed import POTENTIAL_FILE, build_deployed, write_potential_yaml
 from simkit.fitting.registry import make_fitter
 from simkit.lammps.potentials.base import Potential
+from simkit.runtime.mpi import on_root
 from simkit.scoring.evaluate import METRICS_FILE, PARITY_FILE, baseline_predictions, predict, write_metrics
 from simkit.scoring.metrics import Predictions, score
 

@@ -36,11 +36,12 @@ from simkit.config.schema import Schema
 from simkit.datasets.frames import Dataset, Frame
 from simkit.datasets.reader import voigt_from_tensor
 from simkit.datasets.spec import Weights
-from simkit.fitting.base import FitConfigBase, FittedModel, on_root, per_element
+from simkit.fitting.base import FitConfigBase, FittedModel, per_element
 from simkit.fitting.deployed import deployed_spec
 from simkit.fitting.linear import SolverSpec, SvdSolver, solve_weighted
 from simkit.lammps.potentials.snap import SnapElement, SnapModel
 from simkit.lammps.snap_descriptors import DescriptorRows, SnapDescriptorSettings, descriptor_rows
+from simkit.runtime.mpi import on_root
 
 log = logging.getLogger(__name__)
 

@@ -99,6 +99,9 @@ class H5mdTrajectory:
         self._file = _open(self.path)
         try:
             self._setup(group)
+        except OSError as exc:  # HDF5 could open the file but not read its metadata
+            self._file.close()
+            raise self._read_error("particles", exc) from exc
         except Exception:
             self._file.close()
             raise
@@ -115,11 +118,18 @@ class H5mdTrajectory:
         if "position" not in self._particles:
             raise InputDataError(f"{self.path}: particles/{name} has no position data")
         position = self._particles["position"]
+        for key in ("value", "step"):
+            if not isinstance(position, h5py.Group) or not isinstance(position.get(key), h5py.Dataset):
+                raise InputDataError(f"{self.path}: particles/{name}/position has no '{key}' dataset")
         self._length_scale = _scale(position["value"], _LENGTH_TO_A, "length", self.path)
         self._time_scale = _scale(position["time"], _TIME_TO_PS, "time", self.path) if "time" in position else 1.0
-        self.natoms = int(position["value"].shape[1])
+        self.natoms = int(self._shape_of("position/value", (None, None, 3))[1])
+        for key in ("image", "velocity", "force"):
+            if key in self._particles:
+                self._shape_of(f"{key}/value", (None, self.natoms, 3))
         self.numbers = self._species()
         self.pbc = self._boundary()
+        self._check_box()
         self.steps, self.times_ps = self._clock()
         self._has_images = "image" in self._particles
         self.per_atom_names = tuple(
@@ -127,12 +137,42 @@ class H5mdTrajectory:
             if isinstance(self._particles[k], h5py.Group) and k not in L.RESERVED_NAMES and "value" in self._particles[k]
         )
 
+    def _shape_of(self, name: str, expected: tuple) -> tuple[int, ...]:
+        """The shape of dataset ``particles/<group>/name``; None in ``expected`` matches any length."""
+        dataset = self._particles.get(name)
+        if not isinstance(dataset, h5py.Dataset):
+            raise InputDataError(f"{self.path}: {self._particles.name}/{name} is not a dataset")
+        shape = dataset.shape
+        if len(shape) != len(expected) or any(e is not None and e != n for e, n in zip(expected, shape)):
+            wanted = ", ".join(str(e) if e is not None else ("frames" if k == 0 else "atoms")
+                               for k, e in enumerate(expected))
+            raise InputDataError(f"{self.path}: {self._particles.name}/{name} has shape {shape}, expected ({wanted})")
+        return shape
+
     def _species(self) -> np.ndarray:
         if "species" in self._particles and isinstance(self._particles["species"], h5py.Dataset):
             species = self._particles["species"]
-            values = species[...] if species.ndim == 1 else species[0]
-            return np.asarray(values, dtype=np.int32)
+            values = np.asarray(species[...] if species.ndim == 1 else species[0])
+            if values.shape != (self.natoms,):
+                raise InputDataError(f"{self.path}: {species.name} holds {values.size} atomic numbers for "
+                                     f"{self.natoms} atoms")
+            known = len(chemical_symbols)
+            if values.dtype.kind not in "iu" or values.min(initial=0) < 0 or values.max(initial=0) >= known:
+                raise InputDataError(f"{self.path}: {species.name} holds values that are not atomic numbers")
+            return values.astype(np.int32)
         return np.zeros(self.natoms, dtype=np.int32)
+
+    def _check_box(self) -> None:
+        edges = self._particles.get("box/edges")
+        if isinstance(edges, h5py.Group):
+            if "value" not in edges:
+                raise InputDataError(f"{self.path}: {edges.name} has no 'value' dataset")
+            shape = edges["value"].shape
+            if shape[1:] not in ((3,), (3, 3)):
+                raise InputDataError(f"{self.path}: {edges.name}/value has shape {shape}, expected "
+                                     "(frames, 3, 3) or (frames, 3)")
+        elif isinstance(edges, h5py.Dataset) and edges.shape not in ((3,), (3, 3)):
+            raise InputDataError(f"{self.path}: {edges.name} has shape {edges.shape}, expected (3, 3) or (3,)")
 
     def _boundary(self) -> tuple[bool, bool, bool]:
         box = self._particles.get("box")
@@ -201,7 +241,9 @@ class H5mdTrajectory:
         edges = box["edges"]
         raw = edges["value"][index] if isinstance(edges, h5py.Group) else edges[...]
         raw = np.asarray(raw, dtype=float) * self._length_scale
-        return np.diag(raw) if raw.shape == (3,) else raw
+        cell = np.diag(raw) if raw.shape == (3,) else raw
+        _check_cells(self.path, cell[None], [index], self.pbc)
+        return cell
 
     def _cells(self, pick, count: int) -> np.ndarray:
         """Cells [F, 3, 3] for a frame selection, read in one go."""
@@ -210,6 +252,9 @@ class H5mdTrajectory:
             return np.broadcast_to(self.cell(0), (count, 3, 3))
         raw = np.asarray(edges["value"][pick], dtype=float) * self._length_scale
         return np.stack([np.diag(r) for r in raw]) if raw.ndim == 2 else raw
+
+    def _read_error(self, where: str, exc: OSError) -> InputDataError:
+        return InputDataError(f"{self.path}: {where}: cannot read ({' '.join(str(exc).split())}); the file is damaged")
 
     def __getitem__(self, key):
         if isinstance(key, slice):
@@ -227,21 +272,28 @@ class H5mdTrajectory:
             raise InputDataError(f"{self.path}: frame {index} does not exist ({count} frames)")
         index %= count
         p = self._particles
-        images = p["image/value"][index].astype(np.int64) if self._has_images else None
-        return Frame(
-            index=index,
-            step=int(self.steps[index]),
-            time_ps=float(self.times_ps[index]),
-            positions_A=p["position/value"][index].astype(float) * self._length_scale,
-            cell_A=self.cell(index),
-            pbc=self.pbc,
-            numbers=self.numbers,
-            images=images,
-            velocities_A_per_ps=(p["velocity/value"][index].astype(float) * self._length_scale
-                                 if velocities and self.has_velocities else None),
-            forces_eV_per_A=p["force/value"][index].astype(float) if forces and self.has_forces else None,
-            per_atom={name: p[f"{name}/value"][index] for name in (self.per_atom_names if per_atom is None else per_atom)},
-        )
+        try:
+            images = p["image/value"][index].astype(np.int64) if self._has_images else None
+            positions = p["position/value"][index].astype(float) * self._length_scale
+            frame = Frame(
+                index=index,
+                step=int(self.steps[index]),
+                time_ps=float(self.times_ps[index]),
+                positions_A=positions,
+                cell_A=self.cell(index),
+                pbc=self.pbc,
+                numbers=self.numbers,
+                images=images,
+                velocities_A_per_ps=(p["velocity/value"][index].astype(float) * self._length_scale
+                                     if velocities and self.has_velocities else None),
+                forces_eV_per_A=p["force/value"][index].astype(float) if forces and self.has_forces else None,
+                per_atom={name: p[f"{name}/value"][index]
+                          for name in (self.per_atom_names if per_atom is None else per_atom)},
+            )
+        except OSError as exc:
+            raise self._read_error(f"frame {index}", exc) from exc
+        _check_positions(self.path, positions[None], [index])
+        return frame
 
     def frames(self, start: int = 0, stop: int | None = None, stride: int = 1, *,
                indices: Sequence[int] | None = None, **options) -> Iterator[Frame]:
@@ -281,10 +333,16 @@ class H5mdTrajectory:
         pick = slice(selection[0], selection[-1] + 1, int(selection[1] - selection[0])) if contiguous else selection
         if len(selection) == 1:
             pick = slice(selection[0], selection[0] + 1)
-        positions = p["position/value"][pick, atoms].astype(float) * self._length_scale
-        if unwrapped and self._has_images:
-            images = p["image/value"][pick, atoms].astype(float)
-            positions += np.einsum("fnk,fkj->fnj", images, self._cells(pick, len(selection)))
+        try:
+            positions = p["position/value"][pick, atoms].astype(float) * self._length_scale
+            if unwrapped and self._has_images:
+                images = p["image/value"][pick, atoms].astype(float)
+                cells = self._cells(pick, len(selection))
+                _check_cells(self.path, cells, selection, self.pbc)
+                positions += np.einsum("fnk,fkj->fnj", images, cells)
+        except OSError as exc:
+            raise self._read_error(f"frames {selection[0]}-{selection[-1]}", exc) from exc
+        _check_positions(self.path, positions, selection)
         return positions
 
     # -- observables and provenance ---------------------------------------------------
@@ -324,6 +382,25 @@ class H5mdTrajectory:
             }
             out.append(entry)
         return out
+
+
+def _check_positions(path: Path, positions: np.ndarray, frames: Sequence[int]) -> None:
+    """Refuse non-finite positions (they would turn every average into NaN), naming the frame."""
+    finite = np.isfinite(positions).all(axis=tuple(range(1, positions.ndim)))
+    if not finite.all():
+        raise InputDataError(f"{path}: frame {int(frames[int(np.argmin(finite))])}: non-finite atom positions")
+
+
+def _check_cells(path: Path, cells: np.ndarray, frames: Sequence[int], pbc: tuple[bool, bool, bool]) -> None:
+    """Refuse non-finite cells, and cells with a zero vector along a periodic direction."""
+    for k, cell in enumerate(cells):
+        if not np.all(np.isfinite(cell)):
+            raise InputDataError(f"{path}: frame {int(frames[k])}: non-finite cell {cell.tolist()}")
+        periodic = [axis for axis in range(3) if pbc[axis]]
+        singular = np.any(np.linalg.norm(cell[periodic], axis=1) < 1e-9) or (
+            len(periodic) == 3 and abs(np.linalg.det(cell)) < 1e-9)
+        if singular:
+            raise InputDataError(f"{path}: frame {int(frames[k])}: periodic cell is singular {cell.tolist()}")
 
 
 def _open(path: Path) -> h5py.File:

@@ -8,12 +8,13 @@ its committed length, and replaces the original atomically.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import h5py
 
 from simkit.io import h5md_layout as L
+from simkit.runtime.files import replace_durably
+from simkit.runtime.locks import claim
 
 
 def recover(path: str | Path) -> int:
@@ -21,9 +22,18 @@ def recover(path: str | Path) -> int:
 
     Copies everything, truncates time series to their committed length, and
     replaces the file atomically. Needed before tools other than simkit open a
-    killed file (HDF5 refuses files still marked open for writing).
+    killed file (HDF5 refuses files still marked open for writing). Refused
+    while another live process owns the file's folder (it may still write).
     """
     path = Path(path)
+    lock = claim(path.parent, f"recover {path.name}")
+    try:
+        return _rewrite(path)
+    finally:
+        lock.release()
+
+
+def _rewrite(path: Path) -> int:
     tmp = path.with_name(path.name + ".recover.tmp")
     with h5py.File(path, "r", libver="latest", swmr=True) as src, h5py.File(tmp, "w", libver="latest") as dst:
         for key, value in src.attrs.items():
@@ -33,7 +43,7 @@ def recover(path: str | Path) -> int:
         frames, records = (int(v) for v in src[L.COMMITTED][...]) if L.COMMITTED in src else (None, None)
         _truncate_series(dst, L.PARTICLES, frames)
         _truncate_series(dst, L.OBSERVABLES, records)
-    os.replace(tmp, path)
+    replace_durably(tmp, path)
     return frames or 0
 
 

@@ -18,6 +18,11 @@ Crash consistency (what survives a SIGKILL of the writing process):
   and resume mode handle it (:func:`recover` rewrites it clean for other
   tools). Power loss is not covered: the writer does not ``fsync``.
 
+Resuming rewrites the file (and :func:`recover` replaces it), so it happens
+only while this process owns the file's folder (:mod:`simkit.runtime.locks`):
+under a simkit command that holds it already, or by taking the folder's lock
+for the writer's lifetime; a folder another live process holds is refused.
+
 Resume: ``H5mdWriter(path, mode="resume", resume_after_step=S)`` reopens the
 file, drops frames and observable records with step > S (a restart from S
 repeats them), and continues appending, so a resumed run has no duplicated and
@@ -38,10 +43,11 @@ from ase import Atoms, units as ase_units
 from ase.data import atomic_masses, atomic_numbers
 
 from simkit import __version__
-from simkit.errors import InputDataError, RunFailed
+from simkit.errors import DirectoryInUse, InputDataError, RunFailed
 from simkit.io import h5md_layout as L
 from simkit.io.h5md_layout import ObservableSpec, PerAtomSpec
 from simkit.io.h5md_recover import recover
+from simkit.runtime.locks import RunDirLock, claim
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +57,8 @@ _CHUNK_TARGET_BYTES = 256 * 1024
 _MAX_ATOMS_PER_CHUNK = 32768
 _MAX_FRAMES_PER_CHUNK = 64
 _SERIES_CHUNK = 1024
-_REMOTE_ERRORS = {"InputDataError": InputDataError, "ValueError": ValueError, "RunFailed": RunFailed}
+_REMOTE_ERRORS = {"InputDataError": InputDataError, "ValueError": ValueError, "RunFailed": RunFailed,
+                  "DirectoryInUse": DirectoryInUse}
 
 
 def _set_units(dataset: h5py.Dataset, unit: str, *, h5md_unit: bool = True) -> None:
@@ -122,6 +129,7 @@ class H5mdWriter:
         self._numbers: np.ndarray | None = None
         self._unflushed = 0
         self._handles: dict[str, h5py.Dataset] = {}  # path -> dataset, so appends skip group lookups
+        self._claim: RunDirLock | None = None  # the folder's lock, when resuming took it
         if mode not in ("create", "resume"):
             raise ValueError(f"mode must be 'create' or 'resume', got {mode!r}")
         self._collective(lambda: self._open(mode, resume_after_step, provenance))
@@ -159,6 +167,14 @@ class H5mdWriter:
             return
         if not self.path.is_file():
             raise InputDataError(f"{self.path}: cannot resume: no such trajectory file")
+        self._claim = claim(self.path.parent, f"resume {self.path.name}")
+        try:
+            self._reopen(resume_after_step, provenance)
+        except BaseException:
+            self._claim.release()
+            raise
+
+    def _reopen(self, resume_after_step: int | None, provenance: Mapping | None) -> None:
         try:
             self._file = h5py.File(self.path, "r+", libver="latest")
         except OSError as exc:
@@ -530,6 +546,8 @@ class H5mdWriter:
                     self._commit()
                     self._file.close()
                 self._file = None
+            if self._claim is not None:
+                self._claim.release()
         self._collective(_close)
 
     def __enter__(self) -> "H5mdWriter":

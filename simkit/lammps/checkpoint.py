@@ -7,36 +7,31 @@ fix with the same ID and style is defined again). It does not hold regions,
 computes, variables or the pair coefficients of most styles: the caller
 defines those again after :func:`read_checkpoint`.
 
-Files are written under a temporary name and renamed once complete, so a run
-killed while writing leaves the previous checkpoint intact.
+Files are written under a temporary name and renamed once complete and on
+disk, so a run killed while writing leaves the previous checkpoint intact,
+and a checkpoint record written afterwards never names a file a crash loses.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
 from simkit.lammps.session import LammpsSession
 from simkit.lammps.structure import LammpsBox
+from simkit.lammps.words import lammps_word
+from simkit.runtime.files import replace_durably
 
 RESTART_SUFFIX = ".restart"
-
-
-def _quoted(path: Path) -> str:
-    text = str(path)
-    if '"' in text:
-        raise ValueError(f"LAMMPS cannot read a path containing a double quote: {text}")
-    return f'"{text}"'
 
 
 def write_checkpoint(session: LammpsSession, path: Path) -> Path:
     """Write a restart file at ``path`` (collective; rank 0 writes the one file)."""
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
-    session.command(f"write_restart {_quoted(partial)}")
+    session.command(f"write_restart {lammps_word(str(partial))}")
     if session.rank == 0:
-        os.replace(partial, path)
+        replace_durably(partial, path)
     return path
 
 
@@ -46,7 +41,7 @@ def read_checkpoint(session: LammpsSession, path: Path, species: Sequence[str], 
     ``species`` (type order) and ``box`` (rotation into the ASE frame,
     periodicity) are those of the system that was first created.
     """
-    session.read_restart(_quoted(Path(path)), species, box)
+    session.read_restart(lammps_word(str(path)), species, box)
     return int(session.lmp.extract_global("ntimestep"))
 
 

@@ -12,6 +12,13 @@ Concurrent builders (MPI ranks, pytest workers) are serialised by a file lock;
 the object is compiled into a private temporary directory and renamed into
 place, so a reader never sees a half-written file.
 
+Integrity: the cache directory is private to the user (see
+:func:`simkit.runtime.paths.private_dir`), and each object has a record
+beside it (``<name>.json``: its cache key and SHA-256, written when it was
+built). An object is loaded only after its hash matches the record; one that
+does not (changed since it was built, or built before records existed) is
+rebuilt, never loaded.
+
 Environment: ``CXX`` picks the compiler (default g++, then c++);
 ``SIMKIT_PACE_NATIVE=0`` drops ``-march=native`` for a portable (about half
 as fast) object; ``SIMKIT_MPI_INCLUDE`` names the directory holding mpi.h if
@@ -21,11 +28,11 @@ it is not in ``<env>/include``.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import fcntl
 import hashlib
 import importlib.metadata
 import importlib.util
+import json
+import logging
 import os
 import platform
 import shlex
@@ -34,11 +41,17 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from simkit.errors import BackendSetupError, LammpsError
-from simkit.runtime.paths import cache_dir
+from simkit.lammps.potentials.base import sha256_file
+from simkit.lammps.words import lammps_word
+from simkit.runtime.files import atomic_write_text, replace_durably
+from simkit.runtime.locks import FileLock
+from simkit.runtime.paths import cache_dir, private_dir
+
+log = logging.getLogger(__name__)
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "native" / "pace"
 _PLUGIN_STEM = "simkit-pace"
@@ -178,24 +191,34 @@ def _build_inputs() -> tuple[str, list[Path], tuple[str, ...], Path, Path, str]:
     return cxx, sources, flags, include_dir, mpi_dir, digest.hexdigest()[:20]
 
 
+def _plugin_file(key: str) -> Path:
+    return private_dir(cache_dir() / "lammps-plugins") / f"{_PLUGIN_STEM}-{key}.so"
+
+
+def _record_file(plugin: Path) -> Path:
+    return plugin.with_suffix(".json")
+
+
+def _verified(plugin: Path, key: str) -> bool:
+    """True when ``plugin`` is the object built for ``key``, unchanged since (its SHA-256 matches the record)."""
+    try:
+        record = json.loads(_record_file(plugin).read_text())
+        return record.get("key") == key and record.get("sha256") == sha256_file(plugin)
+    except (OSError, ValueError, AttributeError):  # missing files, bad JSON, a record that is not a mapping
+        return False
+
+
 def plugin_path(build: bool = True) -> Path:
-    """Cached plugin path for the current sources, compiler, LAMMPS and CPU; builds it if asked."""
+    """Cached plugin path for the current sources, compiler, LAMMPS and CPU.
+
+    With ``build``, the object there has passed its integrity check: it is
+    built first when missing or when it fails the check.
+    """
     *_, key = _build_inputs()
-    path = cache_dir() / "lammps-plugins" / f"{_PLUGIN_STEM}-{key}.so"
-    if build and not path.is_file():
+    path = _plugin_file(key)
+    if build and not _verified(path, key):
         return build_plugin()
     return path
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _tail(text: str, lines: int = 40) -> str:
@@ -216,10 +239,12 @@ def _run_compiler(cmd: list[str]) -> None:
 def build_plugin(force: bool = False) -> Path:
     """Compile the plugin into the cache (unless present and not ``force``); return its path."""
     cxx, sources, flags, include_dir, mpi_dir, key = _build_inputs()
-    target = cache_dir() / "lammps-plugins" / f"{_PLUGIN_STEM}-{key}.so"
-    with _exclusive(target.with_suffix(".lock")):
-        if target.is_file() and not force:
+    target = _plugin_file(key)
+    with FileLock(target.with_suffix(".lock")):
+        if not force and _verified(target, key):
             return target
+        if target.exists() and not force:
+            log.warning("%s does not match the SHA-256 recorded when it was built: rebuilding it", target)
         with tempfile.TemporaryDirectory(prefix=".build-", dir=target.parent) as tmp:
             tmpdir = Path(tmp)
             includes = [f"-I{SOURCE_DIR}", f"-I{include_dir}", f"-I{mpi_dir}"]
@@ -233,7 +258,11 @@ def build_plugin(force: bool = False) -> Path:
                     future.result()
             partial = tmpdir / "plugin.so"
             _run_compiler([cxx, *_LINK_FLAGS, *flags, "-o", str(partial), *(str(o) for _, o in jobs)])
-            os.replace(partial, target)
+            record = {"key": key, "sha256": sha256_file(partial),
+                      "built": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            replace_durably(partial, target)
+            # The record comes last: a kill in between leaves an object that fails its check, so it is rebuilt.
+            atomic_write_text(_record_file(target), json.dumps(record, indent=2) + "\n")
     return target
 
 
@@ -282,7 +311,7 @@ def ensure_pace(lmp) -> str:
         problem = problems[0] if problems else None
     if problem:
         raise BackendSetupError(problem)
-    command = f'plugin load "{path}"'
+    command = f"plugin load {lammps_word(str(path))}"
     try:
         lmp.command(command)
     except Exception as exc:  # the lammps module raises a bare Exception with LAMMPS's message

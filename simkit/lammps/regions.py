@@ -109,6 +109,23 @@ def split_frozen(session: LammpsSession, blocks: Sequence[Block]) -> int:
     return count
 
 
+def freeze_atoms(session: LammpsSession, indices: Sequence[int]) -> str:
+    """Freeze the atoms at ``indices`` (0-based, in creation order) and return the group of the others.
+
+    Same groups and fixes as :func:`split_frozen`, chosen by atom instead of by region.
+    """
+    ids = np.sort(np.asarray(indices, dtype=int)) + 1  # LAMMPS IDs of a created system start at 1
+    breaks = np.flatnonzero(np.diff(ids) != 1)
+    starts = np.concatenate([[ids[0]], ids[breaks + 1]]) if len(ids) else []
+    ends = np.concatenate([ids[breaks], [ids[-1]]]) if len(ids) else []
+    # ID ranges keep the command short for the contiguous blocks a slab usually is.
+    session.command(f"group {FROZEN_GROUP} id " + " ".join(f"{a}:{b}" for a, b in zip(starts, ends))
+                    if len(ids) else f"group {FROZEN_GROUP} empty")
+    session.command(f"group {DYNAMIC_GROUP} subtract all {FROZEN_GROUP}")
+    hold_frozen(session, len(ids))
+    return DYNAMIC_GROUP
+
+
 def hold_frozen(session: LammpsSession, frozen_count: int) -> None:
     """Zero the velocities and forces of frozen atoms (after a restart too: fixes are not saved)."""
     if frozen_count == 0:

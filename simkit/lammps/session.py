@@ -22,6 +22,7 @@ from simkit.errors import BackendSetupError, InputDataError, LammpsError
 from simkit.lammps.install import lammps_module
 from simkit.lammps.potentials.base import PairStyle, Potential
 from simkit.lammps.structure import LammpsBox, lammps_box, wrap_positions
+from simkit.lammps.words import lammps_word
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,9 @@ def _num(value: float) -> str:
 
 
 def _format_command(style: PairStyle) -> list[str]:
-    lines = [" ".join(["pair_style", style.style, *style.style_args])]
-    lines += [" ".join(["pair_coeff", c.i, c.j, *c.args]) for c in style.coeffs]
+    # Arguments are often file paths: quoted where needed so a space stays inside one word.
+    lines = [" ".join(["pair_style", style.style, *map(lammps_word, style.style_args)])]
+    lines += [" ".join(["pair_coeff", c.i, c.j, *map(lammps_word, c.args)]) for c in style.coeffs]
     return lines
 
 

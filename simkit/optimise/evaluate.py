@@ -21,9 +21,10 @@ from typing import Any
 from ase import Atoms
 
 from simkit.datasets.splits import PreparedData
-from simkit.fitting.base import FitConfigBase, on_root
+from simkit.fitting.base import FitConfigBase
 from simkit.optimise.config import ObjectiveSpec, SpeedStage, SurvivalStage
 from simkit.optimise.objective import FAILED, INFEASIBLE, OK, PRUNED, Objective
+from simkit.runtime.mpi import on_root
 
 log = logging.getLogger(__name__)
 

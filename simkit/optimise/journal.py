@@ -14,7 +14,6 @@ different definition.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import sqlite3
@@ -25,6 +24,7 @@ from typing import Any
 from simkit.errors import ConfigError
 from simkit.optimise.evaluate import CandidateOutcome
 from simkit.optimise.objective import FINISHED_STATES, LOST, RUNNING
+from simkit.runtime.locks import FileLock
 
 JOURNAL_FILE = "journal.sqlite"
 LOCK_FILE = ".optimise.lock"
@@ -73,14 +73,10 @@ class Journal:
     def __init__(self, run_dir: Path, *, lock: bool = True):
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / JOURNAL_FILE
-        self._lock_handle = None
-        if lock:
-            self._lock_handle = (self.run_dir / LOCK_FILE).open("a")
-            try:
-                fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                self._lock_handle.close()
-                raise ConfigError(f"{self.run_dir}: another simkit optimise is running in this directory") from exc
+        # Its own lock besides the run directory's: one journal writer, even within one process.
+        self._lock = FileLock(self.run_dir / LOCK_FILE)
+        if lock and not self._lock.acquire(wait=False):
+            raise ConfigError(f"{self.run_dir}: another simkit optimise is running in this directory")
         # One writer thread at a time (the coordinator); it may not be the thread that opened it.
         self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
@@ -90,10 +86,7 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
-        if self._lock_handle is not None:
-            fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
-            self._lock_handle.close()
-            self._lock_handle = None
+        self._lock.release()
 
     def __enter__(self) -> "Journal":
         return self

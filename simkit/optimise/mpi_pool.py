@@ -21,10 +21,10 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from simkit.errors import BackendSetupError, ConfigError
-from simkit.fitting.base import on_root
 from simkit.optimise.coordinator import Coordinator
 from simkit.optimise.evaluate import CandidateTask, EvaluationContext, evaluate_candidate
 from simkit.optimise.pool import _CandidateLog
+from simkit.runtime.mpi import on_root
 
 log = logging.getLogger(__name__)
 

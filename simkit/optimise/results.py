@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from simkit.optimise.objective import OK, pareto_mask
+from simkit.runtime.files import replace_durably, replace_directory, restore_directory
 
 CANDIDATES_CSV = "candidates.csv"
 CANDIDATES_H5 = "candidates.h5"
@@ -149,7 +150,7 @@ def write_tables(table, run_dir: Path, attributes: dict[str, Any]) -> tuple[Path
                 text = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
                 dataset = group.create_dataset(column, data=text, dtype=h5py.string_dtype())
             dataset.attrs["units"] = _unit(column)
-    tmp.replace(h5_path)
+    replace_durably(tmp, h5_path)
     return csv_path, h5_path
 
 
@@ -168,10 +169,17 @@ def _portable_spec(spec: Any, workdir: Path, target: Path) -> Any:
 
 
 def export_best(row: dict, run_dir: Path, provenance: dict[str, Any]) -> Path:
-    """Copy the best candidate into ``run_dir/best`` (kept as is when it already holds that candidate)."""
+    """Copy the best candidate into ``run_dir/best`` (kept as is when it already holds that candidate).
+
+    The new ``best/`` is built beside the old one and swapped in by two
+    renames: a kill at any instant leaves a complete ``best/`` or, between the
+    renames, the previous one as ``.best.previous/``, which the next export
+    renames back.
+    """
     from simkit.fitting.deployed import POTENTIAL_FILE, write_potential_yaml
 
     best = Path(run_dir) / BEST_DIR
+    restore_directory(best)
     existing = best / PROVENANCE_JSON
     if existing.is_file() and json.loads(existing.read_text()).get("candidate", {}).get("id") == row["id"]:
         return best
@@ -192,6 +200,4 @@ def export_best(row: dict, run_dir: Path, provenance: dict[str, Any]) -> Path:
         **provenance,
     }
     (staging / PROVENANCE_JSON).write_text(json.dumps(record, indent=2, default=str) + "\n")
-    shutil.rmtree(best, ignore_errors=True)
-    staging.rename(best)
-    return best
+    return replace_directory(staging, best)

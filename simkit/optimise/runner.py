@@ -25,13 +25,14 @@ import numpy as np
 
 from simkit.config import load_config, validate_config
 from simkit.errors import ConfigError
-from simkit.fitting.base import on_root
 from simkit.lammps.potentials.base import sha256_file
 from simkit.optimise.config import OptimiseConfig
 from simkit.optimise.evaluate import EvaluationContext
 from simkit.optimise.journal import JOURNAL_FILE, Journal
 from simkit.optimise.objective import FAILED, INFEASIBLE, OK, PRUNED
 from simkit.optimise.space import SearchSpace, check_search_space
+from simkit.runtime.files import atomic_write_text
+from simkit.runtime.mpi import on_root
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def run_optimisation(config: OptimiseConfig, *, comm=None, source: str = "config
             definition, fingerprint = run_definition(config)
             new = journal.adopt_definition(definition, fingerprint)
             lost = journal.mark_lost()
-            (run_dir / CONFIG_FILE).write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
+            atomic_write_text(run_dir / CONFIG_FILE, json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
         except BaseException:
             journal.close()
             raise

@@ -13,11 +13,14 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Any, Callable
 
 from simkit.errors import BackendSetupError
 
 _LIBMPI_NAME = "libmpi.so.12"
+_POLL_S = 0.01  # how often ranks waiting for rank 0 look up
 # Kept so the handle (and its RTLD_GLOBAL symbols) lives as long as the process.
 _loaded: dict[str, ctypes.CDLL] = {}
 
@@ -79,3 +82,27 @@ def mpirun_executable() -> Path:
     raise BackendSetupError(
         f"no mpirun next to {sys.executable}; the `mpich` wheel provides it (run `make setup`)"
     )
+
+
+def on_root(comm, action: Callable[[], Any]) -> Any:
+    """Run ``action`` on rank 0 only and hand its result (or its exception) to every rank.
+
+    The other ranks wait on a non-blocking barrier, sleeping between polls:
+    MPICH's blocking calls spin, and would take the cores a rank-0 subprocess
+    (pacemaker) needs.
+    """
+    if comm is None or comm.Get_size() == 1:
+        return action()
+    outcome: tuple[bool, Any] | None = None
+    if comm.Get_rank() == 0:
+        try:
+            outcome = (True, action())
+        except Exception as exc:  # noqa: BLE001 - re-raised on every rank below
+            outcome = (False, exc)
+    request = comm.Ibarrier()
+    while not request.Test():
+        time.sleep(_POLL_S)
+    ok, value = comm.bcast(outcome, root=0)
+    if not ok:
+        raise value
+    return value

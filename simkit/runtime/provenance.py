@@ -21,6 +21,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel
 
 from simkit.lammps.potentials.base import Potential, sha256_file
+from simkit.runtime.files import atomic_write_text
 from simkit.runtime.outputs import RUN_SUMMARY
 from simkit.runtime.versions import package_versions
 
@@ -93,9 +94,8 @@ class RunRecord:
         if self.rank != 0:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
-        os.replace(tmp, self.path)  # readers never see a half-written summary
+        # Readers never see a half-written summary, nor does a crash leave one.
+        atomic_write_text(self.path, json.dumps(self.data, indent=2, default=str) + "\n")
 
     def __enter__(self) -> "RunRecord":
         self.write()

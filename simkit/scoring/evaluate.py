@@ -165,6 +165,8 @@ def run_evaluate(
             raise InputDataError(f"{path}: data file not found")
     if not 0.0 <= alpha <= 1.0:
         raise InputDataError(f"--alpha must lie in [0, 1], got {alpha}")
+    if not 0.0 <= min_distance_A < float("inf"):  # NaN or a negative value would switch the overlap check off
+        raise InputDataError(f"--min-distance must be a distance >= 0 (Å), got {min_distance_A}")
     built = load_potential(potential, param=param, zbl_A=zbl_A)
     if output_dir is None:
         output_dir = Path(f"evaluate_{Path(str(potential)).name.split('.')[0].removeprefix('lammps:')}")

@@ -58,5 +58,8 @@ def load_potential(
             "(a potential spec), .snapcoeff, .yace, .eam.alloy or .eam.fs"
         )
     if zbl_A is not None:
+        inner, outer = zbl_A
+        if not 0.0 < inner < outer < float("inf"):
+            raise ConfigError(f"--zbl {inner} {outer}: expected 0 < INNER_A < OUTER_A (Å)")
         potential = OverlayPotential([potential, ZblPotential(*zbl_A)])
     return potential

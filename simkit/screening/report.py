@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simkit.runtime.files import atomic_write_text
 from simkit.screening.replica import CANCELLED, FAILED, SURVIVED, ReplicaResult
 
 SURVIVAL_JSON = "survival.json"
@@ -131,9 +132,7 @@ class SurvivalReport:
     def write_json(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
         return path
 
     @classmethod

@@ -36,7 +36,8 @@ from pydantic import Field, model_validator
 from simkit.config.schema import Schema
 from simkit.errors import InputDataError
 from simkit.lammps.regions import Block
-from simkit.structures.spec import StructureSpec, load_structure
+from simkit.structures.crystals import remove_random_sites
+from simkit.structures.spec import StructureSpec, all_vacancies, load_structure
 from simkit.units import A_PER_NM
 
 # Integer coefficients tried when looking for cell vectors along x, y and z.
@@ -152,12 +153,13 @@ def _gap_nearest(planes_A: np.ndarray, target_A: float) -> float:
 
 def build_device(spec: DeviceSpec, rng: np.random.Generator | None = None) -> Device:
     """Cut the device of ``spec`` from its crystal; regions ``frozen`` (if thicker than 0), ``heater``, ``cell``."""
-    crystal = load_structure(spec.crystal, rng)
+    # Vacancies go into the finished cell: placed in the unit cell they would repeat periodically.
+    crystal = load_structure(spec.crystal, rng, with_vacancies=False)
     unit, matrix = orthogonal_cell(crystal, label=str(spec.crystal.file or "crystal"))
     unit_lengths = np.diag(np.asarray(unit.cell))
     target_A = np.asarray(spec.size_nm) * A_PER_NM
     repeat = np.maximum(1, np.rint(target_A / unit_lengths)).astype(int)
-    atoms = unit.repeat(tuple(int(r) for r in repeat))
+    atoms = remove_random_sites(unit.repeat(tuple(int(r) for r in repeat)), all_vacancies(spec.crystal), rng)
     _centre_planes(atoms)
     lengths = np.diag(np.asarray(atoms.cell))
     off = np.abs(lengths - target_A) / target_A

@@ -9,6 +9,8 @@ used by `simkit ace check` must name the same key.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -67,7 +69,18 @@ BROKEN = {
     "unbalanced bracket": (lambda t: t.replace("elements: [Si]", "elements: [Si", 1), ["line"], None),
     "unknown inner cutoff": (lambda t: _replace_in_bond(t, r"inner_cutoff_type: \w+", "inner_cutoff_type: soft"),
                              ["inner_cutoff_type", "soft"], "inner_cutoff_type"),
+    # 5e12 spline bins: the count used to overflow an int into a one-bin table (energies off by ~100 eV/atom)
+    "tiny spline step": (lambda t: _set_delta_spline_bins(t, "1.0e-12"),
+                         ["deltaSplineBins", "5e+12 spline bins", "at most 1e7"], "deltaSplineBins"),
+    "non-finite spline step": (lambda t: _set_delta_spline_bins(t, ".nan"),
+                               ["deltaSplineBins", "expected a finite number"], "deltaSplineBins"),
 }
+
+
+def _set_delta_spline_bins(text: str, value: str) -> str:
+    changed, count = re.subn(r"deltaSplineBins: [^\s,}]+", f"deltaSplineBins: {value}", text, count=1)
+    assert count == 1
+    return changed
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
@@ -120,3 +133,31 @@ def test_wrong_number_of_elements_in_pair_coeff(good_yace, si_atoms):
             lmp.command("pair_style pace fast")
     finally:
         lmp.close()
+
+
+# Evaluates a .yace with the plugin in a child process, so that a crash cannot take pytest down.
+_EVALUATE = """
+import sys
+from ase.io import read
+from simkit.ace.check import evaluate_lammps
+from simkit.errors import LammpsError
+try:
+    evaluate_lammps(sys.argv[1], read(sys.argv[2]), ["Si"])
+except LammpsError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("nesting", ["flow", "block"])
+def test_deeply_nested_file_is_an_error_not_a_crash(nesting, good_yace, si_atoms, tmp_path):
+    levels = 300_000
+    deep = "[" * levels + "]" * levels if nesting == "flow" else "\n" + "- " * levels + "x"
+    broken = tmp_path / "deep.yace"
+    broken.write_text(good_yace.read_text() + f"extra: {deep}\n")
+    structure = tmp_path / "si.extxyz"
+    si_atoms.write(structure)
+    result = subprocess.run([sys.executable, "-c", _EVALUATE, str(broken), str(structure)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 3, (result.returncode, result.stderr[-2000:])  # a LammpsError, not a signal
+    assert str(broken) in result.stdout and "nested more than 64 levels deep" in result.stdout, result.stdout

@@ -58,3 +58,24 @@ def test_ace_check_reports_a_broken_file(model, tmp_path):
     result = run_cli("ace", "check", str(broken))
     assert result.returncode != 0
     assert "radbasename" in result.stderr and "Bessel9" in result.stderr
+
+
+NESTED = "line 1: nested more than 64 levels deep; not an ACE potential"
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"elements: [Si]\n\xff\xfe: 1\n",
+         "not a text file (byte 0xff at offset 15 is not UTF-8); a .yace potential is YAML text"),
+        (b"elements: " + b"[" * 5000 + b"]" * 5000 + b"\n", NESTED),
+        (b"elements: " + b"{a: " * 300_000 + b"}" * 300_000 + b"\n", NESTED),
+    ],
+    ids=["not utf-8", "nested 5000 deep", "nested 300000 deep"],
+)
+def test_ace_check_refuses_unreadable_files_in_one_line(tmp_path, content, expected):
+    path = tmp_path / "odd.yace"
+    path.write_bytes(content)
+    result = run_cli("ace", "check", str(path), timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"simkit ace: error: {path}: {expected}"

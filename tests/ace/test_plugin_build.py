@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -151,3 +153,87 @@ def test_concurrent_builds_produce_one_plugin(tmp_path):
         assert lmp.has_style("pair", "pace")
     finally:
         lmp.close()
+
+
+# -- cache integrity: a private directory, and objects checked against the SHA-256 recorded at build time --
+_FAKE_CXX = """#!/bin/sh
+if [ "$1" = --version ]; then echo fake 1.0; exit 0; fi
+out=""; prev=""; link=no
+for arg in "$@"; do
+  [ "$prev" = "-o" ] && out="$arg"
+  [ "$arg" = "-shared" ] && link=yes
+  prev="$arg"
+done
+[ "$link" = yes ] && echo link >> "$(dirname "$0")/links.log"
+printf 'fake object\\n' > "$out"
+"""
+
+
+@pytest.fixture
+def fake_compiler(tmp_path, monkeypatch) -> Path:
+    """A compiler that writes a small file per object and counts links; returns the count's log."""
+    cxx = tmp_path / "fake-g++"
+    cxx.write_text(_FAKE_CXX)
+    cxx.chmod(0o755)
+    monkeypatch.setenv("CXX", str(cxx))
+    monkeypatch.setenv("SIMKIT_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "links.log"
+
+
+def _links(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.is_file() else 0
+
+
+class _LoadingLammps(_FakeLammps):
+    """Records the bytes of each plugin it is asked to load."""
+
+    def __init__(self):
+        super().__init__(set())
+        self.loaded: list[bytes] = []
+
+    def command(self, line):
+        super().command(line)
+        self.loaded.append(Path(line.removeprefix("plugin load ").strip('"')).read_bytes())
+        self.styles |= {"pace", "pace/simkit"}
+
+
+def test_reuse_skips_the_build_and_the_cache_is_private(fake_compiler, tmp_path):
+    path = pace_plugin.plugin_path(build=True)
+    assert pace_plugin.plugin_path(build=True) == path and _links(fake_compiler) == 1
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    for directory in (tmp_path / "cache", path.parent):
+        assert directory.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("damage", ["append a byte", "lose the record"])
+def test_an_object_failing_its_check_is_rebuilt_never_loaded(fake_compiler, damage):
+    path = pace_plugin.build_plugin()
+    built = path.read_bytes()
+    if damage == "append a byte":
+        with path.open("ab") as handle:
+            handle.write(b"\0")
+    else:
+        path.with_suffix(".json").unlink()
+    lmp = _LoadingLammps()
+    assert pace_plugin.ensure_pace(lmp) == f"plugin:{path}"
+    assert lmp.loaded == [built] and _links(fake_compiler) == 2
+
+
+def test_a_cache_others_can_write_is_refused(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o775)
+    monkeypatch.setenv("SIMKIT_CACHE_DIR", str(cache))
+    with pytest.raises(BackendSetupError, match=r"writable by group or others \(mode 775\)"):
+        pace_plugin.plugin_path(build=True)
+    assert list(cache.iterdir()) == []  # refused, not repaired: nothing built or loaded there
+
+
+def test_a_cache_owned_by_someone_else_is_refused(tmp_path, monkeypatch):
+    from simkit.runtime import paths
+
+    monkeypatch.setenv("SIMKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(paths.os, "getuid", lambda: os.stat(tmp_path).st_uid + 1)
+    with pytest.raises(BackendSetupError, match="owned by another user"):
+        pace_plugin.plugin_path(build=True)

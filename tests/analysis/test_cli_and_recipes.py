@@ -75,6 +75,25 @@ def test_results_are_physical(run_dir):
     assert summary["results"]["summary"]["first_peak_A"]["Cu-Cu"] == pytest.approx(3.615 / np.sqrt(2), abs=0.05)
 
 
+def test_rdf_summary_first_peak_is_the_first_shell_not_the_highest(tmp_path, rng):
+    # In diamond Si the second shell (12 atoms at 3.84 Å) is higher than the first (4 at 2.35 Å).
+    silicon = bulk("Si", "diamond", 5.431, cubic=True).repeat((3, 3, 3))
+    path = tmp_path / "si.h5md"
+    with H5mdWriter(path) as writer:
+        for k in range(2):
+            writer.append_frame(step=k, time_ps=0.001 * k, cell_A=np.array(silicon.cell),
+                                positions_A=silicon.positions + rng.normal(0.0, 0.03, silicon.positions.shape),
+                                symbols=silicon.get_chemical_symbols())
+    assert main(["analyse", str(path), "rdf", "--no-progress", "-o", "si_rdf"]) == 0
+    peak = json.loads(Path("si_rdf/run_summary.json").read_text())["results"]["summary"]["first_peak_A"]["Si-Si"]
+    assert peak == pytest.approx(5.431 * np.sqrt(3) / 4, abs=0.03)
+    table = np.genfromtxt("si_rdf/rdf.csv", delimiter=",", names=True)
+    r, g = table["r_A"], table["g_SiSi"]
+    at_peak = int(np.argmin(np.abs(r - peak)))
+    assert g[at_peak] == g[r < 3.0].max() > 1.0  # the CSV's first shell peaks where the summary says
+    assert g.max() > g[at_peak]  # ...and it is not the global maximum
+
+
 def test_bad_options_are_one_line_errors(run_dir):
     result = run_cli("analyse", str(run_dir / "trajectory.h5md"), "rdf", "--r-max-A", "-2")
     assert result.returncode == 2

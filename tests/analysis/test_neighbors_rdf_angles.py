@@ -11,7 +11,7 @@ from simkit.analysis.angles import AngleAccumulator, angles_of_frames
 from simkit.analysis.coordination import coordination_numbers, coordination_of_frames
 from simkit.analysis.neighbors import nearest_neighbours, neighbour_list
 from simkit.analysis.options import AngleOptions, CoordinationOptions, RdfOptions
-from simkit.analysis.rdf import RdfAccumulator, rdf_of_frames
+from simkit.analysis.rdf import RdfAccumulator, RdfResult, rdf_of_frames
 from simkit.io.h5md_reader import Frame
 
 
@@ -78,6 +78,16 @@ def test_partial_rdf_of_rocksalt_and_cell_shape_independence():
     cubic = rdf_of_frames([_frame(salt)], salt.numbers, options)
     for key in cubic.g:
         np.testing.assert_allclose(other.g[key], cubic.g[key], atol=1e-9)
+
+
+def test_first_peak_ignores_noise_crossing_one_on_the_rising_edge(rng):
+    r = np.arange(0.01, 6.0, 0.02)
+    g = 3.0 * np.exp(-0.5 * ((r - 2.5) / 0.15) ** 2) + 2.0 * np.exp(-0.5 * ((r - 4.0) / 0.3) ** 2)
+    g = g + rng.normal(0.0, 0.03, r.shape) * (r > 1.5)
+    rising = int(np.argmin(np.abs(r - 2.2)))
+    g[rising - 2:rising + 2] = [0.95, 1.08, 0.97, 1.3]  # noise: above 1, below, above again
+    result = RdfResult(r, np.append(r - 0.01, r[-1] + 0.01), {"Cu-Cu": g}, {}, 1, ("Cu",))
+    assert result.first_peak_A() == pytest.approx(2.5, abs=0.03)
 
 
 def test_rdf_of_an_ideal_gas_is_one(rng):

@@ -26,42 +26,52 @@ pytestmark = [pytest.mark.slow, pytest.mark.mpi]
 
 
 def reduced_config(path: Path, **cycle_changes) -> Path:
-    """The embedded default, shrunk: fewer frames, candidates, replicas, atoms and picoseconds."""
+    """The embedded default (Sb2Te3), shrunk: fewer frames, candidates, replicas, atoms and picoseconds."""
     data = yaml.safe_load(default_config_path().read_text())
+    md = {"timestep_fs": 2}
     data["data"]["generators"] = [
-        {"kind": "rattled", "count": 6, "rattle_A": 0.08, "repeat": [2, 2, 2]},
-        {"kind": "strained", "count": 4, "max_strain": 0.04, "rattle_A": 0.04, "repeat": [2, 2, 2]},
-        {"kind": "md", "temperatures_K": [800, 2000], "snapshots_per_temperature": 3, "repeat": [2, 2, 2],
-         "equilibration_ps": 0.2, "interval_ps": 0.1},
+        {"kind": "rattled", "config_type": "crystal", "count": 4, "rattle_A": 0.06},
+        {"kind": "strained", "config_type": "crystal", "count": 3, "max_strain": 0.03, "rattle_A": 0.04},
+        {"kind": "md", "config_type": "crystal", "temperatures_K": [300, 600], "snapshots_per_temperature": 2,
+         "equilibration_ps": 0.2, "interval_ps": 0.1, **md},
+        {"kind": "trajectory", "interval_ps": 0.1, **md, "segments": [
+            {"phase": "melt", "start_K": 1600, "duration_ps": 0.6, "snapshots": False},
+            {"phase": "liquid", "start_K": 1200, "duration_ps": 1.0},
+            {"phase": "amorphous", "start_K": 1200, "end_K": 300, "duration_ps": 1.0}]},
+        {"kind": "trajectory", "split": "benchmark", "interval_ps": 0.2, **md, "segments": [
+            {"phase": "crystal", "start_K": 300, "duration_ps": 0.4},
+            {"phase": "heating", "start_K": 1600, "duration_ps": 0.6, "snapshots": False},
+            {"phase": "liquid", "start_K": 1200, "duration_ps": 0.4},
+            {"phase": "amorphous", "start_K": 1200, "end_K": 300, "duration_ps": 0.6}]},
     ]
     snap = data["snap"]
-    snap["search_space"] = {"snap.rcutfac": {"real": [3.8, 4.8]}, "snap.twojmax": {"categorical": [2, 4]}}
+    snap["search_space"] = {"snap.rcutfac": {"real": [4.6, 5.4]}, "snap.solver.alpha": {"real": [1.0e-8, 1.0e-4], "prior": "log-uniform"}}
+    snap["fit"]["snap"]["twojmax"] = 4
     snap["budget"] = {"candidates": 4}
     snap["optimiser"] = {"initial_points": 2, "acquisition": {"kind": "EI"}}
     # Both families keep the same objective, speed and survival sections, so 'best' can compare them.
-    snap["speed"].update(size_atoms=108, steps=10, repeats=2)
-    snap["survival"].update(temperatures_K=[1500], replicas=2, duration_ps=0.3, nve_duration_ps=0.1, target_atoms=32)
+    snap["speed"].update(size_atoms=80, steps=10, repeats=2)
+    snap["survival"].update(temperatures_K=[1200], replicas=2, duration_ps=0.3, nve_duration_ps=0.1, target_atoms=80)
     ace = data["ace"]
     ace["fit"]["ace"].update(functions_per_element=6, max_iterations=10)
-    ace["search_space"] = {"ace.rcut_A": {"real": [4.0, 5.0]}}
+    ace["search_space"] = {"ace.rcut_A": {"real": [5.0, 6.0]}}
     ace["budget"] = {"candidates": 2}
     ace["optimiser"] = {"initial_points": 2}
-    ace["speed"], ace["survival"] = snap["speed"], snap["survival"]
+    ace["objective"], ace["speed"], ace["survival"] = snap["objective"], snap["speed"], snap["survival"]
     cycle = data["cycle"]
-    cycle["device"].update(size_nm=[1.1, 1.1, 2.2], frozen_slab_nm=0.4, heater_nm=0.7)
+    cycle["device"].update(size_nm=[1.25, 1.25, 3.1], frozen_slab_nm=0.6, heater_nm=1.2)
     cycle.update(thermo_every=25, trajectory_every=50, checkpoint_every=100)
-    # A mild pulse (~25 eV, the heater to ~1500 K): the few-frame models of this test are not
-    # screened for the 3000 K that the default's pulse reaches.
     cycle["stages"] = [
         {"stage": "velocity", "name": "init", "temperature_K": 300},
         {"stage": "nvt", "name": "equilibrate", "duration_ps": 0.3, "temperature_K": 300},
-        {"stage": "heat_pulse", "name": "reset", "region": "heater", "energy_pJ": 0.4e-5, "duration_ps": 0.4},
-        {"stage": "cool", "name": "reset-cool", "start_K": 1600, "target_K": 300, "duration_ps": 0.4,
+        {"stage": "heat_pulse", "name": "reset", "region": "heater", "energy_eV": 25.0, "duration_ps": 0.4},
+        {"stage": "cool", "name": "reset-cool", "target_K": 300, "duration_ps": 0.4, "damping_fs": 200},
+        {"stage": "anneal", "name": "set", "temperature_K": 600, "duration_ps": cycle_changes.get("set_ps", 0.6),
          "damping_fs": 200},
-        {"stage": "anneal", "name": "set", "temperature_K": 700, "duration_ps": cycle_changes.get("set_ps", 0.6),
-         "thermostat": "langevin", "damping_fs": 200},
     ]
-    data["analysis"]["crystallinity"]["slabs"] = 3
+    data["analysis"]["crystallinity"]["slabs"] = 5
+    data["analysis"]["rdf_stages"] = ["equilibrate", "reset", "set"]
+    data["analysis"]["cycle"]["snapshots_after"] = ["equilibrate", "reset-cool", "set"]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
@@ -81,30 +91,37 @@ def finished_candidates(run_dir: Path) -> int:
             return 0
 
 
-def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(tmp_path):
+@pytest.fixture(scope="module")
+def killed_and_finished(tmp_path_factory):
+    """A reduced demo killed while the SNAP optimisation has finished some candidates, then run to the end."""
+    tmp_path = tmp_path_factory.mktemp("demo")
     config = reduced_config(tmp_path / "demo.yaml")
     out = tmp_path / "out"
     command = [str(BIN / "simkit"), "demo", str(config), "-o", str(out)]
-
-    # Killed while the SNAP optimisation has finished some candidates but not all.
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 600
+    deadline = time.time() + 900
     while finished_candidates(out / "02-optimise-snap") < 1 and process.poll() is None and time.time() < deadline:
         time.sleep(0.5)
-    assert process.poll() is None, "the demo ended before the SNAP optimisation had finished a candidate"
+    alive = process.poll() is None
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     kept = finished_candidates(out / "02-optimise-snap")
-    assert 1 <= kept < 4
+    done = run_cli("demo", str(config), "-o", str(out), timeout=1800)
+    return config, out, alive, kept, done
 
-    done = run_cli("demo", str(config), "-o", str(out), timeout=1200)
+
+def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(killed_and_finished):
+    config, out, alive, kept, done = killed_and_finished
+    assert alive, "the demo ended before the SNAP optimisation had finished a candidate"
+    assert 1 <= kept < 4
     assert done.returncode == 0, done.stderr[-3000:]
     report = out / "report" / "report.md"
     assert f"report: {report}" in done.stdout
-    assert outcomes(out) == {"data": "reused", "snap": "resumed", "ace": "ran", "cycle": "ran", "analysis": "ran"}
+    steps = {"data": "reused", "snap": "resumed", "ace": "ran", "validation": "ran", "cycle": "ran", "analysis": "ran"}
+    assert outcomes(out) == steps
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["status"] == "finished" and summary["outputs"]["report"] == str(report)
-    assert [s["outcome"] for s in summary["results"]["steps"]] == ["reused", "resumed", "ran", "ran", "ran"]
+    assert [s["outcome"] for s in summary["results"]["steps"]] == list(steps.values())
 
     # Every finished candidate kept once, the budget reached.
     table = pd.read_csv(out / "02-optimise-snap" / "candidates.csv")
@@ -114,11 +131,11 @@ def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(tmp_path):
     # The figures the report promises exist and are real images.
     text = report.read_text()
     for name in ("snap_convergence.png", "snap_pareto.png", "snap_parity.png", "ace_convergence.png", "survival.png",
-                 "cycle.png", "crystallinity.png", "rdf.png"):
+                 "cycle.png", "crystallinity.png", "rdf.png", "cycle_reading.png", "snapshots.png"):
         assert f"]({name})" in text, name
         assert (out / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    # The cycle ran on two ranks with the best SNAP, and the heat pulse went in.
-    cycle = json.loads((out / "04-device-cycle" / "run_summary.json").read_text())
+    # The cycle ran on two ranks with the best model, and the heat pulse went in.
+    cycle = json.loads((out / FOLDERS["cycle"] / "run_summary.json").read_text())
     assert cycle["mpi"]["ranks"] == 2 and cycle["status"] == "finished"
     # ... with the family whose best candidate has the lower objective.
     cycle_config = yaml.safe_load((out / "configs" / "cycle.yaml").read_text())
@@ -132,10 +149,12 @@ def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(tmp_path):
     assert f"the cycle runs the best {family.upper()}, the lower objective of the two" in text
     pulse = next(s for s in cycle["results"]["segments"] if s["label"] == "reset")
     assert pulse["heat"]["delivered_eV"] == pytest.approx(pulse["heat"]["requested_eV"], rel=0.1)
-    crystal = pd.read_csv(out / "05-analysis" / "crystallinity" / "crystallinity.csv")
-    assert len(crystal) >= 5 and crystal["crystalline_fraction"].iloc[0] > 0.5
-    rdf = pd.read_csv(out / "05-analysis" / "rdf_by_stage.csv")
+    analysis = out / FOLDERS["analysis"]
+    crystal = pd.read_csv(analysis / "crystallinity" / "crystallinity.csv")
+    assert len(crystal) >= 5 and crystal["crystalline_fraction"].iloc[0] > 0.9  # the starting crystal, by SOAP
+    rdf = pd.read_csv(analysis / "rdf_by_stage.csv")
     assert {"g_equilibrate", "g_reset", "g_set"} <= set(rdf.columns)
+    assert "Amorphisation and regrowth" in text and "Students against the teacher" in text
 
     again = run_cli("demo", str(config), "-o", str(out), timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -144,10 +163,45 @@ def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(tmp_path):
     reduced_config(config, set_ps=0.8)
     changed = run_cli("demo", str(config), "-o", str(out), timeout=900)
     assert changed.returncode == 0, changed.stderr[-3000:]
-    assert outcomes(out) == {"data": "reused", "snap": "reused", "ace": "reused", "cycle": "ran", "analysis": "ran"}
-    set_stage = next(s for s in json.loads((out / "04-device-cycle" / "run_summary.json").read_text())["results"]
+    assert outcomes(out) == {**{k: "reused" for k in steps}, "cycle": "ran", "analysis": "ran"}
+    set_stage = next(s for s in json.loads((out / FOLDERS["cycle"] / "run_summary.json").read_text())["results"]
                      ["segments"] if s["label"] == "set")
     assert set_stage["end_time_ps"] - set_stage["begin_time_ps"] == pytest.approx(0.8, abs=0.01)
+
+
+def test_students_are_validated_against_the_teacher_per_phase(killed_and_finished):
+    _, out, _, _, done = killed_and_finished
+    assert done.returncode == 0, done.stderr[-3000:]
+    students = json.loads((out / FOLDERS["validation"] / "validation.json").read_text())["students"]
+    assert {s["family"] for s in students} == {"snap", "ace"}
+    for student in students:
+        # Errors per phase on the held-out benchmark set (crystal, liquid and amorphous frames).
+        assert {"crystal", "liquid", "amorphous"} <= set(student["errors"]["per_phase"])
+        assert {"liquid-generator3", "amorphous-generator3"} == set(student["structure"])
+        for result in student["structure"].values():
+            assert result["frames"]["reference"] == result["frames"]["candidate"] > 0
+            assert set(result["checks"]["first_peak_position_A"]) >= {"total", "Sb-Te"}
+    # The quadratic SNAP's liquid g(r) (10 frames of 80 atoms, 4 candidates fitted on 30 frames): first peak
+    # within 0.15 Å and 25 % of the teacher's. The full default states 0.05 Å and 15 %, and its recorded run
+    # meets them (benchmarks/results/sb2te3_demo.md); the 10-iteration ACE of this test is too crude for either.
+    snap = next(s for s in students if s["family"] == "snap")["structure"]["liquid-generator3"]["checks"]
+    assert abs(snap["first_peak_position_A"]["total"]["difference"]) < 0.15
+    assert abs(snap["first_peak_height"]["total"]["relative_difference"]) < 0.25
+
+
+def test_cycle_reading_states_amorphisation_fronts_and_criteria_agreement(killed_and_finished):
+    _, out, _, _, done = killed_and_finished
+    assert done.returncode == 0, done.stderr[-3000:]
+    reading = json.loads((out / FOLDERS["analysis"] / "cycle" / "cycle_reading.json").read_text())
+    assert reading["amorphised_slabs"]["read_after"] == "reset-cool" and reading["amorphised_slabs"]["of"] == 5
+    assert [f["name"] for f in reading["growth"]["fronts"]] == ["lower", "upper"]
+    agreement = reading["agreement"]  # on-the-fly bond order (LAMMPS) vs post-processed SOAP, frame by frame
+    assert agreement["criteria"] == ["on_the_fly", "soap"] and agreement["frames"] >= 5
+    assert 0.5 < agreement["mean_same_class"] <= 1.0
+    table = pd.read_csv(out / FOLDERS["analysis"] / "cycle" / "cycle_reading.csv")
+    assert {"time_ps", "on_the_fly_fraction", "amorphised_region_fraction", "lower_front_z_A"} <= set(table.columns)
+    strip = out / FOLDERS["analysis"] / "cycle" / "snapshots" / "cycle_strip.png"
+    assert strip.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_bad_section_is_refused_before_any_step_runs(tmp_path):
@@ -172,22 +226,24 @@ def test_embedded_default_is_shown_and_valid(tmp_path):
     assert shown.returncode == 0 and shown.stdout == default_config_path().read_text()
     config, out = load_demo_config(default_config_path(), tmp_path / "out")
     plan = DemoPlan(config, default_config_path(), out)
-    assert [s.name for s in plan.steps()] == ["data", "snap", "ace", "cycle", "analysis"]
+    assert [s.name for s in plan.steps()] == ["data", "snap", "ace", "validation", "cycle", "analysis"]
     assert plan.optimise_configs["snap"]["fit"]["data"]["train"] == str(out / "01-data" / "dataset.extxyz")
+    # Candidates are scored on the held-out benchmark set the data step writes.
+    validation = plan.optimise_configs["ace"]["fit"]["data"]["validation"]
+    assert validation == {"kind": "file", "path": [str(out / "01-data" / "dataset.benchmark.extxyz")]}
 
 
-def test_a_failed_cycle_falls_back_to_the_other_family_and_is_remembered(tmp_path, monkeypatch):
+def test_a_failed_cycle_falls_back_to_the_other_family_and_is_remembered(killed_and_finished, monkeypatch):
+    """Runs last on the shared demo folder: it changes the cycle and makes the chosen family's cycle fail."""
     from simkit.demo import runner
 
-    config = reduced_config(tmp_path / "demo.yaml")
-    out = tmp_path / "out"
-    first = run_cli("demo", str(config), "-o", str(out), timeout=1200)
+    config, out, _, _, first = killed_and_finished
     assert first.returncode == 0, first.stderr[-3000:]
     chosen = yaml.safe_load((out / "configs" / "cycle.yaml").read_text())["potential"]["kind"]
     other = {"snap": "ace", "ace": "snap"}[chosen]
 
     # The chosen family's cycle fails (as a SNAP that blows up in the hot device would).
-    reduced_config(config, set_ps=0.8)
+    reduced_config(config, set_ps=0.7)
     real = runner.run_command
 
     def failing_for_chosen(step_name, command, log_path, cwd):
@@ -201,7 +257,7 @@ def test_a_failed_cycle_falls_back_to_the_other_family_and_is_remembered(tmp_pat
     steps = json.loads((out / "demo_steps.json").read_text())["steps"]
     assert [(s["step"], s["outcome"]) for s in steps if s["step"] == "cycle"] == [("cycle", "failed"), ("cycle", "ran")]
     assert yaml.safe_load((out / "configs" / "cycle.yaml").read_text())["potential"]["kind"] == other
-    assert (out / f"04-device-cycle.failed-{chosen}" / "demo_step.json").is_file()  # the failed run is kept
+    assert (out / f"{FOLDERS['cycle']}.failed-{chosen}" / "demo_step.json").is_file()  # the failed run is kept
     (rejected,) = json.loads((out / "cycle_rejected.json").read_text()).values()
     assert rejected["family"] == chosen and "Lost atoms" in rejected["error"]
     assert f"runs the best {other.upper()}, because the cycle failed" in report.read_text()

@@ -109,3 +109,53 @@ def test_distil_cli_under_mpirun_matches_serial(tmp_path):
     static = [i for i, f in enumerate(a) if f.config_type in ("rattled", "strained", "vacancies", "surface")]
     for i in static:
         assert a[i].energy_eV == pytest.approx(b[i].energy_eV, rel=1e-10)
+
+
+PHASE_GENERATORS = """\
+generators:
+  - {kind: rattled, count: 2, rattle_A: 0.05, config_type: crystal}
+  - {kind: trajectory, interval_ps: 0.1, density_g_per_cm3: 8.0, segments: [
+      {phase: melt, start_K: 3000, duration_ps: 0.2, snapshots: false},
+      {phase: liquid, start_K: 2000, duration_ps: 0.2},
+      {phase: amorphous, start_K: 2000, end_K: 300, duration_ps: 0.3}]}
+  - {kind: interface, count: 2, repeat: [1, 1, 2], melt_K: 3000, melt_ps: 0.2, quench_ps: 0.1, hold_ps: 0.1}
+  - {kind: amorphous, count: 2, melt_K: 3000, melt_ps: 0.1, quench_rate_K_per_s: 1.0e16, hold_ps: 0.1,
+     split: benchmark}
+"""
+
+
+def test_phases_held_out_benchmark_density_and_interfaces(tmp_path):
+    path = tmp_path / "distil.yaml"
+    path.write_text("output: out/data.extxyz\nseed: 4\nteacher: " + CU_TEACHER + "\n"
+                    "structure: {bulk: {element: Cu, crystal: fcc, a_A: 3.615, cubic: true}, repeat: [2, 2, 2]}\n"
+                    + PHASE_GENERATORS)
+    config = load_config(DistilConfig, path)
+    assert config.generators[3].quench_duration_ps == pytest.approx(2.7e3 / 1e16 / 1e-12)
+    run_distil(config)
+    train = read_dataset(tmp_path / "out" / "data.extxyz")
+    benchmark = read_dataset(tmp_path / "out" / "data.benchmark.extxyz")
+    # Trajectory frames carry their segment's phase; the unsnapshotted melt leaves none.
+    assert train.config_types() == {"crystal": 2, "liquid": 2, "amorphous": 3, "interface": 2}
+    assert benchmark.config_types() == {"amorphous": 2}  # never in the training file
+    liquid = next(f for f in train if f.config_type == "liquid").atoms
+    assert liquid.get_masses().sum() * 1.66053906660 / liquid.get_volume() == pytest.approx(8.0)
+    from ase.io import read
+
+    assert {a.info["generator"] for a in read(tmp_path / "out" / "data.extxyz", ":")} == {0, 1, 2}
+
+
+def test_interface_holds_the_lower_part_still(tmp_path, lammps_potentials):
+    from simkit.distil.generators import InterfaceGen, generate
+    from simkit.distil.teachers import make_teacher
+    from simkit.lammps.potentials.specs import EamSpec
+
+    teacher = make_teacher(EamSpec(kind="eam/alloy", file=lammps_potentials / "Cu_mishin1.eam.alloy"))
+    base = bulk("Cu", "fcc", a=3.615, cubic=True).repeat((2, 2, 2))
+    gen = InterfaceGen(kind="interface", count=1, repeat=(1, 1, 2), melt_K=4000, melt_ps=0.3, quench_ps=0.05,
+                       final_K=300, hold_ps=0.01, timestep_fs=2.0)
+    start = base.repeat((1, 1, 2))
+    held = start.get_scaled_positions()[:, 2] < 0.5
+    quenched = teacher.sample(start, [(4000, 4000, 0.3)], 0.3, 2.0, 11, held=held)[-1].atoms
+    moved = np.linalg.norm(quenched.positions - start.positions, axis=1)
+    assert moved[held].max() < 1e-9 and moved[~held].mean() > 0.3
+    assert len(generate(gen, base, teacher, np.random.default_rng(0))) == 1

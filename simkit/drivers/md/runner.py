@@ -25,7 +25,7 @@ from simkit.drivers.md.state import (
     Checkpoint, RunState, check_same_protocol, fingerprint, now, protocol_data, save_protocol,
 )
 from simkit.drivers.md.trajectory import TrajectoryRecord
-from simkit.errors import ConfigError, LammpsError, SimkitError
+from simkit.errors import ConfigError, LammpsError
 from simkit.io import TRAJECTORY_FILE
 from simkit.lammps import observables, regions
 from simkit.lammps.checkpoint import read_checkpoint
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 PROFILES_CSV = "profiles.csv"
 SUMMARY_FIGURE = "summary.png"
 FINAL_STRUCTURE = "final.extxyz"
+INITIAL_STRUCTURE = "initial.extxyz"  # the cell as built, before any MD: e.g. a crystallinity reference
 
 
 def run_protocol(
@@ -85,6 +86,8 @@ def run_protocol(
         inputs=structure_files, potentials=[potential],
     )
     log_name = LAMMPS_LOG if checkpoint is None else f"lammps.resume{len(attempts) - 1}.log"
+    if rank == 0:
+        plan.atoms.write(out / INITIAL_STRUCTURE, parallel=False)
     with record, LammpsSession(comm, log_path=out / log_name) as session:
         frozen = _load_system(session, plan, potential, checkpoint, out)
         criterion = protocol.crystallinity.criterion() if protocol.crystallinity else None
@@ -92,6 +95,7 @@ def run_protocol(
         observables.install_thermo(session, watched)
         recorders = _recorders(protocol, plan, session, comm, out, watched, checkpoint, record.data)
         record.add_output("thermo", out / THERMO_CSV)
+        record.add_output("initial_structure", out / INITIAL_STRUCTURE)
         record.add_output("trajectory", out / TRAJECTORY_FILE)
         record.add_output("lammps_log", out / log_name)
         record.add_output("checkpoints", RunState.folder(out))
@@ -150,12 +154,12 @@ def _load_system(session: LammpsSession, plan: Plan, potential, checkpoint: Chec
 
 
 def _from_rank0(comm, compute):
-    """``compute()`` on rank 0, its result (or its SimkitError) on every rank."""
+    """``compute()`` on rank 0, its result (or its exception) on every rank."""
     result = error = None
     if comm is None or comm.Get_rank() == 0:
         try:
             result = compute()
-        except SimkitError as exc:
+        except Exception as exc:  # noqa: BLE001 - any error, not only ours: the other ranks wait in bcast
             error = exc
     if comm is not None and comm.Get_size() > 1:
         result, error = comm.bcast((result, error), root=0)
@@ -165,11 +169,11 @@ def _from_rank0(comm, compute):
 
 
 def _on_all_ranks(comm, build):
-    """``build()`` on every rank; a SimkitError on any rank is raised on all of them (none waits forever)."""
+    """``build()`` on every rank; an error on any rank is raised on all of them (none waits forever)."""
     value = error = None
     try:
         value = build()
-    except SimkitError as exc:
+    except Exception as exc:  # noqa: BLE001 - any error, not only ours: the other ranks wait in allgather
         error = exc
     errors = comm.allgather(error) if comm is not None and comm.Get_size() > 1 else [error]
     first = next((e for e in errors if e is not None), None)

@@ -4,15 +4,14 @@
 the segment and step it belongs to (and the segment's first step, so ramps
 resume with the same start and stop), how many rows the CSV tables had, the
 records of the segments already finished, and a fingerprint of the protocol.
-It is replaced atomically, and only after its restart file is complete, so
-it always describes a checkpoint that exists.
+It is replaced atomically and durably, and only after its restart file is
+complete and on disk, so it always describes a checkpoint that exists.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.errors import ConfigError, InputDataError
 from simkit.lammps.potentials.base import Potential, sha256_file
+from simkit.runtime.files import atomic_write_text
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
@@ -109,9 +109,7 @@ class RunState:
             return
         folder = self.folder(output_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / (STATE_FILE + ".partial")
-        partial.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        os.replace(partial, folder / STATE_FILE)
+        atomic_write_text(folder / STATE_FILE, json.dumps(asdict(self), indent=2) + "\n")
 
 
 def save_protocol(output_dir: Path, data: dict[str, Any], rank: int) -> None:
@@ -120,7 +118,7 @@ def save_protocol(output_dir: Path, data: dict[str, Any], rank: int) -> None:
         return
     folder = RunState.folder(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / PROTOCOL_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(folder / PROTOCOL_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def check_same_protocol(output_dir: Path, state: RunState, data: dict[str, Any], source: str) -> None:
@@ -128,14 +126,23 @@ def check_same_protocol(output_dir: Path, state: RunState, data: dict[str, Any],
     if state.protocol_sha256 == fingerprint(data):
         return
     saved = RunState.folder(output_dir) / PROTOCOL_FILE
-    where = None
-    if saved.is_file():
-        where = first_difference(json.loads(saved.read_text()), data)
+    where = first_difference(read_saved_protocol(saved), data) if saved.is_file() else None
     detail = f" (first difference: '{where}')" if where else ""
     raise ConfigError(
         f"{source}: cannot resume the run in {output_dir}: the protocol or its input files changed since it "
         f"started{detail}; restore them, or start a new run in another output_dir"
     )
+
+
+def read_saved_protocol(path: Path) -> dict[str, Any]:
+    """The content of a protocol.json written by :func:`save_protocol`; a damaged one is refused by name."""
+    try:
+        data = json.loads(Path(path).read_text())
+        if not isinstance(data, dict) or not isinstance(data.get("protocol"), dict):
+            raise ValueError("expected a mapping with a 'protocol' mapping")
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise InputDataError(f"{path}: unreadable protocol record: {exc}") from exc
+    return data
 
 
 def now() -> str:
@@ -149,6 +156,6 @@ def saved_protocol(run_dir: Path) -> MdProtocol:
     path = RunState.folder(run_dir) / PROTOCOL_FILE
     if not path.is_file():
         raise ConfigError(f"{run_dir}: not a simkit md run directory (no {CHECKPOINT_DIR}/{PROTOCOL_FILE})")
-    data = json.loads(path.read_text())["protocol"]
+    data = read_saved_protocol(path)["protocol"]
     data["output_dir"] = str(Path(run_dir).resolve())
     return validate_config(MdProtocol, data, source=str(path), base_dir=Path(run_dir))

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <sstream>
 #include <system_error>
 
 namespace simkit_pace {
@@ -88,6 +89,14 @@ class Reader {
   }
 };
 
+// A number as people write it (5e+12, 4.5), for messages.
+std::string shortest(double value)
+{
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
 std::string index_key(const std::string &section, int mu) { return section + "." + std::to_string(mu); }
 
 const YamlNode &element_entry(const YamlNode &section, const std::string &name, int mu)
@@ -103,7 +112,7 @@ EmbeddingSpec read_embedding(const YamlNode &e, const std::string &key)
   spec.ndensity = Reader::integer(Reader::get(e, "ndensity", key), key + ".ndensity", 1, 64);
   const YamlNode &fs = Reader::get(e, "FS_parameters", key);
   spec.fs_parameters = Reader::numbers(fs, key + ".FS_parameters");
-  if (static_cast<int>(spec.fs_parameters.size()) != 2 * spec.ndensity)
+  if (spec.fs_parameters.size() != 2 * static_cast<size_t>(spec.ndensity))
     Reader::fail(key + ".FS_parameters", &fs,
                  "expected 2*ndensity = " + std::to_string(2 * spec.ndensity) + " values, got " +
                      std::to_string(spec.fs_parameters.size()));
@@ -151,16 +160,16 @@ BondSpec read_bond(const YamlNode &b, const std::string &key)
   std::string shape = "[nradmax][lmax+1][nradbasemax] = [" + std::to_string(spec.nradmax) + "][" +
                       std::to_string(spec.lmax + 1) + "][" + std::to_string(spec.nradbase) + "]";
   if (spec.nradmax > 0) {
-    if (!crad.is_sequence() || static_cast<int>(crad.items.size()) != spec.nradmax)
+    if (!crad.is_sequence() || crad.items.size() != static_cast<size_t>(spec.nradmax))
       Reader::fail(ckey, &crad, "expected shape " + shape);
     for (int n = 0; n < spec.nradmax; ++n) {
       const YamlNode &row = crad.items[n];
-      if (!row.is_sequence() || static_cast<int>(row.items.size()) != spec.lmax + 1)
+      if (!row.is_sequence() || row.items.size() != static_cast<size_t>(spec.lmax) + 1)
         Reader::fail(ckey, &row, "expected shape " + shape);
       for (int l = 0; l <= spec.lmax; ++l) {
         std::string k = ckey + "[" + std::to_string(n) + "][" + std::to_string(l) + "]";
         std::vector<double> v = Reader::numbers(row.items[l], k);
-        if (static_cast<int>(v.size()) != spec.nradbase) Reader::fail(k, &row.items[l], "expected shape " + shape);
+        if (v.size() != static_cast<size_t>(spec.nradbase)) Reader::fail(k, &row.items[l], "expected shape " + shape);
         spec.crad.insert(spec.crad.end(), v.begin(), v.end());
       }
     }
@@ -209,7 +218,7 @@ FunctionSpec read_function(const YamlNode &f, const std::string &key, int mu0, c
   const char *names[3] = {"mus", "ns", "ls"};
   const std::vector<int> *lists[3] = {&spec.mus, &spec.ns, &spec.ls};
   for (int q = 0; q < 3; ++q)
-    if (static_cast<int>(lists[q]->size()) != spec.rank)
+    if (lists[q]->size() != static_cast<size_t>(spec.rank))
       Reader::fail(key + "." + names[q], &get(names[q]),
                    "expected rank = " + std::to_string(spec.rank) + " entries, got " + std::to_string(lists[q]->size()));
   for (int t = 0; t < spec.rank; ++t) {
@@ -223,20 +232,23 @@ FunctionSpec read_function(const YamlNode &f, const std::string &key, int mu0, c
   }
   const YamlNode &ms_node = get("ms_combs");
   spec.ms = Reader::integers(ms_node, key + ".ms_combs", -kMaxL, kMaxL);
-  if (static_cast<int>(spec.ms.size()) != spec.ncomb * spec.rank)
+  // products in 64 bits: num_ms_combs (up to 1e8) times rank or ndensity overflows an int
+  const long long nms = static_cast<long long>(spec.ncomb) * spec.rank;
+  if (static_cast<long long>(spec.ms.size()) != nms)
     Reader::fail(key + ".ms_combs", &ms_node,
-                 "expected num_ms_combs*rank = " + std::to_string(spec.ncomb * spec.rank) + " integers, got " +
+                 "expected num_ms_combs*rank = " + std::to_string(nms) + " integers, got " +
                      std::to_string(spec.ms.size()));
-  for (int c = 0; c < spec.ncomb; ++c)
+  for (size_t c = 0; c < static_cast<size_t>(spec.ncomb); ++c)
     for (int t = 0; t < spec.rank; ++t)
       if (std::abs(spec.ms[c * spec.rank + t]) > spec.ls[t])
         Reader::fail(key + ".ms_combs", &ms_node, "an m exceeds its l");
   const YamlNode &ct_node = get("ctildes");
   spec.ctildes = Reader::numbers(ct_node, key + ".ctildes");
-  if (static_cast<int>(spec.ctildes.size()) != spec.ncomb * spec.ndensity)
+  const long long nct = static_cast<long long>(spec.ncomb) * spec.ndensity;
+  if (static_cast<long long>(spec.ctildes.size()) != nct)
     Reader::fail(key + ".ctildes", &ct_node,
-                 "expected num_ms_combs*ndensity = " + std::to_string(spec.ncomb * spec.ndensity) +
-                     " numbers, got " + std::to_string(spec.ctildes.size()));
+                 "expected num_ms_combs*ndensity = " + std::to_string(nct) + " numbers, got " +
+                     std::to_string(spec.ctildes.size()));
   return spec;
 }
 
@@ -272,7 +284,7 @@ ModelSpec read_model(const std::string &yace_text)
 
   if (const YamlNode *e0 = doc.find("E0")) {
     model.e0_eV = Reader::numbers(*e0, "E0");
-    if (static_cast<int>(model.e0_eV.size()) != nel)
+    if (model.e0_eV.size() != static_cast<size_t>(nel))
       Reader::fail("E0", e0, "expected one value per element (" + std::to_string(nel) + ")");
   } else {
     model.e0_eV.assign(nel, 0.0);
@@ -295,6 +307,13 @@ ModelSpec read_model(const std::string &yace_text)
       if (!b) Reader::fail(key, &bonds, "missing");
       model.bonds.push_back(read_bond(*b, key));
     }
+  for (const auto &b : model.bonds) {
+    const double bins = b.rcut_A / model.delta_spline_bins_A;
+    if (!(bins <= kMaxSplineBins))
+      Reader::fail("deltaSplineBins", &dsb,
+                   "gives " + shortest(bins) + " spline bins up to rcut " + shortest(b.rcut_A) +
+                       " A; at most 1e7 are allowed (pacemaker writes 0.001)");
+  }
   for (const auto &b : model.bonds)
     if (b.inner != model.bonds[0].inner)
       Reader::fail("bonds", &bonds, "inner_cutoff_type differs between bonds; it must be the same for all");

@@ -15,6 +15,9 @@ constexpr double kZblC[4] = {0.18175, 0.50986, 0.28022, 0.02817};
 constexpr double kZblE[4] = {3.19980, 0.94229, 0.40290, 0.20162};
 constexpr double kZblLength_A = 0.46850;
 
+// Largest radial table, in doubles (8 GiB).
+constexpr double kMaxTableValues = 1024.0 * 1024.0 * 1024.0;
+
 // Chebyshev polynomials T_0..T_{n-1} and their derivatives at x.
 void chebyshev(int n, double x, double *t, double *dt)
 {
@@ -225,9 +228,18 @@ RadialTable::RadialTable(const BondSpec &b, int Zi, int Zj, double step_A)
 {
   nfunc_ = nbase_ + nrad_ * nl_ + 1;
   // The grid spans exactly [0, rcut] with floor(rcut/step) bins, i.e. the step
-  // is rounded down to fit, as in the reference evaluator.
-  nbins_ = static_cast<int>(std::floor(rcut_A_ / step_A));
-  if (nbins_ < 1) nbins_ = 1;
+  // is rounded down to fit, as in the reference evaluator. The count is formed
+  // in floating point and bounded before it becomes an int (read_model refuses
+  // such files first; this keeps the table safe for any caller).
+  const double bins = std::floor(rcut_A_ / step_A);
+  if (!(bins <= kMaxSplineBins))
+    throw FormatError("deltaSplineBins: more than 1e7 spline bins up to rcut " + std::to_string(rcut_A_) + " A");
+  // Every bin holds 4 cubic coefficients per function; beyond kMaxTableValues
+  // (8 GiB) the allocation would only end in the kernel's out-of-memory killer.
+  if (bins * nfunc_ * 4.0 > kMaxTableValues)
+    throw FormatError("radial spline table of " + std::to_string(static_cast<long long>(bins)) + " bins x " +
+                      std::to_string(nfunc_) + " functions exceeds 8 GiB; increase deltaSplineBins");
+  nbins_ = bins < 1.0 ? 1 : static_cast<int>(bins);
   step_A_ = rcut_A_ / nbins_;
   inv_step_ = 1.0 / step_A_;
   const int nnodes = nbins_ + 1, nf = nfunc_;

@@ -17,6 +17,27 @@ struct Line {
   throw FormatError("line " + std::to_string(line) + ": " + what);
 }
 
+// A .yace nests at most 6 levels. Both readers below recurse once per level, so
+// the depth is bounded: a hostile file (300,000 '[') is a FormatError, not a
+// stack overflow that kills LAMMPS. Same limit as MAX_NESTING in simkit/ace/yace.py.
+constexpr int kMaxDepth = 64;
+
+// Counts one level of nesting for the lifetime of a collection being read.
+class Nesting {
+ public:
+  Nesting(int &depth, int line) : depth_(depth)
+  {
+    if (depth_ >= kMaxDepth) fail(line, "nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    ++depth_;
+  }
+  ~Nesting() { --depth_; }
+  Nesting(const Nesting &) = delete;
+  Nesting &operator=(const Nesting &) = delete;
+
+ private:
+  int &depth_;
+};
+
 std::string rstrip(const std::string &s)
 {
   size_t end = s.find_last_not_of(" \t\r");
@@ -130,7 +151,8 @@ bool is_sequence_item(const std::string &s)
 // Recursive-descent reader for one flow node inside a single logical line.
 class FlowReader {
  public:
-  FlowReader(const std::string &s, int line) : s_(s), line_(line) {}
+  // `depth`: collections already open around this text (the block reader's).
+  FlowReader(const std::string &s, int line, int depth) : s_(s), line_(line), depth_(depth) {}
 
   YamlNode read_all()
   {
@@ -143,6 +165,7 @@ class FlowReader {
  private:
   const std::string &s_;
   int line_;
+  int depth_;
   size_t pos_ = 0;
 
   void skip_space()
@@ -171,6 +194,7 @@ class FlowReader {
 
   YamlNode read_sequence()
   {
+    Nesting level(depth_, line_);
     YamlNode n = make(YamlNode::Kind::Sequence);
     ++pos_;
     for (;;) {
@@ -187,6 +211,7 @@ class FlowReader {
 
   YamlNode read_mapping()
   {
+    Nesting level(depth_, line_);
     YamlNode n = make(YamlNode::Kind::Mapping);
     ++pos_;
     for (;;) {
@@ -264,6 +289,7 @@ class BlockReader {
  private:
   std::vector<Line> lines_;
   size_t next_ = 0;
+  int depth_ = 0;
 
   YamlNode read_block(int indent)
   {
@@ -272,11 +298,12 @@ class BlockReader {
     // "key: value" (the key may itself be a flow sequence such as [0, 1])
     if (mapping_colon(line.content) != std::string::npos) return read_mapping(indent);
     ++next_;
-    return FlowReader(line.content, line.number).read_all();
+    return FlowReader(line.content, line.number, depth_).read_all();
   }
 
   YamlNode read_mapping(int indent)
   {
+    Nesting level(depth_, lines_[next_].number);
     YamlNode map;
     map.kind = YamlNode::Kind::Mapping;
     map.line = lines_[next_].number;
@@ -285,14 +312,14 @@ class BlockReader {
       const Line line = lines_[next_];
       size_t colon = mapping_colon(line.content);
       if (colon == std::string::npos) fail(line.number, "expected 'key: value'");
-      YamlNode key = FlowReader(line.content.substr(0, colon), line.number).read_all();
+      YamlNode key = FlowReader(line.content.substr(0, colon), line.number, depth_).read_all();
       if (key.kind == YamlNode::Kind::Null) fail(line.number, "empty mapping key");
       std::string rest = strip(line.content.substr(colon + 1));
       YamlNode value;
       value.line = line.number;
       ++next_;
       if (!rest.empty()) {
-        value = FlowReader(rest, line.number).read_all();
+        value = FlowReader(rest, line.number, depth_).read_all();
       } else if (next_ < lines_.size() &&
                  (lines_[next_].indent > indent ||
                   (lines_[next_].indent == indent && is_sequence_item(lines_[next_].content)))) {
@@ -310,6 +337,7 @@ class BlockReader {
 
   YamlNode read_sequence(int indent)
   {
+    Nesting level(depth_, lines_[next_].number);
     YamlNode seq;
     seq.kind = YamlNode::Kind::Sequence;
     seq.line = lines_[next_].number;
@@ -335,7 +363,7 @@ class BlockReader {
         seq.items.push_back(read_block(line.indent));
       } else {
         ++next_;
-        seq.items.push_back(FlowReader(rest, line.number).read_all());
+        seq.items.push_back(FlowReader(rest, line.number, depth_).read_all());
       }
     }
     return seq;

@@ -1,0 +1,123 @@
+"""Students against their teacher: errors per phase, liquid and amorphous structure, speed.
+
+* Errors per phase: the best candidate's validation metrics, which the
+  optimiser computed on the held-out benchmark set (one melt-quench trajectory
+  from the crystal, frames labelled crystal, liquid, amorphous).
+* Structure: every training generator that took liquid or amorphous
+  snapshots is run again with the student in the teacher's place (the same
+  starting cell, seeds and temperature schedule, :func:`replay_generator`), and
+  the student's snapshots are compared with the teacher's from the dataset:
+  partial g(r) and their first peaks, bond-angle distributions, the Sb-Te (any
+  listed pair's) coordination, density (:mod:`simkit.analysis.compare`).
+* Speed: the best candidate's measured atom-steps/s per core and its cost
+  relative to the teacher, as the optimiser recorded them.
+
+Writes ``<folder>/<family>/<phase>-generator<k>/`` (CSV, JSON, overlaid figures)
+and ``<folder>/validation.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from ase.io import read
+from pydantic import Field
+
+from simkit.analysis.compare import Tolerances, compare_structures, structure_summary
+from simkit.config.schema import Schema
+from simkit.distil.config import DistilConfig
+from simkit.distil.generators import TrajectoryGen
+from simkit.distil.runner import replay_generator
+from simkit.errors import InputDataError
+
+log = logging.getLogger(__name__)
+
+STRUCTURE_PHASES = ("liquid", "amorphous")
+SUMMARY = "validation.json"
+
+
+class ValidationSection(Schema):
+    """How students are compared with the teacher (demo section ``validate``)."""
+
+    cutoffs_A: dict[str, float] = Field(description='coordination cutoffs per pair, e.g. {"Sb-Te": 3.6} (Å)')
+    angle_cutoff_A: float = Field(gt=0, description="bond length limit of the bond-angle distributions (Å)")
+    r_max_A: float = Field(default=6.0, gt=0)
+    bin_width_A: float = Field(default=0.05, gt=0)
+    first_peak_position_tolerance_A: float = Field(default=0.05, gt=0)
+    first_peak_height_tolerance: float = Field(default=0.15, gt=0, description="relative")
+    coordination_tolerance: float = Field(default=0.3, gt=0, description="absolute")
+
+
+def structure_cases(config: DistilConfig) -> list[tuple[int, str]]:
+    """(generator index, phase) of every training trajectory that took liquid or amorphous snapshots."""
+    cases = []
+    for index, gen in enumerate(config.generators):
+        if isinstance(gen, TrajectoryGen) and gen.split == "train":
+            phases = {s.phase for s in gen.segments if s.snapshots} & set(STRUCTURE_PHASES)
+            cases += [(index, phase) for phase in sorted(phases)]
+    return cases
+
+
+def teacher_frames(dataset: Path, index: int, phase: str) -> list:
+    frames = [a for a in read(dataset, index=":", parallel=False)
+              if a.info.get("generator") == index and a.info.get("config_type") == phase]
+    if not frames:
+        raise InputDataError(f"{dataset}: no {phase} frames of generator {index} (made by an older simkit?)")
+    return frames
+
+
+def _errors_per_phase(best_dir: Path) -> dict[str, Any]:
+    metrics = json.loads((best_dir / "metrics.json").read_text())
+    scores = metrics.get("validation", metrics)
+    keep = ("energy_rmse_meV_per_atom", "force_component_rmse_meV_per_A", "loss")
+    per_phase = {name: {k: values.get(k) for k in keep} for name, values in scores.get("config_types", {}).items()}
+    overall = scores.get("overall", {})
+    return {"overall": {k: overall.get(k) for k in keep}, "per_phase": per_phase}
+
+
+def _speed(run_dir: Path) -> dict[str, Any]:
+    table = pd.read_csv(run_dir / "candidates.csv")
+    best = table[table["best"]]
+    if best.empty:
+        return {}
+    row = best.iloc[0]
+    keys = [k for k in table.columns if k.startswith(("speed_", "relative_speed", "cost"))]
+    return {k: (None if pd.isna(row[k]) else float(row[k])) for k in keys}
+
+
+def validate_student(family: str, potential: dict, config: DistilConfig, dataset: Path, run_dir: Path,
+                     section: ValidationSection, folder: Path) -> dict[str, Any]:
+    """Compare one student with the teacher; returns its summary (also written under ``folder/family``)."""
+    tolerances = Tolerances(first_peak_position_A=section.first_peak_position_tolerance_A,
+                            first_peak_height_rel=section.first_peak_height_tolerance,
+                            coordination_abs=section.coordination_tolerance)
+    options = dict(cutoffs_A=section.cutoffs_A, angle_cutoff_A=section.angle_cutoff_A, r_max_A=section.r_max_A,
+                   bin_width_A=section.bin_width_A)
+    structure = {}
+    replays: dict[int, list] = {}
+    for index, phase in structure_cases(config):
+        if index not in replays:
+            log.info("[validate] %s: generator %d again with the student", family, index)
+            replays[index] = replay_generator(config, index, potential)
+        student = [atoms for atoms, info in replays[index] if info.get("config_type") == phase]
+        reference = teacher_frames(dataset, index, phase)
+        comparison = compare_structures(structure_summary(reference, **options), structure_summary(student, **options),
+                                        labels=("teacher", family), tolerances=tolerances)
+        name = f"{phase}-generator{index}"
+        written = comparison.write(folder / family / name, stem="structure")
+        structure[name] = {"phase": phase, **comparison.to_dict(),
+                           "figures": {k: str(v) for k, v in written.items() if str(v).endswith(".png")}}
+    return {"family": family, "errors": _errors_per_phase(run_dir / "best"), "speed": _speed(run_dir),
+            "structure": structure}
+
+
+def write_summary(results: list[dict[str, Any]], folder: Path) -> Path:
+    path = folder / SUMMARY
+    path.write_text(json.dumps({"students": results}, indent=2, allow_nan=False,
+                               default=lambda v: None if isinstance(v, float) and not np.isfinite(v) else str(v)) + "\n")
+    return path
