@@ -47,11 +47,10 @@ def _frame_index_by_step(traj: H5mdTrajectory) -> dict[int, int]:
     return {int(traj.frame(k, velocities=False, forces=False, per_atom=()).step): k for k in range(len(traj))}
 
 
-def _on_the_fly_flags(trajectory: Path, steps: np.ndarray) -> list[np.ndarray] | None:
+def _on_the_fly_flags(trajectory: Path, steps: np.ndarray, index_of: dict[int, int]) -> list[np.ndarray] | None:
     with H5mdTrajectory(trajectory) as traj:
         if ON_THE_FLY not in traj.per_atom_names:
             return None
-        index_of = _frame_index_by_step(traj)
         missing = [int(s) for s in steps if int(s) not in index_of]
         if missing:
             raise InputDataError(f"{trajectory}: no frame at step(s) {missing[:3]} of the crystallinity analysis")
@@ -86,6 +85,7 @@ def read_cycle(trajectory: Path, result: CrystallinityResult, flags: list[np.nda
     region = region_fraction(result, slabs)
     with H5mdTrajectory(trajectory) as traj:
         cell = traj.frame(0, velocities=False, forces=False, per_atom=()).cell_A
+        index_of = _frame_index_by_step(traj)  # read every frame's header once, for flags and snapshots
     slab_z = slab_centres_A(cell, result.fraction_by_region.shape[1])
     height = float(np.linalg.norm(cell[2]))
     fronts = track_fronts(result, slab_z, height, growth, reading.level)
@@ -108,7 +108,7 @@ def read_cycle(trajectory: Path, result: CrystallinityResult, flags: list[np.nda
             numbers["growth"]["duration_ps"] = float(times[growing][-1] - times[growing][0])
     columns = {"time_ps": times, "step": result.steps, "post_processed_fraction": result.fraction,
                "amorphised_region_fraction": region}
-    on_the_fly = _on_the_fly_flags(trajectory, result.steps)
+    on_the_fly = _on_the_fly_flags(trajectory, result.steps, index_of)
     if on_the_fly is not None:
         agreement = compare_criteria(times, on_the_fly, flags, labels=("on_the_fly", result.method))
         numbers["agreement"] = agreement.to_dict()
@@ -118,7 +118,8 @@ def read_cycle(trajectory: Path, result: CrystallinityResult, flags: list[np.nda
     write_csv(folder / "cycle_reading.csv", columns)
     (folder / "cycle_reading.json").write_text(json.dumps(numbers, indent=2, allow_nan=False, default=float) + "\n")
     _figure(times, result, region, fronts, windows, on_the_fly is not None and columns, folder / "cycle_reading.png")
-    numbers["snapshots"] = _snapshots(trajectory, result, flags, windows, reading, fronts, folder / "snapshots")
+    numbers["snapshots"] = _snapshots(trajectory, index_of, result, flags, windows, reading, fronts,
+                                      folder / "snapshots")
     return numbers
 
 
@@ -147,7 +148,7 @@ def _figure(times, result, region, fronts, windows, columns, path: Path) -> Path
     return save_figure(figure, path)
 
 
-def _snapshots(trajectory, result, flags, windows, reading, fronts, folder: Path) -> dict:
+def _snapshots(trajectory, index_of, result, flags, windows, reading, fronts, folder: Path) -> dict:
     times = np.asarray(result.times_ps)
     chosen, labels = [], []
     for name in reading.snapshots_after:
@@ -158,8 +159,6 @@ def _snapshots(trajectory, result, flags, windows, reading, fronts, folder: Path
         return {}
     lines = [{f"{f.name} front": float(f.positions_A[k]) for f in fronts if np.isfinite(f.positions_A[k])}
              for k in chosen]
-    with H5mdTrajectory(trajectory) as traj:
-        index_of = _frame_index_by_step(traj)
     frame_indices = [index_of[int(result.steps[k])] for k in chosen]
     rendered = render_frames(trajectory, frame_indices, [flags[k] for k in chosen], folder, labels=labels,
                              lines_z_A=lines, stem="cycle")

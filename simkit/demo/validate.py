@@ -63,11 +63,11 @@ def structure_cases(config: DistilConfig) -> list[tuple[int, str]]:
     return cases
 
 
-def teacher_frames(dataset: Path, index: int, phase: str) -> list:
-    frames = [a for a in read(dataset, index=":", parallel=False)
-              if a.info.get("generator") == index and a.info.get("config_type") == phase]
+def teacher_frames(dataset: list, source: Path, index: int, phase: str) -> list:
+    """The teacher's snapshots of generator ``index`` in ``phase`` among the frames read from ``source``."""
+    frames = [a for a in dataset if a.info.get("generator") == index and a.info.get("config_type") == phase]
     if not frames:
-        raise InputDataError(f"{dataset}: no {phase} frames of generator {index} (made by an older simkit?)")
+        raise InputDataError(f"{source}: no {phase} frames of generator {index} (made by an older simkit?)")
     return frames
 
 
@@ -100,12 +100,13 @@ def validate_student(family: str, potential: dict, config: DistilConfig, dataset
                    bin_width_A=section.bin_width_A)
     structure = {}
     replays: dict[int, list] = {}
+    frames = read(dataset, index=":", parallel=False)  # once: every case picks its own frames from it
     for index, phase in structure_cases(config):
         if index not in replays:
             log.info("[validate] %s: generator %d again with the student", family, index)
             replays[index] = replay_generator(config, index, potential)
         student = [atoms for atoms, info in replays[index] if info.get("config_type") == phase]
-        reference = teacher_frames(dataset, index, phase)
+        reference = teacher_frames(frames, dataset, index, phase)
         comparison = compare_structures(structure_summary(reference, **options), structure_summary(student, **options),
                                         labels=("teacher", family), tolerances=tolerances)
         name = f"{phase}-generator{index}"
