@@ -2,9 +2,10 @@
 
 The constructed case: linear SNAP at twojmax 4, 6 and 8 on Zuo-labelled data.
 twojmax 8 is the most accurate (loss ~66 against ~89 for twojmax 6, measured
-when this test was written) but ~3x slower; twojmax 4 is faster still but ~3x
-less accurate. Accuracy alone picks 8; loss x cost (log scale, equal weights)
-picks 6 by a margin (a factor ~2.5) far beyond speed noise.
+when this test was written) but slower: ~3x alone on a core, 1.7x seen on a
+2-core CI runner with both candidates timed at once. Loss x cost (log scale,
+equal weights) picks 6 whenever 8 is more than 1.35x slower (the loss ratio);
+twojmax 4 is faster still but ~3x less accurate. Accuracy alone picks 8.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def test_speed_and_survival_pick_a_fast_stable_candidate_over_the_most_accurate(
     assert summary["best_params"] == {"snap.twojmax": 6}
     six, eight = by_twojmax[6], by_twojmax[8]
     assert six["loss"] == pytest.approx(losses[6]) and eight["loss"] == pytest.approx(losses[8])
-    assert eight["speed_per_core"] < six["speed_per_core"] / 2
+    # Only the order is asserted: the factor depends on what else the machine runs.
+    assert eight["speed_per_core"] < six["speed_per_core"]
     assert six["survival"] == 1.0 and all(r["status"] == "ok" for r in by_twojmax.values())
     conditions = json.loads((tmp_path / "combined" / "best" / "speed.json").read_text())["conditions"]
     assert conditions["cores_per_candidate"] == 1 and conditions["concurrent_candidates"] == 2
