@@ -26,12 +26,11 @@ from pydantic import Field, field_validator
 
 from simkit.config.schema import Schema
 from simkit.errors import BackendSetupError
+from simkit.runtime.mpi import launcher_size
 
 RANKS = "{ranks}"
 MPIRUN = "{mpirun}"
 _GRACE_S = 10.0
-# Launcher variables telling how many ranks this process's own job has.
-_JOB_SIZE_ENV = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE")
 
 
 class LauncherSpec(Schema):
@@ -124,8 +123,4 @@ def _stop_group(process: subprocess.Popen) -> None:
 
 def own_job_size() -> int:
     """Ranks in the MPI job this process belongs to (1 when not started by a launcher)."""
-    for name in _JOB_SIZE_ENV:
-        value = os.environ.get(name)
-        if value and value.isdigit():
-            return int(value)
-    return 1
+    return launcher_size()

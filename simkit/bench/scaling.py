@@ -38,7 +38,6 @@ import logging
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import Field, field_validator, model_validator

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,9 @@ def _config_path(args: argparse.Namespace) -> Path:
     from simkit.demo.config import default_config_path
     from simkit.errors import ConfigError
 
-    if int(os.environ.get("PMI_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))) > 1:
+    from simkit.runtime.mpi import launcher_size
+
+    if launcher_size() > 1:
         raise ConfigError("simkit demo launches its own mpirun for the device cycle: run it without mpirun")
     path = args.config or default_config_path()
     if not path.is_file():

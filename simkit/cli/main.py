@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import shlex
 import sys
 import traceback
@@ -20,6 +19,7 @@ import traceback
 from simkit import __version__
 from simkit.errors import LammpsError, SimkitError
 from simkit.runtime.locks import hold_run_dir
+from simkit.runtime.mpi import launcher_rank
 
 # name -> module; adding a command is one line here plus its module.
 COMMANDS: dict[str, str] = {
@@ -37,17 +37,6 @@ COMMANDS: dict[str, str] = {
     "speed": "simkit.cli.speed",
     "survive": "simkit.cli.survive",
 }
-
-
-def _rank_from_env() -> int:
-    # Read the launcher's rank without initialising MPI just to print an error.
-    for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"):
-        if name in os.environ:
-            try:
-                return int(os.environ[name])
-            except ValueError:
-                continue
-    return 0
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -86,7 +75,7 @@ def _abort_world_if_mpi(code: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    rank = _rank_from_env()
+    rank = launcher_rank()  # from the environment: MPI is not initialised just to print an error
     from simkit.runtime.logs import configure_logging
 
     configure_logging(rank, verbose=args.verbose)

@@ -35,14 +35,14 @@ class Command:
     def run(args: argparse.Namespace) -> int:
         from simkit.optimise.runner import run_optimisation
         from simkit.runtime.logs import add_file_log
-        from simkit.runtime.mpi import launched_by_mpirun, world
+        from simkit.runtime.mpi import launched_by_mpirun, rank_of, world
         from simkit.runtime.outputs import LOG_FILE
 
         config, source = _config(args)
         if args.no_progress:
             config.progress = False
         comm = world() if launched_by_mpirun() else None
-        rank = comm.Get_rank() if comm is not None else 0
+        rank = rank_of(comm)
         if rank == 0:
             Path(config.output_dir).mkdir(parents=True, exist_ok=True)
             add_file_log(Path(config.output_dir) / LOG_FILE)

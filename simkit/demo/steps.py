@@ -14,7 +14,6 @@ starts and again, with ``done``, when it has finished. On the next run:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -30,6 +29,7 @@ import yaml
 
 from simkit.errors import RunFailed
 from simkit.runtime.files import atomic_write_text
+from simkit.runtime.hashing import sha256_file, sha256_json
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +41,9 @@ class StepFailed(RunFailed):
     """A step's command exited with an error; its folder keeps what it wrote."""
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fingerprint(config: dict[str, Any], inputs: list[Path]) -> str:
     """Hash of a step's resolved config and of the content of the files it reads."""
-    data = {"config": config, "inputs": {str(p): file_digest(p) for p in sorted(inputs)}}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return sha256_json({"config": config, "inputs": {str(p): sha256_file(p) for p in sorted(inputs)}})
 
 
 def write_yaml(data: dict[str, Any], path: Path, header: str) -> Path:

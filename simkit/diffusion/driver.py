@@ -30,6 +30,7 @@ from simkit.diffusion.report import write_run, write_temperature
 from simkit.errors import ConfigError, InputDataError, LammpsError, RunFailed, SimkitError
 from simkit.io import TRAJECTORY_FILE, open_trajectory
 from simkit.runtime.files import atomic_write_text
+from simkit.runtime.mpi import on_root, rank_of, size_of
 from simkit.runtime.provenance import RunRecord
 from simkit.structures.spec import load_structure
 
@@ -46,32 +47,6 @@ def temperature_dir(output_dir: Path, temperature_K: float) -> Path:
 def temperature_seed(seed: int, temperature_K: float, *purpose: int) -> int:
     """A seed for one temperature, a pure function of the config seed and T (stable if the list changes)."""
     return int(np.random.default_rng([seed, int(round(temperature_K * 1000)), *purpose]).integers(0, 2**31 - 1))
-
-
-# -- collective helpers ------------------------------------------------------------------------
-def _rank(comm) -> int:
-    return comm.Get_rank() if comm is not None else 0
-
-
-def _size(comm) -> int:
-    return comm.Get_size() if comm is not None else 1
-
-
-def _on_root(comm, action, *, share: bool = True):
-    """``action()`` on rank 0 of ``comm``; its error on every rank, and its result too when ``share``."""
-    result = error = None
-    if _rank(comm) == 0:
-        try:
-            result = action()
-        except Exception as exc:  # noqa: BLE001 - shared with the other ranks, who would otherwise wait forever
-            log.debug("error on rank 0", exc_info=True)
-            error = exc if isinstance(exc, SimkitError) else RunFailed(f"{type(exc).__name__}: {exc}")
-    if _size(comm) > 1:
-        shared, error = comm.bcast((result if share else None, error), root=0)
-        result = shared if share or _rank(comm) != 0 else result
-    if error is not None:
-        raise error
-    return result
 
 
 def _preflight(config: DiffusionConfig, source: str, *, resume: bool, overwrite: bool) -> None:
@@ -98,13 +73,13 @@ def run_temperature_md(config: DiffusionConfig, atoms, temperature_K: float, com
     folder = temperature_dir(config.output_dir, temperature_K)
     potential = config.potential.build()
     physics = fingerprint(config, temperature_K, potential)
-    state = _on_root(comm, lambda: starting_state(folder, physics, resume=resume, source=source))
+    state = on_root(comm, lambda: starting_state(folder, physics, resume=resume, source=source))
     if state is not None and state.finished:
         log.info("%g K: MD finished already", temperature_K)
         return folder / TRAJECTORY_FILE
-    if _rank(comm) == 0:
+    if rank_of(comm) == 0:
         folder.mkdir(parents=True, exist_ok=True)
-    if _size(comm) > 1:
+    if size_of(comm) > 1:
         comm.Barrier()
     run = TemperatureRun(config, atoms, temperature_K, folder, comm, potential,
                          temperature_seed(config.seed, temperature_K))
@@ -155,10 +130,10 @@ def _groups(config: DiffusionConfig, comm) -> int:
     if config.schedule.kind == "sequential":
         return 1
     wanted = config.schedule.groups or len(config.temperatures_K)
-    groups = max(1, min(wanted, _size(comm), len(config.temperatures_K)))
-    if groups < wanted and _rank(comm) == 0:
+    groups = max(1, min(wanted, size_of(comm), len(config.temperatures_K)))
+    if groups < wanted and rank_of(comm) == 0:
         log.warning("schedule: %d group(s) requested, %d used (%d rank(s), %d temperature(s))", wanted, groups,
-                    _size(comm), len(config.temperatures_K))
+                    size_of(comm), len(config.temperatures_K))
     return groups
 
 
@@ -170,10 +145,10 @@ def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, o
     every interrupted temperature from its last checkpoint and skips finished
     ones; a fresh run refuses an output_dir with unfinished runs unless ``overwrite``.
     """
-    rank = _rank(comm)
+    rank = rank_of(comm)
     out = Path(config.output_dir)
     if md:
-        _on_root(comm, lambda: _preflight(config, source, resume=resume, overwrite=overwrite))
+        on_root(comm, lambda: _preflight(config, source, resume=resume, overwrite=overwrite))
     if md:
         save_config(config, rank)
     # Every rank reads the structure now, together: ASE's file reading broadcasts over COMM_WORLD.
@@ -186,7 +161,7 @@ def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, o
     mine = [t for i, t in enumerate(config.temperatures_K) if i % groups == color]
     summary_dir = out if md else out / ANALYSIS_DIR
     record = RunRecord("diffusion" if md else "diffusion --analyse-only", summary_dir, config, rank=rank,
-                       mpi_size=_size(comm), seeds={"config": config.seed, "groups": groups},
+                       mpi_size=size_of(comm), seeds={"config": config.seed, "groups": groups},
                        inputs=[config.structure.file] if config.structure.file else [],
                        potentials=[config.potential.build()])
     with record:
@@ -196,10 +171,10 @@ def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, o
             try:
                 if md:
                     run_temperature_md(config, atoms, temperature, group_comm, resume=resume, source=source)
-                result = _on_root(group_comm, lambda: analyse_temperature(config, temperature, progress=progress),
+                result = on_root(group_comm, lambda: analyse_temperature(config, temperature, progress=progress),
                                   share=False)
                 statuses[temperature] = "finished"
-                if _rank(group_comm) == 0:
+                if rank_of(group_comm) == 0:
                     results.append(result)
             except SimkitError as exc:
                 if isinstance(exc, LammpsError) and exc.fatal:
@@ -208,7 +183,7 @@ def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, o
                 log.error("%g K failed: %s", temperature, exc)
         if groups > 1:
             group_comm.Free()
-        gathered = comm.gather((statuses, results), root=0) if _size(comm) > 1 else [(statuses, results)]
+        gathered = comm.gather((statuses, results), root=0) if size_of(comm) > 1 else [(statuses, results)]
 
         def finish() -> dict:
             all_statuses = {t: s for part, _ in gathered for t, s in part.items()}
@@ -224,13 +199,13 @@ def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, o
                 record.add_result("per_temperature", {f"{r.temperature_K:g}": r.describe() for r in done})
             return all_statuses
 
-        all_statuses = _on_root(comm, finish)
+        all_statuses = on_root(comm, finish)
         failed = {t: s for t, s in all_statuses.items() if s != "finished"}
         if failed:
             raise RunFailed(f"{len(failed)} of {len(all_statuses)} temperature(s) failed: "
                             + "; ".join(f"{t:g} K {s}" for t, s in sorted(failed.items())))
     data = record.data if rank == 0 else None
-    return comm.bcast(data, root=0) if _size(comm) > 1 else data
+    return comm.bcast(data, root=0) if size_of(comm) > 1 else data
 
 
 def analyse_run(config: DiffusionConfig, comm=None, *, source: str = "config", progress: bool = True) -> dict:

@@ -47,7 +47,8 @@ from simkit.io import TRAJECTORY_FILE, H5mdWriter
 from simkit.lammps import dynamics, thermostats
 from simkit.lammps.box import scale_to_volume
 from simkit.lammps.checkpoint import read_checkpoint, remove_checkpoints, write_checkpoint
-from simkit.lammps.potentials.base import Potential, sha256_file
+from simkit.lammps.potentials.base import Potential
+from simkit.runtime.hashing import sha256_file
 from simkit.lammps.runs import run_span
 from simkit.lammps.session import LammpsSession
 from simkit.lammps.snapshot import take_snapshot

@@ -14,6 +14,7 @@ from simkit.datasets.reader import write_dataset
 from simkit.distil.config import DistilConfig
 from simkit.distil.generators import generate
 from simkit.distil.teachers import make_teacher
+from simkit.runtime.mpi import rank_of, size_of
 from simkit.runtime.provenance import RunRecord
 from simkit.structures.spec import load_structure
 
@@ -39,8 +40,8 @@ def replay_generator(config: DistilConfig, index: int, potential, comm=None) -> 
 
 def run_distil(config: DistilConfig, comm=None) -> Dataset:
     """Build the dataset described by ``config``; rank 0 writes ``config.output``."""
-    rank = comm.Get_rank() if comm is not None else 0
-    size = comm.Get_size() if comm is not None else 1
+    rank = rank_of(comm)
+    size = size_of(comm)
     output = Path(config.output)
     if rank == 0:
         output.parent.mkdir(parents=True, exist_ok=True)

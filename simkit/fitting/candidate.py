@@ -28,7 +28,7 @@ from simkit.fitting.base import FitConfigBase, FittedModel
 from simkit.fitting.deployed import POTENTIAL_FILE, build_deployed, write_potential_yaml
 from simkit.fitting.registry import make_fitter
 from simkit.lammps.potentials.base import Potential
-from simkit.runtime.mpi import on_root
+from simkit.runtime.mpi import on_root, rank_of, size_of
 from simkit.scoring.evaluate import METRICS_FILE, PARITY_FILE, baseline_predictions, predict, write_metrics
 from simkit.scoring.metrics import Predictions, score
 
@@ -130,7 +130,7 @@ def fit_and_score(
         n_validation_frames=len(predictions),
         validation_kind=data.kind,
         cores=int(cores),
-        mpi_ranks=comm.Get_size() if comm is not None else 1,
+        mpi_ranks=size_of(comm),
         timings_s=dict(timings),
         fit_info=fitted.info,
     )
@@ -166,8 +166,8 @@ def run_fit(config: FitConfigBase, *, comm=None, cores: int = 1) -> dict[str, An
     """``simkit fit``: :func:`fit_and_score` in ``config.output_dir`` with a run summary."""
     from simkit.runtime.provenance import RunRecord
 
-    rank = comm.Get_rank() if comm is not None else 0
-    size = comm.Get_size() if comm is not None else 1
+    rank = rank_of(comm)
+    size = size_of(comm)
     out = Path(config.output_dir).resolve()
     on_root(comm, lambda: out.mkdir(parents=True, exist_ok=True))
     inputs = list(config.data.train)

@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from simkit.errors import BackendSetupError, RunFailed
+from simkit.runtime.mpi import without_launcher
 
 DATA_FILE = "train.pckl.gzip"
 INPUT_FILE = "input.yaml"
@@ -27,7 +28,6 @@ OUTPUT_POTENTIAL = "output_potential.yaml"
 LOG_FILE = "pacemaker.log"
 _LOG_TAIL_LINES = 15
 # Launcher variables of an mpirun parent; a child that saw them could try to join its MPI job.
-_MPI_ENV_PREFIXES = ("PMI_", "PMIX_", "HYDRA_", "MPIR_", "OMPI_", "MPI_LOCALRANKID", "MPI_LOCALNRANKS")
 
 
 def tool(name: str) -> Path:
@@ -41,7 +41,7 @@ def tool(name: str) -> Path:
 
 
 def subprocess_env(cores: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_MPI_ENV_PREFIXES)}
+    env = without_launcher(dict(os.environ))
     cores = str(max(1, int(cores)))
     env.update({
         "TF_NUM_INTRAOP_THREADS": cores,

@@ -43,11 +43,12 @@ from ase import Atoms, units as ase_units
 from ase.data import atomic_masses, atomic_numbers
 
 from simkit import __version__
-from simkit.errors import DirectoryInUse, InputDataError, RunFailed
+from simkit.errors import InputDataError, RunFailed
 from simkit.io import h5md_layout as L
 from simkit.io.h5md_layout import ObservableSpec, PerAtomSpec
 from simkit.io.h5md_recover import recover
 from simkit.runtime.locks import RunDirLock, claim
+from simkit.runtime.mpi import on_root, rank_of
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ _CHUNK_TARGET_BYTES = 256 * 1024
 _MAX_ATOMS_PER_CHUNK = 32768
 _MAX_FRAMES_PER_CHUNK = 64
 _SERIES_CHUNK = 1024
-_REMOTE_ERRORS = {"InputDataError": InputDataError, "ValueError": ValueError, "RunFailed": RunFailed,
-                  "DirectoryInUse": DirectoryInUse}
 
 
 def _set_units(dataset: h5py.Dataset, unit: str, *, h5md_unit: bool = True) -> None:
@@ -108,7 +107,7 @@ class H5mdWriter:
     ):
         self.path = Path(path)
         self.comm = comm
-        self.rank = comm.Get_rank() if comm is not None else 0
+        self.rank = rank_of(comm)
         self.velocities = velocities
         self.forces = forces
         self.per_atom = {spec.name: spec for spec in per_atom}
@@ -137,21 +136,15 @@ class H5mdWriter:
     # -- collective plumbing -----------------------------------------------------------
     def _collective(self, action) -> None:
         """Run ``action`` on rank 0 and raise its error on every rank (no rank is left waiting)."""
-        error: Exception | None = None
-        if self.rank == 0:
+
+        def guarded() -> None:
             try:
                 action()
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after telling the other ranks
-                error = exc
-        if self.comm is not None and self.comm.Get_size() > 1:
-            shared = self.comm.bcast(None if error is None else (type(error).__name__, str(error)), root=0)
-            if shared is not None and self.rank != 0:
-                name, message = shared
-                raise _REMOTE_ERRORS.get(name, RunFailed)(f"(raised on rank 0) {message}")
-        if isinstance(error, OSError):
-            raise RunFailed(f"{self.path}: cannot write the trajectory: {error}") from error
-        if error is not None:
-            raise error
+            except OSError as exc:
+                raise RunFailed(f"{self.path}: cannot write the trajectory: {exc}") from exc
+
+        # Frames come often: wait in a plain broadcast, not on_root's sleeping poll.
+        on_root(self.comm, guarded, share=False, poll=False)
 
     # -- opening -------------------------------------------------------------------------
     def _open(self, mode: str, resume_after_step: int | None, provenance: Mapping | None) -> None:

@@ -21,21 +21,20 @@ from pathlib import Path
 
 from simkit.optimise.coordinator import Coordinator
 from simkit.optimise.evaluate import CANDIDATE_LOG, CandidateTask, EvaluationContext, evaluate_candidate
+from simkit.runtime.mpi import without_launcher
 
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.2
 # Launcher variables a worker must not inherit (MPICH would try to join the parent's job).
-_LAUNCHER_PREFIXES = ("PMI_", "PMIX_", "HYDRA_", "OMPI_", "MPI_LOCALRANKID", "MPI_LOCALNRANKS")
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 
 
 def _prepare_worker_environment(cores: int) -> None:
     from threadpoolctl import threadpool_limits
 
-    for name in list(os.environ):
-        if name.startswith(_LAUNCHER_PREFIXES):
-            del os.environ[name]  # this process's own environment, before MPI starts
+    for name in set(os.environ) - set(without_launcher(dict(os.environ))):
+        del os.environ[name]  # this process's own environment, before MPI starts
     # For libraries loaded from now on and for subprocesses (pacemaker) ...
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(cores)

@@ -25,14 +25,14 @@ import numpy as np
 
 from simkit.config import load_config, validate_config
 from simkit.errors import ConfigError
-from simkit.lammps.potentials.base import sha256_file
+from simkit.runtime.hashing import sha256_file
 from simkit.optimise.config import OptimiseConfig
 from simkit.optimise.evaluate import EvaluationContext
 from simkit.optimise.journal import JOURNAL_FILE, Journal
 from simkit.optimise.objective import FAILED, INFEASIBLE, OK, PRUNED
 from simkit.optimise.space import SearchSpace, check_search_space
 from simkit.runtime.files import atomic_write_text
-from simkit.runtime.mpi import on_root
+from simkit.runtime.mpi import on_root, rank_of, size_of
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,8 @@ def run_optimisation(config: OptimiseConfig, *, comm=None, source: str = "config
     from simkit.runtime.provenance import RunRecord
 
     world = comm if comm is not None and comm.Get_size() > 1 else None
-    rank = world.Get_rank() if world is not None else 0
-    size = world.Get_size() if world is not None else 1
+    rank = rank_of(world)
+    size = size_of(world)
     space = SearchSpace(config.search_space)
     check_search_space(space, config.fit, source)
     total = int(budget or config.budget.candidates)

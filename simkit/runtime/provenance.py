@@ -10,7 +10,6 @@ leaves a record of what it was doing. Only rank 0 writes.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import time
@@ -20,12 +19,12 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel
 
-from simkit.lammps.potentials.base import Potential, sha256_file
+from simkit.lammps.potentials.base import Potential
+from simkit.runtime.hashing import sha256_file
 from simkit.runtime.files import atomic_write_text
+from simkit.runtime.mpi import launcher_record
 from simkit.runtime.outputs import RUN_SUMMARY
 from simkit.runtime.versions import package_versions
-
-_LAUNCHER_ENV = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_NNODES")
 
 
 def _now() -> str:
@@ -72,7 +71,7 @@ class RunRecord:
             "host": socket.gethostname(),
             "mpi": {
                 "ranks": mpi_size,
-                "launcher_env": {k: os.environ[k] for k in _LAUNCHER_ENV if k in os.environ},
+                "launcher_env": launcher_record(),
             },
             "versions": package_versions(),
             "config": _jsonable(config),

@@ -22,6 +22,7 @@ from simkit.datasets.frames import Dataset
 from simkit.datasets.reader import voigt_from_tensor
 from simkit.errors import InputDataError
 from simkit.lammps.potentials.base import Potential
+from simkit.runtime.mpi import rank_of, size_of
 from simkit.scoring.metrics import Predictions, Scores, score
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def evaluate_potential(
     predictions = predict(potential, dataset, comm=comm, species=elements)
     scores = score(predictions, alpha)
     outputs: dict[str, Path] = {}
-    rank = comm.Get_rank() if comm is not None else 0
+    rank = rank_of(comm)
     if output_dir is not None:
         output_dir = Path(output_dir)
         outputs["metrics"] = output_dir / METRICS_FILE
@@ -171,8 +172,8 @@ def run_evaluate(
     if output_dir is None:
         output_dir = Path(f"evaluate_{Path(str(potential)).name.split('.')[0].removeprefix('lammps:')}")
     output_dir = Path(output_dir).resolve()
-    rank = comm.Get_rank() if comm is not None else 0
-    size = comm.Get_size() if comm is not None else 1
+    rank = rank_of(comm)
+    size = size_of(comm)
     settings = {
         "potential": str(potential), "param": None if param is None else str(param),
         "zbl_A": None if zbl_A is None else list(zbl_A), "data": [str(p) for p in data], "alpha": alpha,

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from simkit.lammps.potentials.base import Potential
+from simkit.runtime.mpi import without_launcher
 from simkit.screening.detection import WORKER_CRASH, ResolvedLimits
 from simkit.screening.replica import CANCELLED, ERROR, FAILED, ReplicaResult, ReplicaTask, run_replica
 from simkit.screening.settings import SurvivalSettings
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 # Launcher variables a worker must not inherit: with them MPICH would try to join
 # the parent's MPI job instead of starting as a singleton.
-_LAUNCHER_PREFIXES = ("PMI_", "PMIX_", "HYDRA_", "OMPI_", "MPI_LOCALRANKID", "MPI_LOCALNRANKS")
 _NOTICE_TAG = 7301
 _POLL_S = 0.2
 
@@ -95,9 +95,8 @@ def _worker_main(tasks, results, cancel, parent_pid, potential, settings, limits
     A worker whose parent has gone (killed without a chance to clean up) stops
     at its next check instead of running on as an orphan.
     """
-    for name in list(os.environ):
-        if name.startswith(_LAUNCHER_PREFIXES):
-            del os.environ[name]  # this process's own environment, before MPI starts
+    for name in set(os.environ) - set(without_launcher(dict(os.environ))):
+        del os.environ[name]  # this process's own environment, before MPI starts
     pid = os.getpid()
 
     def should_stop() -> bool:

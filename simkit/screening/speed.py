@@ -31,6 +31,7 @@ from simkit.lammps import dynamics
 from simkit.lammps.monitors import LogTail, LoopTiming, parse_loop_timings
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.session import LammpsSession
+from simkit.runtime.mpi import rank_of, size_of
 
 SPEED_JSON = "speed.json"
 _FIX = "simkit_speed"
@@ -173,8 +174,8 @@ def measure_speed(
     from simkit.bench.machine import machine_info
     from simkit.screening.survival import replicate_to
 
-    ranks = comm.Get_size() if comm is not None else 1
-    rank = comm.Get_rank() if comm is not None else 0
+    ranks = size_of(comm)
+    rank = rank_of(comm)
     temporary = tempfile.TemporaryDirectory(prefix="simkit-speed-") if log_dir is None and rank == 0 else None
     if log_dir is not None and rank == 0:
         Path(log_dir).mkdir(parents=True, exist_ok=True)  # before the broadcast: no rank opens a log in it earlier

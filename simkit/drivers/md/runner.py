@@ -31,6 +31,7 @@ from simkit.lammps import observables, regions
 from simkit.lammps.checkpoint import read_checkpoint
 from simkit.lammps.session import LammpsSession
 from simkit.lammps.structure import lammps_box
+from simkit.runtime.mpi import on_all_ranks, on_root, rank_of, size_of
 from simkit.runtime.outputs import LAMMPS_LOG, RUN_SUMMARY, THERMO_CSV
 from simkit.runtime.provenance import RunRecord
 
@@ -51,8 +52,7 @@ def run_protocol(
     ``output_dir`` holding an unfinished run unless ``overwrite``; ``resume``
     refuses a run whose protocol or input files changed.
     """
-    rank = comm.Get_rank() if comm is not None else 0
-    size = comm.Get_size() if comm is not None else 1
+    rank, size = rank_of(comm), size_of(comm)
     out = Path(protocol.output_dir)
     potential = protocol.potential.build()
     plan = build_plan(protocol, potential, source=source)  # every check before LAMMPS starts
@@ -61,7 +61,7 @@ def run_protocol(
             log.warning(note)
     data = protocol_data(protocol, potential)
     # Rank 0 decides from the files and tells the others (a shared file system may lag).
-    checkpoint, attempts, finished = _from_rank0(
+    checkpoint, attempts, finished = on_root(
         comm, lambda: _starting_point(out, data, resume=resume, overwrite=overwrite, source=source)
     )
     if finished:
@@ -153,35 +153,6 @@ def _load_system(session: LammpsSession, plan: Plan, potential, checkpoint: Chec
     return frozen
 
 
-def _from_rank0(comm, compute):
-    """``compute()`` on rank 0, its result (or its exception) on every rank."""
-    result = error = None
-    if comm is None or comm.Get_rank() == 0:
-        try:
-            result = compute()
-        except Exception as exc:  # noqa: BLE001 - any error, not only ours: the other ranks wait in bcast
-            error = exc
-    if comm is not None and comm.Get_size() > 1:
-        result, error = comm.bcast((result, error), root=0)
-    if error is not None:
-        raise error
-    return result
-
-
-def _on_all_ranks(comm, build):
-    """``build()`` on every rank; an error on any rank is raised on all of them (none waits forever)."""
-    value = error = None
-    try:
-        value = build()
-    except Exception as exc:  # noqa: BLE001 - any error, not only ours: the other ranks wait in allgather
-        error = exc
-    errors = comm.allgather(error) if comm is not None and comm.Get_size() > 1 else [error]
-    first = next((e for e in errors if e is not None), None)
-    if first is not None:
-        raise first
-    return value
-
-
 def _summary_figure(out: Path, segments: list[dict], title: str, record: RunRecord) -> None:
     # The figure is a convenience: failing to draw it must not fail a finished run.
     try:
@@ -224,7 +195,7 @@ def _recorders(protocol: MdProtocol, plan: Plan, session: LammpsSession, comm, o
                                     keep_rows=checkpoint.profile_rows if checkpoint else None)
         return thermo, profiles
 
-    thermo, profiles = _on_all_ranks(comm, tables)
+    thermo, profiles = on_all_ranks(comm, tables)
     zprofile = None
     if plan.profile_bins:
         zprofile = observables.ZProfile(session, plan.profile_bins, crystalline=protocol.crystallinity is not None)

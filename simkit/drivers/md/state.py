@@ -10,7 +10,6 @@ complete and on disk, so it always describes a checkpoint that exists.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -19,7 +18,8 @@ from typing import Any
 
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.errors import ConfigError, InputDataError
-from simkit.lammps.potentials.base import Potential, sha256_file
+from simkit.lammps.potentials.base import Potential
+from simkit.runtime.hashing import sha256_file, sha256_json
 from simkit.runtime.files import atomic_write_text
 
 CHECKPOINT_DIR = "checkpoints"
@@ -38,7 +38,7 @@ def protocol_data(protocol: MdProtocol, potential: Potential) -> dict[str, Any]:
 
 
 def fingerprint(data: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return sha256_json(data)
 
 
 def first_difference(old: Any, new: Any, path: str = "") -> str | None:

@@ -9,12 +9,12 @@ potentials be combined (``hybrid/overlay``) without knowing about each other.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 from simkit.errors import InputDataError
+from simkit.runtime.hashing import sha256_file
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,6 @@ class Potential(Protocol):
 
     def describe(self) -> dict:
         """A JSON-able description for provenance (kind, files, sha256)."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def describe_files(kind: str, paths: Sequence[Path], **extra) -> dict:
