@@ -366,7 +366,7 @@ class TemperatureRun:
         )
 
     def _checkpoint(self, index: int, *, complete: bool) -> None:
-        step = int(self.session.lmp.extract_global("ntimestep"))
+        step = self.session.step
         folder = self.folder / CHECKPOINT_DIR
         name = f"step{step:012d}-{self.phases[index].name}{'-done' if complete else ''}.restart"
         path = write_checkpoint(self.session, folder / name)

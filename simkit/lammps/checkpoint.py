@@ -42,7 +42,7 @@ def read_checkpoint(session: LammpsSession, path: Path, species: Sequence[str], 
     periodicity) are those of the system that was first created.
     """
     session.read_restart(lammps_word(str(path)), species, box)
-    return int(session.lmp.extract_global("ntimestep"))
+    return session.step
 
 
 def remove_checkpoints(directory: Path, keep: Sequence[Path]) -> None:

@@ -109,14 +109,13 @@ def run_steps(
     """
     if steps < 0 or chunk <= 0:
         raise ValueError(f"need steps >= 0 and chunk > 0, got {steps}, {chunk}")
-    begin = int(session.lmp.extract_global("ntimestep"))
+    begin = session.step
     end = begin + steps
     done = 0
     first = True
     while done < steps:
         n = min(chunk, steps - done)
-        pre = "yes" if first else "no"
-        session.command(f"run {n} start {begin} stop {end} pre {pre} post no")
+        session.run(n, start=begin, stop=end, setup=first)
         first = False
         done += n
         if on_chunk is not None:

@@ -203,7 +203,7 @@ class LogTail:
 
     def new_text(self) -> str:
         """Text appended since the previous call (LAMMPS's buffers are flushed first)."""
-        self.session.lmp.flush_buffers()
+        self.session.flush()
         if not self.path.is_file():
             return ""
         with self.path.open("r", encoding="utf-8", errors="replace") as handle:

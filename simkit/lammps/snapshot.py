@@ -44,12 +44,7 @@ class Snapshot:
 
 def current_time_ps(session: LammpsSession) -> tuple[int, float]:
     """(step, simulation time in ps) now, correct across timestep changes."""
-    lmp = session.lmp
-    step = int(lmp.extract_global("ntimestep"))
-    # LAMMPS accumulates elapsed time in atime at atimestep (updated when dt changes).
-    atime = float(lmp.extract_global("atime"))
-    atimestep = int(lmp.extract_global("atimestep"))
-    return step, atime + (step - atimestep) * float(lmp.extract_global("dt"))
+    return session.time_ps()
 
 
 def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: bool = False) -> Snapshot:

@@ -137,7 +137,7 @@ def _phases(settings: SurvivalSettings, temperature_K: float) -> list[_Phase]:
 
 def _current_step(session: LammpsSession, fallback: int) -> int:
     try:
-        return int(session.lmp.extract_global("ntimestep"))
+        return session.step
     except Exception:  # noqa: BLE001 - after a LAMMPS error the instance may refuse; keep what we know
         return fallback
 
@@ -217,7 +217,7 @@ def _simulate(
     should_stop: Callable[[], bool],
 ) -> None:
     phases = _phases(settings, task.temperature_K)
-    session.command("run 0 post no")
+    session.run(0)
     first = monitor.sample()
     baseline = Baseline(len(task.atoms), first.mean_coordination, first.volume_A3)
     result.observe(first)

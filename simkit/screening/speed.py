@@ -210,14 +210,14 @@ def _measure_one(potential, settings, cell, comm, ranks, seed, log_path) -> tupl
         dynamics.create_velocities(session, settings.temperature_K, seed)
         dynamics.add_nve(session, _FIX)
         tail = LogTail(session, log_path)
-        session.command(f"run {settings.warmup_steps} post no")
+        session.run(settings.warmup_steps)
         tail.new_text()
         walls, timings = [], []
         for _ in range(settings.repeats):
             if comm is not None:
                 comm.Barrier()
             start = time.perf_counter()
-            session.command(f"run {settings.steps} pre no post yes")
+            session.run(settings.steps, setup=False, post=True)
             wall = time.perf_counter() - start
             walls.append(comm.allreduce(wall, op=_max_op()) if comm is not None else wall)
             parsed = parse_loop_timings(tail.new_text()) if session.rank == 0 else []

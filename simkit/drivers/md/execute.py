@@ -70,7 +70,7 @@ class Executor:
         return self.session.rank
 
     def step(self) -> int:
-        return int(self.session.lmp.extract_global("ntimestep"))
+        return self.session.step
 
     # -- segments ----------------------------------------------------------------------
     def run(self, segment: Segment, resume: Checkpoint | None = None) -> dict:
@@ -104,7 +104,7 @@ class Executor:
             self.session, force_tolerance_eV_per_A=stage.force_tolerance_eV_per_A,
             max_iterations=stage.max_iterations, relax_box_bar=stage.relax_box_bar,
         )
-        self.session.command("run 0 post no")
+        self.session.run(0)
         self._record_thermo(segment, self.session.thermo())
 
     def _md(self, segment: Segment, begin: int, resume: Checkpoint | None) -> dict:
@@ -114,7 +114,7 @@ class Executor:
         account = None
         if segment.flux is not None:
             if resume is None:
-                session.command("run 0 post no")  # the energy before any heat goes in
+                session.run(0)  # the energy before any heat goes in
                 self._flux_start = float(session.thermo()["etotal"])
             else:
                 self._flux_start = resume.flux_start_total_eV
@@ -183,8 +183,7 @@ class Executor:
         while step < end:
             offset = step - begin
             target = min([end] + [begin + (offset // c + 1) * c for c in cadences])
-            pre = "yes" if setup else "no"
-            self.session.command(f"run {target - step} start {begin} stop {end} pre {pre} post no")
+            self.session.run(target - step, start=begin, stop=end, setup=setup)
             setup = False
             step = target
             offset = step - begin
@@ -216,7 +215,7 @@ class Executor:
         """A frame of the starting configuration, if any segment records a trajectory."""
         if any(s.outputs.trajectory_every for s in self.plan.segments):
             first = next(s for s in self.plan.segments if s.outputs.trajectory_every)
-            self.session.command("run 0 post no")
+            self.session.run(0)
             self.recorders.trajectory.frame(self.session, first.outputs.record, self.step())
 
     # -- checkpoints -------------------------------------------------------------------
