@@ -66,12 +66,12 @@ def _md_run(workdir: Path, natoms_repeat: int, steps: int, write: bool, index: i
     """One MD run in 100-step chunks; returns (wall s, CPU s, wall s spent inside the writer)."""
     from simkit.io import THERMO_OBSERVABLES, H5mdWriter
     from simkit.lammps import dynamics
-    from simkit.lammps.install import shared_potentials_dir
+    from simkit.runtime.paths import lammps_potentials_dir
     from simkit.lammps.potentials import EamPotential
     from simkit.lammps.session import LammpsSession
 
     atoms = bulk("Cu", "fcc", 3.615, cubic=True).repeat(natoms_repeat)
-    potential = EamPotential(shared_potentials_dir() / "Cu_zhou.eam.alloy")
+    potential = EamPotential(lammps_potentials_dir() / "Cu_zhou.eam.alloy")
     in_writer = [0.0]
     with LammpsSession() as session:
         session.create_system(atoms, ["Cu"])

@@ -36,7 +36,7 @@ from pathlib import Path  # noqa: E402
 from simkit.analysis.steinhardt import BondOrderCriterion  # noqa: E402
 from simkit.lammps import observables, regions  # noqa: E402
 from simkit.lammps.checkpoint import write_checkpoint  # noqa: E402
-from simkit.lammps.install import shared_potentials_dir  # noqa: E402
+from simkit.runtime.paths import lammps_potentials_dir  # noqa: E402
 from simkit.lammps.potentials.eam import EamPotential  # noqa: E402
 from simkit.lammps.session import LammpsSession  # noqa: E402
 from simkit.structures.device import DeviceSpec, build_device  # noqa: E402
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
 
     device = _device(tuple(args.cells))
     natoms = len(device.atoms)
-    potential = EamPotential(shared_potentials_dir() / "Cu_mishin1.eam.alloy")
+    potential = EamPotential(lammps_potentials_dir() / "Cu_mishin1.eam.alloy")
     best = {v: float("inf") for v in VARIANTS}
     for _ in range(args.repeats):
         for variant in VARIANTS:

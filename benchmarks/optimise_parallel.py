@@ -44,10 +44,10 @@ def _dataset(directory: Path) -> Path:
     from ase.build import bulk
 
     from simkit.datasets import teacher, write_dataset
-    from simkit.lammps.install import shared_potentials_dir
+    from simkit.runtime.paths import lammps_potentials_dir
     from simkit.lammps.potentials import SnapPotential
 
-    d = shared_potentials_dir()
+    d = lammps_potentials_dir()
     si = SnapPotential(d / "Si_Zuo_JPCA2020.snapcoeff", d / "Si_Zuo_JPCA2020.snapparam")
     data = teacher.teacher_dataset(si, bulk("Si", "diamond", a=5.43, cubic=True), np.random.default_rng(11),
                                    rattled=8, strained=8, molten=6)

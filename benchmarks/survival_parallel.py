@@ -34,7 +34,7 @@ from pathlib import Path
 from ase.build import bulk
 
 from simkit.bench.machine import machine_info
-from simkit.lammps.install import shared_potentials_dir
+from simkit.runtime.paths import lammps_potentials_dir
 from simkit.lammps.potentials import EamPotential
 from simkit.screening.settings import SurvivalSettings
 from simkit.screening.survival import run_survival
@@ -100,7 +100,7 @@ def main() -> int:
     parser.add_argument("--record", type=Path, help="write the results as markdown here")
     args = parser.parse_args()
 
-    potential = EamPotential(shared_potentials_dir() / "Cu_zhou.eam.alloy")
+    potential = EamPotential(lammps_potentials_dir() / "Cu_zhou.eam.alloy")
     cell = bulk("Cu", "fcc", 3.615, cubic=True)
     rows = []
     load_before = _load()

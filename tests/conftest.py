@@ -29,9 +29,9 @@ def _shared_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def lammps_potentials() -> Path:
-    from simkit.lammps.install import shared_potentials_dir
+    from simkit.runtime.paths import lammps_potentials_dir
 
-    return shared_potentials_dir()
+    return lammps_potentials_dir()
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,13 @@ SCRIPT = """
 import sys
 import numpy as np
 from ase.io import read
-from simkit.lammps.install import shared_potentials_dir
+from simkit.runtime.paths import lammps_potentials_dir
 from simkit.lammps.potentials import OverlayPotential, SnapPotential, ZblPotential
 from simkit.lammps.session import evaluate_structures
 from simkit.runtime.mpi import world
 
 comm = world()
-d = shared_potentials_dir()
+d = lammps_potentials_dir()
 snap = SnapPotential(d / "Si_Zuo_JPCA2020.snapcoeff", d / "Si_Zuo_JPCA2020.snapparam")
 potential = OverlayPotential([snap, ZblPotential(1.5, 2.0)])
 structures = read(sys.argv[1], index=":")

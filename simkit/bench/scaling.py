@@ -37,6 +37,7 @@ import json
 import logging
 import statistics
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import yaml
@@ -119,6 +120,12 @@ class ScalingConfig(Schema):
         return self.reference or self.potentials[0].name
 
 
+class PointStatus(StrEnum):
+    PENDING = "pending"
+    OK = "ok"
+    FAILED = "failed"
+
+
 @dataclass
 class ScalingPoint:
     """One (potential, scan, rank count) job and what it measured."""
@@ -127,7 +134,7 @@ class ScalingPoint:
     mode: str
     ranks: int
     target_atoms: int
-    status: str = "pending"  # ok | failed
+    status: PointStatus = PointStatus.PENDING
     reason: str = ""
     natoms: int | None = None
     atom_steps_per_s: float | None = None  # median over repeats, wall clock
@@ -144,7 +151,7 @@ class ScalingPoint:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == PointStatus.OK
 
     @property
     def atom_steps_per_s_per_rank(self) -> float | None:
@@ -213,16 +220,16 @@ def run_point(config: ScalingConfig, named: NamedPotential, point: ScalingPoint,
     point.job_wall_s = outcome.wall_s
     result_path = directory / SPEED_JSON
     if not outcome.ok or not result_path.is_file():
-        point.status = "failed"
+        point.status = PointStatus.FAILED
         point.reason = outcome.reason() if not outcome.ok else f"{result_path} was not written"
         return point
     data = json.loads(result_path.read_text())
     (measured,) = data["points"]
     if measured["ranks"] != point.ranks:
-        point.status = "failed"
+        point.status = PointStatus.FAILED
         point.reason = f"the launcher started {measured['ranks']} ranks instead of {point.ranks}"
         return point
-    point.status = "ok"
+    point.status = PointStatus.OK
     point.natoms = measured["natoms"]
     point.atom_steps_per_s = measured["atom_steps_per_s"]["median"]
     point.atom_steps_per_s_min = measured["atom_steps_per_s"]["min"]

@@ -17,7 +17,7 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.runtime.doctor import run_checks
+        from simkit.cli.doctor_checks import run_checks
         from simkit.runtime.mpi import world
 
         comm = world()

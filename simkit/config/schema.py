@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
 
+from simkit.runtime.paths import lammps_potentials_dir
+
 LAMMPS_POTENTIALS_PREFIX = "lammps:"
 # Potential files simkit ships (the repository's potentials/ folder, beside the package).
 SIMKIT_POTENTIALS_PREFIX = "simkit:"
@@ -47,9 +49,7 @@ def resolve_path(value: str | Path, base_dir: Path) -> Path:
     if text.startswith(SIMKIT_POTENTIALS_PREFIX):
         return shipped_potentials_dir() / text[len(SIMKIT_POTENTIALS_PREFIX):]
     if text.startswith(LAMMPS_POTENTIALS_PREFIX):
-        from simkit.lammps.install import shared_potentials_dir
-
-        return shared_potentials_dir() / text[len(LAMMPS_POTENTIALS_PREFIX):]
+        return lammps_potentials_dir() / text[len(LAMMPS_POTENTIALS_PREFIX):]
     path = Path(text).expanduser()
     return path if path.is_absolute() else (base_dir / path)
 

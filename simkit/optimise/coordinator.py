@@ -18,7 +18,7 @@ from pathlib import Path
 
 from simkit.optimise.evaluate import CandidateOutcome, CandidateTask
 from simkit.optimise.journal import Journal
-from simkit.optimise.objective import FAILED, INFEASIBLE, OK, PRUNED, penalty
+from simkit.optimise.objective import CandidateStatus, penalty
 from simkit.optimise.proposer import Proposer
 from simkit.optimise.space import SearchSpace
 
@@ -97,9 +97,9 @@ class Coordinator:
         self.initial_of: dict[int, int] = {}
         rows = journal.finished()
         self.finished = len(rows)
-        self.failed = sum(r["status"] == FAILED for r in rows)
+        self.failed = sum(r["status"] == CandidateStatus.FAILED for r in rows)
         self.penalised = sum(bool(r["penalised"]) for r in rows)
-        self.feasible = [r["objective"] for r in rows if r["status"] == OK and r["objective"] is not None]
+        self.feasible = [r["objective"] for r in rows if r["status"] == CandidateStatus.OK and r["objective"] is not None]
         self.seen = {self.space.key(r["point"]) for r in rows}
         self.taken_initial = {r["initial_index"] for r in rows if r["initial_index"] is not None}
         told = journal.told()
@@ -152,12 +152,12 @@ class Coordinator:
 
     # -- recording --------------------------------------------------------------------
     def told_value(self, outcome: CandidateOutcome) -> tuple[float | None, bool]:
-        if outcome.status == OK:
+        if outcome.status == CandidateStatus.OK:
             return outcome.objective, False
-        if outcome.status == PRUNED and outcome.lower_bound is not None and math.isfinite(outcome.lower_bound):
+        if outcome.status == CandidateStatus.PRUNED and outcome.lower_bound is not None and math.isfinite(outcome.lower_bound):
             return outcome.lower_bound, True
         anchor = outcome.objective if outcome.objective is not None else outcome.lower_bound
-        return penalty(anchor if outcome.status == INFEASIBLE else None, self.feasible), True
+        return penalty(anchor if outcome.status == CandidateStatus.INFEASIBLE else None, self.feasible), True
 
     def finish(self, outcome: CandidateOutcome) -> None:
         task = self.running.pop(outcome.id, None)
@@ -171,9 +171,9 @@ class Coordinator:
             self.taken_initial.add(index)
         self.seen.add(self.space.key(task.point))
         self.finished += 1
-        self.failed += outcome.status == FAILED
+        self.failed += outcome.status == CandidateStatus.FAILED
         self.penalised += penalised
-        if outcome.status == OK:
+        if outcome.status == CandidateStatus.OK:
             self.feasible.append(outcome.objective)
         if told is not None:
             self.proposer.tell([task.point], [told])

@@ -23,7 +23,7 @@ from ase import Atoms
 from simkit.datasets.splits import PreparedData
 from simkit.fitting.base import FitConfigBase
 from simkit.optimise.config import ObjectiveSpec, SpeedStage, SurvivalStage
-from simkit.optimise.objective import FAILED, INFEASIBLE, OK, PRUNED, Objective
+from simkit.optimise.objective import CandidateStatus, Objective
 from simkit.runtime.mpi import on_root
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class CandidateOutcome:
     """Everything measured about one candidate (picklable, JSON-able)."""
 
     id: int
-    status: str = FAILED
+    status: str = CandidateStatus.FAILED
     reason: str | None = None
     error_type: str | None = None
     loss: float | None = None
@@ -101,7 +101,7 @@ def evaluate_candidate(task: CandidateTask, context: EvaluationContext, *, comm=
     try:
         _run_stages(task, context, comm, outcome, workdir)
     except Exception as exc:  # noqa: BLE001 - a candidate's failure is a result, never a crash of the run
-        outcome.status, outcome.error_type = FAILED, type(exc).__name__
+        outcome.status, outcome.error_type = CandidateStatus.FAILED, type(exc).__name__
         outcome.reason = f"{type(exc).__name__} in stage '{outcome.stages[-1] if outcome.stages else 'setup'}': {exc}"
         log.warning("candidate %d failed: %s", task.id, outcome.reason)
     outcome.timings_s["total_s"] = time.perf_counter() - start
@@ -129,16 +129,16 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
     outcome.fit_info = {"timings_s": result.timings_s, **result.fit_info}
     outcome.artefacts.update(potential=result.potential, files=result.files)
     if not math.isfinite(result.loss):
-        return _stop(outcome, FAILED, f"validation loss is {result.loss}")
+        return _stop(outcome, CandidateStatus.FAILED, f"validation loss is {result.loss}")
     loss = result.loss
     violation = objective.loss_violation(loss)
     bound = objective.lower_bound(loss)
     if violation:
-        return _stop(outcome, INFEASIBLE, violation, bound)
+        return _stop(outcome, CandidateStatus.INFEASIBLE, violation, bound)
     # Pruning saves the stages still to come; a candidate with none left is simply complete.
     later_stages = context.speed is not None or context.survival is not None
     if later_stages and objective.cannot_win(bound, task.best):
-        return _stop(outcome, PRUNED, f"after the fit: objective >= {bound:.6g} >= best {task.best:.6g}", bound)
+        return _stop(outcome, CandidateStatus.PRUNED, f"after the fit: objective >= {bound:.6g} >= best {task.best:.6g}", bound)
     potential = result.build_potential()
 
     cost = None
@@ -150,9 +150,9 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
         violation = objective.speed_violation(outcome.speed_per_core, outcome.relative_speed)
         bound = objective.lower_bound(loss, cost)
         if violation:
-            return _stop(outcome, INFEASIBLE, violation, bound)
+            return _stop(outcome, CandidateStatus.INFEASIBLE, violation, bound)
         if context.survival is not None and objective.cannot_win(bound, task.best):
-            return _stop(outcome, PRUNED, f"after the speed test: objective >= {bound:.6g} >= best {task.best:.6g}",
+            return _stop(outcome, CandidateStatus.PRUNED, f"after the speed test: objective >= {bound:.6g} >= best {task.best:.6g}",
                          bound)
 
     survival = None
@@ -176,15 +176,15 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
         if violation:
             if not report.early_stopped:
                 outcome.objective = objective.lower_bound(loss, cost, survival)
-            return _stop(outcome, INFEASIBLE, violation, objective.lower_bound(loss, cost, outcome.survival_max))
+            return _stop(outcome, CandidateStatus.INFEASIBLE, violation, objective.lower_bound(loss, cost, outcome.survival_max))
         if report.early_stopped:
             bound = objective.lower_bound(loss, cost, outcome.survival_max)
-            return _stop(outcome, PRUNED, f"survival screen stopped: at most {outcome.survival_max:.3g} survive, "
+            return _stop(outcome, CandidateStatus.PRUNED, f"survival screen stopped: at most {outcome.survival_max:.3g} survive, "
                          f"objective >= {bound:.6g} >= best {task.best}", bound)
 
     outcome.objective = objective.value(loss, cost, survival)
     outcome.lower_bound = outcome.objective
-    outcome.status = OK
+    outcome.status = CandidateStatus.OK
     log.info("candidate %d: objective %.6g", task.id, outcome.objective)
 
 

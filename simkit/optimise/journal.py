@@ -23,7 +23,7 @@ from typing import Any
 
 from simkit.errors import ConfigError
 from simkit.optimise.evaluate import CandidateOutcome
-from simkit.optimise.objective import FINISHED_STATES, LOST, RUNNING
+from simkit.optimise.objective import FINISHED_STATES, CandidateStatus
 from simkit.runtime.locks import FileLock
 
 JOURNAL_FILE = "journal.sqlite"
@@ -126,11 +126,11 @@ class Journal:
     # -- candidates -------------------------------------------------------------------
     def mark_lost(self) -> list[int]:
         """Rows left ``running`` by a killed session become ``lost``; returns their ids."""
-        ids = [r["id"] for r in self._db.execute("SELECT id FROM candidates WHERE status = ?", (RUNNING,))]
+        ids = [r["id"] for r in self._db.execute("SELECT id FROM candidates WHERE status = ?", (CandidateStatus.RUNNING,))]
         if ids:
             with self._transaction():
                 self._db.execute("UPDATE candidates SET status = ?, reason = ? WHERE status = ?",
-                                 (LOST, "running when a previous session ended", RUNNING))
+                                 (CandidateStatus.LOST, "running when a previous session ended", CandidateStatus.RUNNING))
         return ids
 
     def next_id(self) -> int:
@@ -143,7 +143,7 @@ class Journal:
             self._db.execute(
                 "INSERT INTO candidates (id, status, source, initial_index, point, params, workdir, dispatched_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, RUNNING, source, initial_index, json.dumps(point), json.dumps(params), str(workdir), _now()),
+                (cid, CandidateStatus.RUNNING, source, initial_index, json.dumps(point), json.dumps(params), str(workdir), _now()),
             )
 
     def finish(self, outcome: CandidateOutcome, told_value: float | None, penalised: bool) -> None:

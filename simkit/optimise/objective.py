@@ -13,20 +13,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Sequence
 
 import numpy as np
 
 from simkit.optimise.config import ObjectiveSpec
 
-# Status of a candidate in the journal.
-OK = "ok"  # every stage ran and every constraint holds
-PRUNED = "pruned"  # stopped early: could no longer beat the best
-INFEASIBLE = "infeasible"  # missed a constraint
-FAILED = "failed"  # an error (invalid settings, failed fit, LAMMPS error, dead worker)
-RUNNING = "running"  # dispatched, not finished
-LOST = "lost"  # was running when the run was killed; not told, not counted
-FINISHED_STATES = (OK, PRUNED, INFEASIBLE, FAILED)
+
+class CandidateStatus(StrEnum):
+    """Status of a candidate in the journal."""
+
+    OK = "ok"  # every stage ran and every constraint holds
+    PRUNED = "pruned"  # stopped early: could no longer beat the best
+    INFEASIBLE = "infeasible"  # missed a constraint
+    FAILED = "failed"  # an error (invalid settings, failed fit, LAMMPS error, dead worker)
+    RUNNING = "running"  # dispatched, not finished
+    LOST = "lost"  # was running when the run was killed; not told, not counted
+
+
+FINISHED_STATES = (CandidateStatus.OK, CandidateStatus.PRUNED, CandidateStatus.INFEASIBLE, CandidateStatus.FAILED)
 
 _PENALTY_FRACTION = 0.25
 _TINY = 1e-300

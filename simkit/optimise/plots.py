@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from simkit.optimise.objective import FAILED, INFEASIBLE, OK, PRUNED
+from simkit.optimise.objective import CandidateStatus
 
 _STYLE = {
-    OK: dict(marker="o", color="tab:blue", label="ok"),
-    PRUNED: dict(marker="v", color="tab:grey", label="pruned (told its lower bound)"),
-    INFEASIBLE: dict(marker="x", color="tab:orange", label="infeasible (penalised)"),
-    FAILED: dict(marker="x", color="tab:red", label="failed (penalised)"),
+    CandidateStatus.OK: dict(marker="o", color="tab:blue", label="ok"),
+    CandidateStatus.PRUNED: dict(marker="v", color="tab:grey", label="pruned (told its lower bound)"),
+    CandidateStatus.INFEASIBLE: dict(marker="x", color="tab:orange", label="infeasible (penalised)"),
+    CandidateStatus.FAILED: dict(marker="x", color="tab:red", label="failed (penalised)"),
 }
 
 
@@ -41,7 +41,7 @@ def plot_convergence(rows: list[dict], path: Path, *, initial_points: int, objec
             axes.scatter(*zip(*points), **style, zorder=3)
     best, steps = math.inf, []
     for n, row in enumerate(done):
-        if row["status"] == OK and row["objective"] is not None:
+        if row["status"] == CandidateStatus.OK and row["objective"] is not None:
             best = min(best, row["objective"])
         steps.append((n + 1, best if math.isfinite(best) else math.nan))
     if steps:
@@ -53,7 +53,7 @@ def plot_convergence(rows: list[dict], path: Path, *, initial_points: int, objec
                      label=f"initial design ({initial_points} points)")
     axes.set_xlabel("candidates finished")
     axes.set_ylabel(objective_label)
-    axes.set_title(f"convergence: {sum(r['status'] == OK for r in done)} ok of {len(done)} finished")
+    axes.set_title(f"convergence: {sum(r['status'] == CandidateStatus.OK for r in done)} ok of {len(done)} finished")
     if done:
         axes.legend(fontsize="small")
     path = Path(path)

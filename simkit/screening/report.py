@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simkit.runtime.files import atomic_write_text
-from simkit.screening.replica import CANCELLED, FAILED, SURVIVED, ReplicaResult
+from simkit.screening.replica import ReplicaResult, ReplicaStatus
 
 SURVIVAL_JSON = "survival.json"
 SURVIVAL_PNG = "survival.png"
@@ -54,7 +54,7 @@ class SurvivalReport:
 
     @property
     def survived(self) -> int:
-        return sum(r.status == SURVIVED for r in self.replicas)
+        return sum(r.status == ReplicaStatus.SURVIVED for r in self.replicas)
 
     @property
     def survival_fraction(self) -> float:
@@ -62,7 +62,7 @@ class SurvivalReport:
 
     @property
     def early_stopped(self) -> bool:
-        return any(r.status == CANCELLED for r in self.replicas)
+        return any(r.status == ReplicaStatus.CANCELLED for r in self.replicas)
 
     @property
     def passed(self) -> bool | None:
@@ -73,11 +73,11 @@ class SurvivalReport:
 
     @property
     def failure_modes(self) -> dict[str, int]:
-        return dict(Counter(r.mode for r in self.replicas if r.status == FAILED))
+        return dict(Counter(r.mode for r in self.replicas if r.status == ReplicaStatus.FAILED))
 
     @property
     def times_to_failure_ps(self) -> list[float]:
-        return sorted(r.failure_time_ps for r in self.replicas if r.status == FAILED and r.failure_time_ps is not None)
+        return sorted(r.failure_time_ps for r in self.replicas if r.status == ReplicaStatus.FAILED and r.failure_time_ps is not None)
 
     @property
     def run_length_ps(self) -> float | None:
@@ -93,14 +93,14 @@ class SurvivalReport:
         table: dict[float, dict] = {}
         for temperature in sorted({r.temperature_K for r in self.replicas}):
             group = [r for r in self.replicas if r.temperature_K == temperature]
-            times = sorted(r.failure_time_ps for r in group if r.status == FAILED and r.failure_time_ps is not None)
+            times = sorted(r.failure_time_ps for r in group if r.status == ReplicaStatus.FAILED and r.failure_time_ps is not None)
             table[temperature] = {
                 "replicas": len(group),
-                "survived": sum(r.status == SURVIVED for r in group),
-                "failed": sum(r.status == FAILED for r in group),
-                "cancelled": sum(r.status == CANCELLED for r in group),
-                "survival_fraction": sum(r.status == SURVIVED for r in group) / len(group),
-                "failure_modes": dict(Counter(r.mode for r in group if r.status == FAILED)),
+                "survived": sum(r.status == ReplicaStatus.SURVIVED for r in group),
+                "failed": sum(r.status == ReplicaStatus.FAILED for r in group),
+                "cancelled": sum(r.status == ReplicaStatus.CANCELLED for r in group),
+                "survival_fraction": sum(r.status == ReplicaStatus.SURVIVED for r in group) / len(group),
+                "failure_modes": dict(Counter(r.mode for r in group if r.status == ReplicaStatus.FAILED)),
                 "times_to_failure_ps": times,
                 "median_time_to_failure_ps": statistics.median(times) if times else None,
             }
@@ -180,11 +180,11 @@ class SurvivalReport:
         left.set_ylabel("survived (%)")
         left.set_ylim(0, 105)
         left.set_title(f"survival {100 * self.survival_fraction:.0f} % of {self.total}")
-        modes = sorted({r.mode for r in self.replicas if r.status == FAILED})
+        modes = sorted({r.mode for r in self.replicas if r.status == ReplicaStatus.FAILED})
         colours = {m: f"C{i}" for i, m in enumerate(modes)}
         for mode in modes:
             points = [(positions[temperatures.index(r.temperature_K)], r.failure_time_ps)
-                      for r in self.replicas if r.status == FAILED and r.mode == mode and r.failure_time_ps is not None]
+                      for r in self.replicas if r.status == ReplicaStatus.FAILED and r.mode == mode and r.failure_time_ps is not None]
             if points:
                 right.scatter(*zip(*points), label=mode, color=colours[mode], alpha=0.8)
         run_ps = self.run_length_ps

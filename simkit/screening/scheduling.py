@@ -32,8 +32,8 @@ from typing import Callable, Sequence
 
 from simkit.lammps.potentials.base import Potential
 from simkit.runtime.mpi import without_launcher
-from simkit.screening.detection import WORKER_CRASH, ResolvedLimits
-from simkit.screening.replica import CANCELLED, ERROR, FAILED, ReplicaResult, ReplicaTask, run_replica
+from simkit.screening.detection import FailureMode, ResolvedLimits
+from simkit.screening.replica import ReplicaResult, ReplicaStatus, ReplicaTask, run_replica
 from simkit.screening.settings import SurvivalSettings
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,9 @@ class EarlyStop:
         self.record_status(result.status)
 
     def record_status(self, status: str) -> None:
-        if status == FAILED:
+        if status == ReplicaStatus.FAILED:
             self.failures += 1
-        elif status == ERROR:
+        elif status == ReplicaStatus.ERROR:
             self.error = True
 
     @property
@@ -77,7 +77,7 @@ class EarlyStop:
 def _cancelled(task: ReplicaTask, message: str = "cancelled before it started") -> ReplicaResult:
     return ReplicaResult(
         task.index, task.temperature_K, task.replica, task.structure_index, task.seed, len(task.atoms),
-        status=CANCELLED, message=message,
+        status=ReplicaStatus.CANCELLED, message=message,
     )
 
 
@@ -119,7 +119,7 @@ def _worker_main(tasks, results, cancel, parent_pid, potential, settings, limits
             )
         except Exception as exc:  # noqa: BLE001 - a bug must not hang the parent; report it
             result = _cancelled(task)
-            result.status, result.error_type, result.message = ERROR, type(exc).__name__, str(exc)
+            result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
         results.put(("done", pid, result))
 
 
@@ -210,7 +210,7 @@ def _reap_dead_workers(processes, running, results, by_index, finish, start_work
         index = running.pop(process.pid, None)
         if index is not None and index not in results:
             crashed = _cancelled(by_index[index])
-            crashed.status, crashed.mode = FAILED, WORKER_CRASH
+            crashed.status, crashed.mode = ReplicaStatus.FAILED, FailureMode.WORKER_CRASH
             crashed.message = f"worker process {process.pid} died with exit code {process.exitcode}"
             log.warning("replica %d: %s", index, crashed.message)
             finish(crashed)
@@ -303,7 +303,7 @@ def run_on_communicator(
                     )
                 except Exception as exc:  # noqa: BLE001 - keep the collectives below reachable
                     result = _cancelled(task)
-                    result.status, result.error_type, result.message = ERROR, type(exc).__name__, str(exc)
+                    result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
             own.append(result)
             early_stop.record(result)
             notices.announce(result)

@@ -25,7 +25,7 @@ from simkit import errors
 from simkit.errors import ConfigError, RunFailed
 from simkit.lammps.potentials.base import Potential
 from simkit.screening.detection import resolve_limits
-from simkit.screening.replica import ERROR, FAILED, ReplicaResult, ReplicaTask
+from simkit.screening.replica import ReplicaResult, ReplicaStatus, ReplicaTask
 from simkit.screening.report import SurvivalReport
 from simkit.screening.scheduling import EarlyStop, run_in_processes, run_on_communicator
 from simkit.screening.settings import SurvivalSettings
@@ -70,7 +70,7 @@ def build_tasks(settings: SurvivalSettings, cells: Sequence[Atoms], seed: int) -
 
 
 def _raise_setup_error(results: Sequence[ReplicaResult]) -> None:
-    broken = [r for r in results if r.status == ERROR]
+    broken = [r for r in results if r.status == ReplicaStatus.ERROR]
     if not broken:
         return
     first = broken[0]
@@ -125,7 +125,7 @@ def run_survival(
 
     def report_progress(result: ReplicaResult) -> None:
         where = ""
-        if result.status == FAILED:
+        if result.status == ReplicaStatus.FAILED:
             when = "" if result.failure_time_ps is None else f" at {result.failure_time_ps:.3f} ps"
             where = f" ({result.mode}{when}: {result.message})"
         log.info("replica %d, T = %g K, #%d: %s%s", result.index, result.temperature_K, result.replica,

@@ -35,7 +35,7 @@ from pydantic import Field, model_validator
 
 from simkit.config.schema import Schema
 from simkit.errors import InputDataError
-from simkit.lammps.regions import Block
+from simkit.structures.blocks import Block
 from simkit.structures.crystals import remove_random_sites
 from simkit.structures.spec import StructureSpec, all_vacancies, load_structure
 from simkit.units import A_PER_NM

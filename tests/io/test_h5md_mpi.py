@@ -14,7 +14,7 @@ import numpy as np
 from ase.build import bulk
 from simkit.io import THERMO_OBSERVABLES, H5mdWriter
 from simkit.lammps import dynamics
-from simkit.lammps.install import shared_potentials_dir
+from simkit.runtime.paths import lammps_potentials_dir
 from simkit.lammps.potentials import EamPotential
 from simkit.lammps.session import LammpsSession
 
@@ -22,7 +22,7 @@ from simkit.lammps.session import LammpsSession
 def run(path, comm):
     atoms = bulk("Cu", "fcc", 3.615, cubic=True).repeat(4)
     atoms.positions += np.random.default_rng(3).normal(0.0, 0.05, atoms.positions.shape)
-    potential = EamPotential(shared_potentials_dir() / "Cu_zhou.eam.alloy")
+    potential = EamPotential(lammps_potentials_dir() / "Cu_zhou.eam.alloy")
     provenance = {"seeds": {"velocity": 7}, "ranks": 1 if comm is None else comm.Get_size()}
     with LammpsSession(comm) as session, H5mdWriter(path, comm, velocities=True, forces=True, provenance=provenance,
                                                     observables=THERMO_OBSERVABLES.values()) as writer:

@@ -13,7 +13,7 @@ from simkit.optimise.config import Dimension, ObjectiveSpec, OptimiserSpec
 from simkit.optimise.coordinator import Coordinator
 from simkit.optimise.evaluate import CandidateOutcome, CandidateTask
 from simkit.optimise.journal import Journal, read_rows
-from simkit.optimise.objective import FAILED, INFEASIBLE, LOST, OK, PRUNED, Objective, pareto_mask, penalty
+from simkit.optimise.objective import CandidateStatus, Objective, pareto_mask, penalty
 from simkit.optimise.proposer import Proposer
 from simkit.optimise.space import SearchSpace, initial_design
 
@@ -96,7 +96,7 @@ def test_pareto_mask_keeps_exactly_the_non_dominated():
 
 def _outcome(cid, status, objective=None, bound=None):
     outcome = CandidateOutcome(id=cid, status=status, objective=objective, lower_bound=bound, loss=objective)
-    outcome.reason = None if status == OK else f"{status} on purpose"
+    outcome.reason = None if status == CandidateStatus.OK else f"{status} on purpose"
     return outcome
 
 
@@ -109,10 +109,10 @@ def test_journal_commits_rows_marks_lost_ones_and_refuses_another_definition(tmp
         coordinator = Coordinator(journal, space, Proposer(space, OptimiserSpec(initial_points=2), seed=0), budget=5)
         tasks = [coordinator.next_task() for _ in range(4)]
         assert [t.id for t in tasks] == [1, 2, 3, 4] and tasks[0].best is None
-        coordinator.finish(_outcome(2, OK, objective=10.0))
-        coordinator.finish(_outcome(1, PRUNED, bound=12.0))
-        coordinator.finish(_outcome(3, INFEASIBLE, bound=11.0))
-        coordinator.finish(_outcome(3, OK, objective=1.0))  # a second report of the same candidate is ignored
+        coordinator.finish(_outcome(2, CandidateStatus.OK, objective=10.0))
+        coordinator.finish(_outcome(1, CandidateStatus.PRUNED, bound=12.0))
+        coordinator.finish(_outcome(3, CandidateStatus.INFEASIBLE, bound=11.0))
+        coordinator.finish(_outcome(3, CandidateStatus.OK, objective=1.0))  # a second report of the same candidate is ignored
         assert coordinator.next_task().best == 10.0  # candidate 5
         assert coordinator.next_task() is None  # budget: 3 finished + 2 running
         assert journal.meta("definition") == {"search_space": {"a": 1}}
@@ -121,7 +121,7 @@ def test_journal_commits_rows_marks_lost_ones_and_refuses_another_definition(tmp
             journal.adopt_definition({"search_space": {"a": 2}}, "f2")
     assert sqlite3.connect(tmp_path / "journal.sqlite").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     rows = {r["id"]: r for r in read_rows(tmp_path)}
-    assert [rows[i]["status"] for i in (1, 2, 3, 4, 5)] == [PRUNED, OK, INFEASIBLE, "running", "running"]
+    assert [rows[i]["status"] for i in (1, 2, 3, 4, 5)] == [CandidateStatus.PRUNED, CandidateStatus.OK, CandidateStatus.INFEASIBLE, "running", "running"]
     assert rows[2]["told_value"] == 10.0 and not rows[2]["penalised"]
     assert rows[1]["told_value"] == 12.0 and rows[1]["penalised"]  # a pruned candidate: its lower bound
     assert rows[3]["told_value"] > 11.0 and rows[3]["penalised"]  # above everything feasible and its own bound
@@ -132,7 +132,7 @@ def test_journal_commits_rows_marks_lost_ones_and_refuses_another_definition(tmp
     with Journal(tmp_path) as journal:
         assert journal.mark_lost() == [4, 5]
         assert journal.next_id() == 6 and len(journal.told()) == 3
-    assert {r["status"] for r in read_rows(tmp_path) if r["id"] >= 4} == {LOST}
+    assert {r["status"] for r in read_rows(tmp_path) if r["id"] >= 4} == {CandidateStatus.LOST}
 
 
 def test_a_candidate_with_settings_the_backend_rejects_fails_without_a_fit(tmp_path, si_small_file):
@@ -149,7 +149,7 @@ def test_a_candidate_with_settings_the_backend_rejects_fails_without_a_fit(tmp_p
     task = CandidateTask(id=7, point=[1.9, 1.6], params={"reference.inner_A": 1.9, "reference.outer_A": 1.6},
                          workdir=str(tmp_path / "c7"))
     outcome = evaluate_candidate(task, context)
-    assert outcome.status == FAILED and outcome.stages == ["fit"] and outcome.loss is None
+    assert outcome.status == CandidateStatus.FAILED and outcome.stages == ["fit"] and outcome.loss is None
     assert "must be smaller than outer_A" in outcome.reason and outcome.error_type == "ConfigError"
 
 
@@ -163,7 +163,7 @@ def test_results_are_written_even_when_nothing_is_feasible(tmp_path):
             task = coordinator.next_task()
             coordinator.fail(task.id, "worker process 1 died with exit code -11")
     rows = read_rows(tmp_path)
-    assert [r["status"] for r in rows] == [FAILED, FAILED] and all(r["told_value"] is None for r in rows)
+    assert [r["status"] for r in rows] == [CandidateStatus.FAILED, CandidateStatus.FAILED] and all(r["told_value"] is None for r in rows)
     assert results.best_row(rows) is None and results.pareto_ids(rows, ["loss", "cost"]) == set()
     table = results.candidate_table(rows, names=space.names, has_reference=False, front=set(), best_id=None)
     csv_path, h5_path = results.write_tables(table, tmp_path, {"config": "{}"})

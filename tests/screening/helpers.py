@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from ase.build import bulk
 
-from simkit.lammps.install import shared_potentials_dir
+from simkit.runtime.paths import lammps_potentials_dir
 from simkit.lammps.potentials import SnapPotential
 from simkit.lammps.potentials.snap import read_snap, write_snap_files
 
@@ -19,13 +19,13 @@ def si_cell():
 
 
 def si_snap() -> SnapPotential:
-    d = shared_potentials_dir()
+    d = lammps_potentials_dir()
     return SnapPotential(d / "Si_Zuo_JPCA2020.snapcoeff", d / "Si_Zuo_JPCA2020.snapparam")
 
 
 def scrambled_si_snap(directory: Path, seed: int = 1) -> SnapPotential:
     """The shipped Si SNAP with its bispectrum coefficients shuffled: a deliberately broken potential."""
-    d = shared_potentials_dir()
+    d = lammps_potentials_dir()
     model = read_snap(d / "Si_Zuo_JPCA2020.snapcoeff", d / "Si_Zuo_JPCA2020.snapparam")
     coefficients = model.elements[0].coefficients
     coefficients[1:] = np.random.default_rng(seed).permutation(coefficients[1:])

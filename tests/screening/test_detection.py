@@ -12,7 +12,7 @@ from simkit.errors import ConfigError
 from simkit.lammps.monitors import MonitorSample
 from simkit.screening import detection
 from simkit.screening.detection import Baseline, check_sample, classify_lammps_error, resolve_limits
-from simkit.screening.replica import CANCELLED, ERROR, FAILED, SURVIVED, ReplicaResult
+from simkit.screening.replica import ReplicaResult, ReplicaStatus
 from simkit.screening.scheduling import EarlyStop
 from simkit.screening.settings import SurvivalSettings, SurvivalThresholds
 
@@ -41,15 +41,15 @@ def test_healthy_sample_passes():
 @pytest.mark.parametrize(
     "changes, mode",
     [
-        ({"potential_energy_eV": math.nan}, detection.NON_FINITE),
-        ({"max_force_eV_per_A": math.inf}, detection.NON_FINITE),
-        ({"min_distance_A": 1.59}, detection.CLOSE_PAIR),
-        ({"max_force_eV_per_A": 50.1}, detection.LARGE_FORCE),
-        ({"temperature_K": 2000.1}, detection.TEMPERATURE_RUNAWAY),
-        ({"mean_coordination": 10.1}, detection.COORDINATION),
-        ({"mean_coordination": 0.9}, detection.COORDINATION),
-        ({"volume_A3": 499.0}, detection.DENSITY),  # density x 2.004
-        ({"volume_A3": 2001.0}, detection.DENSITY),
+        ({"potential_energy_eV": math.nan}, detection.FailureMode.NON_FINITE),
+        ({"max_force_eV_per_A": math.inf}, detection.FailureMode.NON_FINITE),
+        ({"min_distance_A": 1.59}, detection.FailureMode.CLOSE_PAIR),
+        ({"max_force_eV_per_A": 50.1}, detection.FailureMode.LARGE_FORCE),
+        ({"temperature_K": 2000.1}, detection.FailureMode.TEMPERATURE_RUNAWAY),
+        ({"mean_coordination": 10.1}, detection.FailureMode.COORDINATION),
+        ({"mean_coordination": 0.9}, detection.FailureMode.COORDINATION),
+        ({"volume_A3": 499.0}, detection.FailureMode.DENSITY),  # density x 2.004
+        ({"volume_A3": 2001.0}, detection.FailureMode.DENSITY),
     ],
 )
 def test_each_limit_is_detected(changes, mode):
@@ -69,13 +69,13 @@ def test_temperature_limit_stays_outside_thermal_fluctuations():
     sample = dataclasses.replace(HEALTHY, temperature_K=2500.0)
     assert check_sample(sample, LIMITS, small, setpoint_K=1000.0) is None
     assert check_sample(dataclasses.replace(sample, temperature_K=2800.0), LIMITS, small, setpoint_K=1000.0).mode == (
-        detection.TEMPERATURE_RUNAWAY)
+        detection.FailureMode.TEMPERATURE_RUNAWAY)
 
 
 def test_energy_drift_only_counts_in_nve():
     assert _check(total_energy_eV=-289.0) is None  # no NVE reference: thermostatted
     failure = _check(nve_reference_eV=-289.6, total_energy_eV=-290.0)  # 0.4 eV / 64 = 6.25 meV/atom
-    assert failure.mode == detection.ENERGY_DRIFT
+    assert failure.mode == detection.FailureMode.ENERGY_DRIFT
 
 
 def test_density_is_not_checked_at_fixed_volume():
@@ -87,10 +87,10 @@ def test_density_is_not_checked_at_fixed_volume():
 @pytest.mark.parametrize(
     "message, mode",
     [
-        ("Lost atoms: original 64 current 63", detection.LOST_ATOMS),
-        ("Neighbor list overflow, boost neigh_modify one", detection.NEIGHBOR_OVERFLOW),
-        ("Non-numeric atom coords - simulation unstable", detection.NON_FINITE),
-        ("Out of range atoms - cannot compute PPPM", detection.LAMMPS_ERROR),
+        ("Lost atoms: original 64 current 63", detection.FailureMode.LOST_ATOMS),
+        ("Neighbor list overflow, boost neigh_modify one", detection.FailureMode.NEIGHBOR_OVERFLOW),
+        ("Non-numeric atom coords - simulation unstable", detection.FailureMode.NON_FINITE),
+        ("Out of range atoms - cannot compute PPPM", detection.FailureMode.LAMMPS_ERROR),
     ],
 )
 def test_lammps_errors_are_classified(message, mode):
@@ -105,11 +105,11 @@ def test_early_stop_triggers_when_minimum_is_out_of_reach():
     stop = EarlyStop(total=16, min_fraction=0.75)  # 12 must survive: 4 failures allowed
     assert stop.allowed_failures == 4
     for _ in range(4):
-        stop.record(_result(FAILED))
-    stop.record(_result(SURVIVED))
-    stop.record(_result(CANCELLED))
+        stop.record(_result(ReplicaStatus.FAILED))
+    stop.record(_result(ReplicaStatus.SURVIVED))
+    stop.record(_result(ReplicaStatus.CANCELLED))
     assert not stop.triggered
-    stop.record(_result(FAILED))
+    stop.record(_result(ReplicaStatus.FAILED))
     assert stop.triggered
 
 
@@ -117,10 +117,10 @@ def test_early_stop_edge_cases():
     assert EarlyStop(total=3, min_fraction=1 / 3).allowed_failures == 2
     never = EarlyStop(total=4, min_fraction=None)
     for _ in range(4):
-        never.record(_result(FAILED))
+        never.record(_result(ReplicaStatus.FAILED))
     assert not never.triggered
     errored = EarlyStop(total=4, min_fraction=None)
-    errored.record(_result(ERROR))
+    errored.record(_result(ReplicaStatus.ERROR))
     assert errored.triggered  # a replica that cannot start stops the screen
     with pytest.raises(ValueError):
         EarlyStop(total=4, min_fraction=0.0)

@@ -10,7 +10,7 @@ import pytest
 from simkit.errors import ConfigError
 from simkit.screening import detection
 from simkit.screening.detection import resolve_limits
-from simkit.screening.replica import CANCELLED, FAILED, SURVIVED, ReplicaTask, run_replica
+from simkit.screening.replica import ReplicaStatus, ReplicaTask, run_replica
 from simkit.screening.report import SurvivalReport
 from simkit.screening.settings import SurvivalSettings, SurvivalThresholds
 from simkit.screening.survival import run_survival
@@ -70,7 +70,7 @@ def test_sound_snap_survives_every_replica(tmp_path):
     assert data["survival_fraction"] == 1.0 and data["failure_modes"] == {}
     assert data["parallel"] == {"mode": "processes", "workers": 2}
     for replica in data["replicas"]:
-        assert replica["status"] == SURVIVED and replica["natoms"] == 64
+        assert replica["status"] == ReplicaStatus.SURVIVED and replica["natoms"] == 64
         assert replica["steps_completed"] == 700 and replica["simulated_ps"] == pytest.approx(0.7)
         assert 0 < replica["nve_drift_eV_per_atom"] < 1e-3
         assert 1.5 < replica["min_distance_A"] < 2.35 and replica["max_force_eV_per_A"] < 20
@@ -89,11 +89,11 @@ def test_scrambled_snap_fails_by_a_detected_mode(tmp_path):
         scrambled_si_snap(tmp_path), settings, structures=[si_cell()], workers=2, seed=5,
         reference_structures=[si_cell()],
     )
-    detected = {detection.CLOSE_PAIR, detection.LARGE_FORCE, detection.TEMPERATURE_RUNAWAY,
-                detection.COORDINATION, detection.NON_FINITE}
+    detected = {detection.FailureMode.CLOSE_PAIR, detection.FailureMode.LARGE_FORCE, detection.FailureMode.TEMPERATURE_RUNAWAY,
+                detection.FailureMode.COORDINATION, detection.FailureMode.NON_FINITE}
     assert report.survival_fraction == 0.0
     for replica in report.replicas:
-        assert replica.status == FAILED
+        assert replica.status == ReplicaStatus.FAILED
         assert replica.mode in detected, replica.message
         assert 0 < replica.failure_time_ps < 0.5 and replica.failure_step == round(replica.failure_time_ps * 1000)
     assert sum(report.failure_modes.values()) == 3
@@ -108,10 +108,10 @@ def test_scrambled_snap_fails_by_a_detected_mode(tmp_path):
 def test_early_stop_cancels_the_other_worker():
     report = run_survival(si_snap(), EARLY_STOP, structures=[si_cell()], workers=2, min_survival_fraction=1.0, seed=3)
     hot, cold = sorted(report.replicas, key=lambda r: -r.temperature_K)
-    assert hot.status == FAILED and hot.mode == detection.LARGE_FORCE
+    assert hot.status == ReplicaStatus.FAILED and hot.mode == detection.FailureMode.LARGE_FORCE
     # Cancelled while running or before it started, depending on how fast its worker came up;
     # either way it did not run its 10^6 steps.
-    assert cold.status == CANCELLED and cold.steps_completed < 1_000_000
+    assert cold.status == ReplicaStatus.CANCELLED and cold.steps_completed < 1_000_000
     assert report.early_stopped and report.passed is False
 
 
@@ -120,7 +120,7 @@ def test_a_running_replica_stops_at_the_next_check_when_asked():
     polls = iter([False, False, True])
     task = ReplicaTask(index=0, temperature_K=50.0, replica=0, structure_index=0, seed=1, atoms=si_cell())
     result = run_replica(task, si_snap(), EARLY_STOP, limits, should_stop=lambda: next(polls))
-    assert result.status == CANCELLED and result.mode is None
+    assert result.status == ReplicaStatus.CANCELLED and result.mode is None
     assert result.steps_completed == 3 * EARLY_STOP.check_every_steps
 
 
@@ -129,7 +129,7 @@ def test_early_stop_cancels_queued_replicas_in_process():
     # 5 of 6 must survive, so the second failure ends the screen; hot replicas run first.
     report = run_survival(si_snap(), settings, structures=[si_cell()], workers=0, min_survival_fraction=0.75, seed=3)
     ordered = sorted(report.replicas, key=lambda r: (-r.temperature_K, r.replica))
-    assert [r.status for r in ordered] == [FAILED, FAILED] + [CANCELLED] * 4
+    assert [r.status for r in ordered] == [ReplicaStatus.FAILED, ReplicaStatus.FAILED] + [ReplicaStatus.CANCELLED] * 4
     assert all(r.steps_completed == 0 for r in ordered[2:])
     assert report.parallel == {"mode": "in-process", "ranks": 1}
     assert "stopped early" in report.table()
@@ -145,8 +145,8 @@ def test_early_stop_reaches_the_other_rank_under_mpirun(tmp_path):
     data = json.loads((out / "survival.json").read_text())
     assert data["parallel"] == {"mode": "mpi", "ranks": 2}
     by_temperature = {r["temperature_K"]: r for r in data["replicas"]}
-    assert by_temperature[2500.0]["status"] == FAILED and by_temperature[2500.0]["mode"] == detection.LARGE_FORCE
-    assert by_temperature[50.0]["status"] == CANCELLED and by_temperature[50.0]["steps_completed"] < 1_000_000
+    assert by_temperature[2500.0]["status"] == ReplicaStatus.FAILED and by_temperature[2500.0]["mode"] == detection.FailureMode.LARGE_FORCE
+    assert by_temperature[50.0]["status"] == ReplicaStatus.CANCELLED and by_temperature[50.0]["steps_completed"] < 1_000_000
     assert data["early_stopped"] and data["passed"] is False
     assert json.loads((out / "run_summary.json").read_text())["mpi"]["ranks"] == 2
 
@@ -154,8 +154,8 @@ def test_early_stop_reaches_the_other_rank_under_mpirun(tmp_path):
 def test_a_dying_worker_costs_only_its_replica():
     settings = SurvivalSettings(temperatures_K=[500], replicas=3, duration_ps=0.01, target_atoms=8)
     report = run_survival(CrashingPotential(si_snap()), settings, structures=[si_cell()], workers=2, seed=1)
-    assert [r.status for r in report.replicas] == [FAILED] * 3
-    assert {r.mode for r in report.replicas} == {detection.WORKER_CRASH}
+    assert [r.status for r in report.replicas] == [ReplicaStatus.FAILED] * 3
+    assert {r.mode for r in report.replicas} == {detection.FailureMode.WORKER_CRASH}
     assert "exit code 86" in report.replicas[0].message
 
 
@@ -177,7 +177,7 @@ def test_an_ace_potential_runs_through_the_screen(tmp_path):
     report = run_survival(potential, settings, structures=[si_cell()], workers=0, seed=1)
     (replica,) = report.replicas
     # A random ACE is not physical: only that it runs under pair_style pace and ends by a known mode matters.
-    assert replica.status in (SURVIVED, FAILED) and replica.steps_completed > 0
+    assert replica.status in (ReplicaStatus.SURVIVED, ReplicaStatus.FAILED) and replica.steps_completed > 0
     assert replica.mode is None or replica.mode in detection.FAILURE_MODES
     assert report.potential["kind"] == "ace"
 
@@ -192,7 +192,7 @@ def test_a_lammps_error_is_a_recorded_failure():
     settings = SurvivalSettings(temperatures_K=[3000], replicas=1, duration_ps=2.0, timestep_fs=20.0, target_atoms=64,
                                 nve_duration_ps=0, check_every_steps=1000, thresholds=lax)
     (replica,) = run_survival(potential, settings, structures=[si_cell()], workers=0, seed=1).replicas
-    assert replica.status == FAILED and replica.mode == detection.LOST_ATOMS
+    assert replica.status == ReplicaStatus.FAILED and replica.mode == detection.FailureMode.LOST_ATOMS
     assert "Lost atoms" in replica.message and 0 < replica.failure_step <= 100
 
 
@@ -246,7 +246,7 @@ def test_npt_replicas_check_the_density():
     report = run_survival(si_snap(), settings, structures=[si_cell()], workers=0, seed=2)
     assert list(report.limits["density_ratio_range"]) == [0.5, 2.0]
     (replica,) = report.replicas
-    assert replica.status == SURVIVED and replica.steps_completed == 100
+    assert replica.status == ReplicaStatus.SURVIVED and replica.steps_completed == 100
 
 
 ORPHAN_SCRIPT = """
