@@ -8,6 +8,8 @@ physical units a user writes into the metal units LAMMPS expects.
 
 from __future__ import annotations
 
+from ase import units as ase_units
+
 # Exact SI definitions (CODATA 2018).
 ELEMENTARY_CHARGE_C = 1.602176634e-19
 BOLTZMANN_J_PER_K = 1.380649e-23
@@ -40,6 +42,9 @@ CM2_PER_S_PER_A2_PER_PS = CM_PER_A**2 / S_PER_PS
 # Velocities (e.g. of a crystal growth front): 1 Å/ps = 1e-10 m / 1e-12 s = 100 m/s
 M_PER_S_PER_A_PER_PS = M_PER_A / S_PER_PS
 
+# ASE's time unit is Å·sqrt(amu/eV) (about 10.18 fs): an ASE velocity times this is in Å/ps.
+A_PER_PS_PER_ASE_VELOCITY = 1000.0 * ase_units.fs
+
 # Heating rates: K/s -> K/ps (LAMMPS time unit in metal units)
 K_PER_PS_PER_K_PER_S = S_PER_PS
 
@@ -56,6 +61,11 @@ def ev_to_pj(energy_eV: float) -> float:
 
 def fs_to_ps(time_fs: float) -> float:
     return time_fs * PS_PER_FS
+
+
+def steps_for(time_ps: float, timestep_fs: float, *, at_least: int = 1) -> int:
+    """MD steps that cover ``time_ps`` at ``timestep_fs`` (rounded to the nearest step, at least ``at_least``)."""
+    return max(at_least, round(time_ps / (timestep_fs * PS_PER_FS)))
 
 
 def ns_to_ps(time_ns: float) -> float:

@@ -18,14 +18,14 @@ from typing import Iterator, Sequence
 
 import h5py
 import numpy as np
-from ase import Atoms, units as ase_units
+from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.data import chemical_symbols
 
 from simkit.errors import InputDataError
 from simkit.io import h5md_layout as L
+from simkit.units import A_PER_PS_PER_ASE_VELOCITY
 
-_ASE_VELOCITY_TO_A_PER_PS = 1000.0 * ase_units.fs
 _LENGTH_TO_A = {"Angstrom": 1.0, "angstrom": 1.0, "A": 1.0, "nm": 10.0, "pm": 0.01}
 _TIME_TO_PS = {"ps": 1.0, "fs": 1.0e-3, "ns": 1.0e3}
 _READ_CACHE_BYTES = 64 * 1024 * 1024
@@ -75,7 +75,7 @@ class Frame:
             pbc=self.pbc,
         )
         if self.velocities_A_per_ps is not None:
-            atoms.set_velocities(self.velocities_A_per_ps / _ASE_VELOCITY_TO_A_PER_PS)
+            atoms.set_velocities(self.velocities_A_per_ps / A_PER_PS_PER_ASE_VELOCITY)
         if self.forces_eV_per_A is not None:
             atoms.calc = SinglePointCalculator(atoms, forces=self.forces_eV_per_A)
         for name, values in self.per_atom.items():

@@ -39,7 +39,7 @@ from typing import Iterable, Literal, Mapping, Sequence
 
 import h5py
 import numpy as np
-from ase import Atoms, units as ase_units
+from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
 from simkit import __version__
@@ -49,11 +49,10 @@ from simkit.io.h5md_layout import ObservableSpec, PerAtomSpec
 from simkit.io.h5md_recover import recover
 from simkit.runtime.locks import RunDirLock, claim
 from simkit.runtime.mpi import on_root, rank_of
+from simkit.units import A_PER_PS_PER_ASE_VELOCITY
 
 log = logging.getLogger(__name__)
 
-# ASE velocities are in Å per ASE time unit.
-_ASE_VELOCITY_TO_A_PER_PS = 1000.0 * ase_units.fs
 _CHUNK_TARGET_BYTES = 256 * 1024
 _MAX_ATOMS_PER_CHUNK = 32768
 _MAX_FRAMES_PER_CHUNK = 64
@@ -381,7 +380,7 @@ class H5mdWriter:
     def append_atoms(self, atoms: Atoms, *, step: int, time_ps: float, images: np.ndarray | None = None,
                      per_atom: Mapping[str, np.ndarray] | None = None) -> None:
         """Append an ASE frame (velocities and forces taken from it when the writer stores them)."""
-        velocities = atoms.get_velocities() * _ASE_VELOCITY_TO_A_PER_PS if self.velocities else None
+        velocities = atoms.get_velocities() * A_PER_PS_PER_ASE_VELOCITY if self.velocities else None
         forces = None
         if self.forces:
             if atoms.calc is None:

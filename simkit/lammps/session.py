@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-from ase import Atoms, units as ase_units
+from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
 from simkit.errors import BackendSetupError, InputDataError, LammpsError
@@ -23,11 +23,11 @@ from simkit.lammps.install import lammps_module
 from simkit.lammps.potentials.base import PairStyle, Potential
 from simkit.lammps.structure import LammpsBox, lammps_box, wrap_positions
 from simkit.lammps.words import lammps_word
+from simkit.units import A_PER_PS_PER_ASE_VELOCITY
 
 log = logging.getLogger(__name__)
 
 # ASE velocities are in Å per ASE time unit; LAMMPS metal velocities in Å/ps.
-_ASE_VELOCITY_TO_A_PER_PS = 1000.0 * ase_units.fs
 _VIRIAL_COMPUTE = "simkit_virial"
 _PE_ATOM_COMPUTE = "simkit_pe_atom"
 _STRESS_ATOM_COMPUTE = "simkit_stress_atom"
@@ -252,7 +252,7 @@ class LammpsSession:
         ids = list(range(1, len(atoms) + 1))
         velocities = None
         if atoms.has("momenta"):
-            velocities = (box.to_lammps(atoms.get_velocities()) * _ASE_VELOCITY_TO_A_PER_PS).ravel().tolist()
+            velocities = (box.to_lammps(atoms.get_velocities()) * A_PER_PS_PER_ASE_VELOCITY).ravel().tolist()
         created = self.lmp.create_atoms(
             len(atoms), ids, types, wrapped.ravel().tolist(), velocities,
             self._encode_images(images), shrinkexceed=not all(box.pbc),
@@ -451,7 +451,7 @@ class LammpsSession:
             cell=cell,
             pbc=self.box.pbc,
         )
-        atoms.set_velocities(self.box.from_lammps(self.gather("v", 3)) / _ASE_VELOCITY_TO_A_PER_PS)
+        atoms.set_velocities(self.box.from_lammps(self.gather("v", 3)) / A_PER_PS_PER_ASE_VELOCITY)
         return atoms
 
 

@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from simkit.config.schema import Schema
+from simkit.units import steps_for
 
 
 class RampSettings(Schema):
@@ -104,7 +105,7 @@ class SurvivalSettings(Schema):
 
     def steps(self, duration_ps: float) -> int:
         """MD steps for ``duration_ps`` at this timestep (0 for 0 ps)."""
-        return max(0, round(duration_ps * 1000.0 / self.timestep_fs))
+        return steps_for(duration_ps, self.timestep_fs, at_least=0)
 
     @property
     def replica_count(self) -> int:
