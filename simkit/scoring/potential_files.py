@@ -12,8 +12,10 @@ from pathlib import Path
 
 from simkit.config.schema import resolve_path
 from simkit.errors import ConfigError
+from simkit.fitting.deployed import build_deployed, read_potential_yaml
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.potentials.composite import OverlayPotential, ZblPotential
+from simkit.lammps.potentials.specs import known_file_endings, spec_document_for_file
 
 
 def _existing(text: str | Path, what: str, base_dir: Path) -> Path:
@@ -34,29 +36,15 @@ def load_potential(
     text = str(name)
     path = _existing(text, "--potential", base_dir)
     if path.suffix in (".yaml", ".yml"):
-        from simkit.fitting.deployed import read_potential_yaml
-
         potential = read_potential_yaml(path)
-    elif path.suffix == ".snapcoeff":
-        from simkit.lammps.potentials.snap import SnapPotential
-
-        param_path = _existing(param, "--param", base_dir) if param else path.with_suffix(".snapparam")
-        if not param_path.is_file():
-            raise ConfigError(f"--potential {text}: no {param_path.name} next to it; give --param")
-        potential = SnapPotential(path, param_path)
-    elif path.suffix == ".yace":
-        from simkit.lammps.potentials.ace import AcePotential
-
-        potential = AcePotential(path)
-    elif path.name.endswith((".eam.alloy", ".eam.fs")):
-        from simkit.lammps.potentials.eam import EamPotential
-
-        potential = EamPotential(path, style="eam/fs" if path.name.endswith(".fs") else "eam/alloy")
     else:
-        raise ConfigError(
-            f"--potential {text}: cannot tell the kind of potential from the file name; expected .yaml "
-            "(a potential spec), .snapcoeff, .yace, .eam.alloy or .eam.fs"
-        )
+        document = spec_document_for_file(path, _existing(param, "--param", base_dir) if param else None)
+        if document is None:
+            raise ConfigError(
+                f"--potential {text}: cannot tell the kind of potential from the file name; expected .yaml "
+                f"(a potential spec) or one of {', '.join(known_file_endings())}"
+            )
+        potential = build_deployed(document, source=f"--potential {text}")
     if zbl_A is not None:
         inner, outer = zbl_A
         if not 0.0 < inner < outer < float("inf"):

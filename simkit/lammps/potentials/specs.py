@@ -1,9 +1,11 @@
-"""Potentials as config data: a tagged union keyed by ``kind``.
+"""Potentials as config data: a tagged union keyed by ``kind``; the one registry of potential kinds.
 
 Each kind is one small model with a ``build()`` that returns a
-:class:`~simkit.lammps.potentials.base.Potential`. Adding a kind means adding a
-model here (or in its own module) and one entry in :data:`POTENTIAL_SPECS`.
-Any kind may carry ``zbl: {inner_A, outer_A}`` to overlay ZBL repulsion.
+:class:`~simkit.lammps.potentials.base.Potential`, and the file name endings
+that identify its model file (so ``--potential FILE`` on the command line
+finds its kind here too). Adding a kind means adding a model here (or in its
+own module) and one entry in :data:`POTENTIAL_SPECS`. Any kind may carry
+``zbl: {inner_A, outer_A}`` to overlay ZBL repulsion.
 
 Example::
 
@@ -16,11 +18,13 @@ Example::
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
 from simkit.config.schema import ExistingFile, Schema
+from simkit.errors import ConfigError
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.potentials.composite import OverlayPotential, ZblPotential
 from simkit.lammps.potentials.eam import EamPotential
@@ -44,6 +48,15 @@ class ZblSpec(Schema):
 class _PotentialSpec(Schema):
     zbl: ZblSpec | None = None
 
+    # Endings of the model file that identify this kind (none: it cannot be named by a file alone).
+    file_endings: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def document_for(cls, path: Path, companion: Path | None) -> dict[str, Any]:
+        """The spec (as config data) of the model file ``path``; ``companion``: a second file if the kind
+        has one (SNAP's param file)."""
+        raise NotImplementedError
+
     def _build_base(self) -> Potential:
         raise NotImplementedError
 
@@ -61,6 +74,15 @@ class SnapSpec(_PotentialSpec):
     coeff: ExistingFile
     param: ExistingFile
 
+    file_endings: ClassVar[tuple[str, ...]] = (".snapcoeff",)
+
+    @classmethod
+    def document_for(cls, path: Path, companion: Path | None) -> dict[str, Any]:
+        param = companion or path.with_suffix(".snapparam")
+        if not param.is_file():
+            raise ConfigError(f"--potential {path}: no {param.name} next to it; give --param")
+        return {"kind": "snap", "coeff": str(path), "param": str(param)}
+
     def _build_base(self) -> Potential:
         return SnapPotential(self.coeff, self.param)
 
@@ -71,6 +93,12 @@ class AceSpec(_PotentialSpec):
     kind: Literal["ace"]
     yace: ExistingFile
 
+    file_endings: ClassVar[tuple[str, ...]] = (".yace",)
+
+    @classmethod
+    def document_for(cls, path: Path, companion: Path | None) -> dict[str, Any]:
+        return {"kind": "ace", "yace": str(path)}
+
     def _build_base(self) -> Potential:
         from simkit.lammps.potentials.ace import AcePotential
 
@@ -80,6 +108,12 @@ class AceSpec(_PotentialSpec):
 class EamSpec(_PotentialSpec):
     kind: Literal["eam/alloy", "eam/fs"]
     file: ExistingFile
+
+    file_endings: ClassVar[tuple[str, ...]] = (".eam.alloy", ".eam.fs")
+
+    @classmethod
+    def document_for(cls, path: Path, companion: Path | None) -> dict[str, Any]:
+        return {"kind": "eam/fs" if path.name.endswith(".eam.fs") else "eam/alloy", "file": str(path)}
 
     def _build_base(self) -> Potential:
         return EamPotential(self.file, style=self.kind)
@@ -104,3 +138,16 @@ class LammpsSpec(_PotentialSpec):
 POTENTIAL_SPECS = (SnapSpec, AceSpec, EamSpec, LammpsSpec)
 
 PotentialSpec = Annotated[Union[POTENTIAL_SPECS], Field(discriminator="kind")]
+
+
+def spec_document_for_file(path: Path, companion: Path | None = None) -> dict[str, Any] | None:
+    """The spec (config data) of a model file, its kind told by the file name; None if no kind claims it."""
+    path = Path(path)
+    for spec in POTENTIAL_SPECS:
+        if path.name.endswith(spec.file_endings):
+            return spec.document_for(path, companion)
+    return None
+
+
+def known_file_endings() -> list[str]:
+    return [ending for spec in POTENTIAL_SPECS for ending in spec.file_endings]
