@@ -7,8 +7,12 @@ through a broadcast, so all ranks raise the same error instead of hanging.
 
 Crash consistency (what survives a SIGKILL of the writing process):
 
-* After the first frame the file is in HDF5's single-writer/multiple-reader
-  (SWMR) mode, in which the file on disk is consistent at every instant.
+* After the first record (a frame or an observables row) the file is in
+  HDF5's single-writer/multiple-reader (SWMR) mode, in which the file on disk
+  is consistent at every instant. SWMR forbids new datasets, and the particle
+  datasets need the first frame's atom count: a file whose first records were
+  observables leaves SWMR (closes and reopens, a moment without it) to add
+  them at its first frame.
 * Each flush (every ``flush_every`` frames, default every frame) writes the
   frame data, then advances a commit counter (``/simkit/committed``) and
   flushes again. Readers use only frames up to the counter, so every frame
@@ -178,8 +182,7 @@ class H5mdWriter:
         self._resume(resume_after_step)
         self._add_provenance(provenance, resumed_after_step=self._last_step if resume_after_step is None else resume_after_step)
         self._file.flush()
-        if self._natoms is not None:
-            self._file.swmr_mode = True
+        self._file.swmr_mode = True
 
     def _write_header(self) -> None:
         f = self._file
@@ -455,6 +458,7 @@ class H5mdWriter:
         if self._last_step is not None and step <= self._last_step:
             raise InputDataError(f"{label}: steps must increase; the last stored frame is step {self._last_step}")
         if self._natoms is None:
+            self._leave_swmr()
             self._create_particles(natoms, numbers, pbc)
             self._file.flush()
             self._file.swmr_mode = True
@@ -485,6 +489,15 @@ class H5mdWriter:
         if commit and self._unflushed >= self.flush_every:
             self._commit()
 
+    def _leave_swmr(self) -> None:
+        """Close and reopen the file out of SWMR mode (the only way out), to create datasets."""
+        if not self._file.swmr_mode:
+            return
+        self._file.close()
+        self._handles.clear()
+        self._file = h5py.File(self.path, "r+", libver="latest")
+        self._committed = self._file[L.COMMITTED]
+
     def _write_record(self, step: int, time_ps: float, values: Mapping[str, float]) -> None:
         if self._last_record_step is not None and step <= self._last_record_step:
             raise InputDataError(
@@ -499,6 +512,8 @@ class H5mdWriter:
         self._records += 1
         self._last_record_step = step
         self._commit()
+        if not self._file.swmr_mode:
+            self._file.swmr_mode = True  # from now on a kill leaves a file SWMR readers (and resume) can open
 
     def _dataset(self, path: str) -> h5py.Dataset:
         handle = self._handles.get(path)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import pytest
 
@@ -131,3 +132,56 @@ def test_recover_makes_a_killed_file_readable_by_other_tools(tmp_path, rng):
     assert recover("t.h5md") == 5
     universe = mda.Universe("t.h5md")
     assert len(universe.trajectory) == 5
+
+
+OBSERVER = """
+import sys
+import numpy as np
+from simkit.io import H5mdWriter, ObservableSpec
+
+frames_from = int(sys.argv[2])  # observables only until this step, then frames as well
+cell = np.eye(3) * 10.0
+with H5mdWriter(sys.argv[1], observables=[ObservableSpec("temperature", "K")]) as writer:
+    for step in range(100000):
+        writer.append_observables(step=step, time_ps=0.001 * step, values={"temperature": float(step)})
+        if step >= frames_from:
+            writer.append_frame(step=step, time_ps=0.001 * step, positions_A=np.full((4, 3), 0.01 * step),
+                                cell_A=cell, symbols=["Cu"] * 4)
+        print(step, flush=True)
+"""
+
+
+@pytest.mark.parametrize("frames_from", [10**9, 40], ids=["observables-only", "frames-after-observables"])
+def test_a_killed_file_whose_first_records_were_observables_resumes(tmp_path, frames_from):
+    script = tmp_path / "observer.py"
+    script.write_text(OBSERVER)
+    path = tmp_path / "killed.h5md"
+    child = subprocess.Popen([sys.executable, str(script), str(path), str(frames_from)], stdout=subprocess.PIPE,
+                             text=True)
+    printed = -1
+    try:
+        for line in child.stdout:
+            printed = int(line)
+            if printed >= 60:
+                break
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+        child.stdout.close()
+    assert child.returncode == -signal.SIGKILL and printed >= 60
+    # Still flagged "open for writing", but in SWMR mode: readable, committed records intact.
+    with h5py.File(path, "r", libver="latest", swmr=True) as f:
+        frames, records = (int(v) for v in f["simkit/committed"][...])
+        assert records >= printed + 1 and (frames == 0 if frames_from > printed else frames >= printed + 1 - frames_from)
+        np.testing.assert_array_equal(f["observables/temperature/value"][:printed + 1], np.arange(printed + 1))
+    with H5mdWriter(path, mode="resume", resume_after_step=50,
+                    observables=[ObservableSpec("temperature", "K")]) as writer:
+        writer.append_observables(step=51, time_ps=0.051, values={"temperature": -1.0})
+        writer.append_frame(step=51, time_ps=0.051, positions_A=np.zeros((4, 3)), cell_A=np.eye(3) * 10.0,
+                            symbols=["Cu"] * 4)
+    recover(path)  # a clean file for any HDF5 tool
+    with open_trajectory(path) as traj:
+        temperature = traj.observables()["temperature"]["value"]
+        np.testing.assert_array_equal(temperature, [*range(51), -1.0])
+        expected_frames = [51] if frames_from > 50 else [*range(frames_from, 52)]
+        np.testing.assert_array_equal(traj.steps, expected_frames)
