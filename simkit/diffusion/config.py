@@ -16,7 +16,7 @@ Example (see ``inputs/diffusion_*.yaml``)::
 At each temperature the system is heated from ``start_K`` (NPT ramp), held
 (NPT), scaled to the mean volume of the last part of the hold, then run at
 constant volume (NVT production) while frames of the mobile and charged
-species are written to HDF5 (see :mod:`simkit.diffusion.md`).
+species are written to HDF5 (see :mod:`simkit.diffusion.protocol`).
 """
 
 from __future__ import annotations

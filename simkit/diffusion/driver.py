@@ -1,8 +1,10 @@
 """Run a diffusion study: MD at every temperature (resumable), then the analysis.
 
-Each temperature gets a folder ``<output_dir>/T<T>K/`` with its MD
-(:mod:`simkit.diffusion.md`: ramp, hold, rescale, NVT production with
-``trajectory.h5md``, checkpoints) and its ``analysis/`` (:mod:`simkit.diffusion.report`).
+Each temperature gets a folder ``<output_dir>/T<T>K/`` with its MD, an
+:class:`~simkit.drivers.md.protocol.MdProtocol` (:mod:`simkit.diffusion.protocol`:
+ramp, hold, rescale, NVT production with ``trajectory.h5md``) run and resumed by
+:func:`simkit.drivers.md.runner.run_protocol`, and its ``analysis/``
+(:mod:`simkit.diffusion.report`).
 
 Scheduling: ``sequential`` runs the temperatures one after another on every
 rank of ``comm``; ``concurrent`` splits ``comm`` into groups (``rank % groups``)
@@ -25,12 +27,16 @@ import numpy as np
 from simkit.config.loader import validate_config
 from simkit.diffusion.analysis import TemperatureResult, analyse_trajectory, summarise_temperatures
 from simkit.diffusion.config import DiffusionConfig
-from simkit.diffusion.md import MdState, TemperatureRun, fingerprint, recorded_atoms, starting_state
+from simkit.diffusion.protocol import recorded_species, temperature_protocol
 from simkit.diffusion.report import write_run, write_temperature
+from simkit.drivers.md.protocol import MdProtocol
+from simkit.drivers.md.runner import run_protocol
+from simkit.drivers.md.state import RunState, check_same_protocol, protocol_data
 from simkit.errors import ConfigError, InputDataError, LammpsError, RunFailed, SimkitError
 from simkit.io import TRAJECTORY_FILE, open_trajectory
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.mpi import on_root, rank_of, size_of
+from simkit.runtime.outputs import RUN_SUMMARY
 from simkit.runtime.provenance import RunRecord
 from simkit.structures.spec import load_structure
 
@@ -49,41 +55,47 @@ def temperature_seed(seed: int, temperature_K: float, *purpose: int) -> int:
     return int(np.random.default_rng([seed, int(round(temperature_K * 1000)), *purpose]).integers(0, 2**31 - 1))
 
 
-def _preflight(config: DiffusionConfig, source: str, *, resume: bool, overwrite: bool) -> None:
+def _protocol(config: DiffusionConfig, temperature_K: float, species: list[str]) -> MdProtocol:
+    return temperature_protocol(config, temperature_K, temperature_dir(config.output_dir, temperature_K),
+                                temperature_seed(config.seed, temperature_K), species)
+
+
+def _preflight(config: DiffusionConfig, atoms, source: str, *, resume: bool, overwrite: bool) -> None:
     """Before anything is written: a fresh run refuses unfinished temperatures (unless ``overwrite``),
-    a resumed one refuses temperatures whose config or input files changed."""
+    a resumed one refuses temperatures whose protocol or input files changed (naming the first key)."""
     potential = config.potential.build()
+    species = recorded_species(config, atoms)
     for temperature in config.temperatures_K:
-        folder = temperature_dir(config.output_dir, temperature)
-        if resume:
-            starting_state(folder, fingerprint(config, temperature, potential), resume=True, source=source)
+        protocol = _protocol(config, temperature, species)
+        folder = Path(protocol.output_dir)
+        state = RunState.load(folder)
+        if state is None or state.checkpoint is None:
             continue
-        state = MdState.load(folder)
-        if not overwrite and state is not None and state.restart_file is not None and not state.finished:
+        if resume:
+            check_same_protocol(folder, state, protocol_data(protocol, potential), source)
+        elif not overwrite and not state.finished:
             raise ConfigError(
-                f"{source}: {folder} holds an unfinished run (checkpoint at step {state.step}); continue it with "
-                "--resume, or start again with --overwrite"
+                f"{source}: {folder} holds an unfinished run (checkpoint at step {state.checkpoint.step}); "
+                "continue it with --resume, or start again with --overwrite"
             )
+
+
+def _finished(folder: Path) -> bool:
+    state = RunState.load(folder)
+    return state is not None and state.finished and (folder / RUN_SUMMARY).is_file()
 
 
 # -- one temperature ---------------------------------------------------------------------------
 def run_temperature_md(config: DiffusionConfig, atoms, temperature_K: float, comm, *, resume: bool,
-                       source: str) -> Path:
+                       overwrite: bool, source: str) -> Path:
     """The MD of one temperature on ``comm`` (continued if ``resume``); returns its trajectory."""
-    folder = temperature_dir(config.output_dir, temperature_K)
-    potential = config.potential.build()
-    physics = fingerprint(config, temperature_K, potential)
-    state = on_root(comm, lambda: starting_state(folder, physics, resume=resume, source=source))
-    if state is not None and state.finished:
+    protocol = _protocol(config, temperature_K, recorded_species(config, atoms))
+    folder = Path(protocol.output_dir)
+    if resume and on_root(comm, lambda: _finished(folder)):
         log.info("%g K: MD finished already", temperature_K)
-        return folder / TRAJECTORY_FILE
-    if rank_of(comm) == 0:
-        folder.mkdir(parents=True, exist_ok=True)
-    if size_of(comm) > 1:
-        comm.Barrier()
-    run = TemperatureRun(config, atoms, temperature_K, folder, comm, potential,
-                         temperature_seed(config.seed, temperature_K))
-    return run.run(state, physics)
+    else:
+        run_protocol(protocol, comm, resume=resume, overwrite=overwrite, source=source, atoms=atoms)
+    return folder / TRAJECTORY_FILE
 
 
 def analyse_temperature(config: DiffusionConfig, temperature_K: float, *, progress: bool = True
@@ -147,14 +159,12 @@ def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, o
     """
     rank = rank_of(comm)
     out = Path(config.output_dir)
-    if md:
-        on_root(comm, lambda: _preflight(config, source, resume=resume, overwrite=overwrite))
-    if md:
-        save_config(config, rank)
     # Every rank reads the structure now, together: ASE's file reading broadcasts over COMM_WORLD.
     atoms = load_structure(config.structure, np.random.default_rng(config.seed)) if md else None
-    if atoms is not None:
-        recorded_atoms(config, atoms)  # every rank refuses a structure without the mobile species
+    if md:
+        recorded_species(config, atoms)  # every rank refuses a structure without the mobile species
+        on_root(comm, lambda: _preflight(config, atoms, source, resume=resume, overwrite=overwrite))
+        save_config(config, rank)
     groups = _groups(config, comm)
     color = rank % groups
     group_comm = comm.Split(color, rank) if groups > 1 else comm
@@ -170,7 +180,8 @@ def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, o
         for temperature in mine:
             try:
                 if md:
-                    run_temperature_md(config, atoms, temperature, group_comm, resume=resume, source=source)
+                    run_temperature_md(config, atoms, temperature, group_comm, resume=resume, overwrite=overwrite,
+                                       source=source)
                 result = on_root(group_comm, lambda: analyse_temperature(config, temperature, progress=progress),
                                   share=False)
                 statuses[temperature] = "finished"

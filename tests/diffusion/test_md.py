@@ -18,6 +18,8 @@ import yaml
 from simkit.io import open_trajectory
 from tests.conftest import BIN, run_cli
 
+PRODUCTION = 4  # segment index of production in an NPT temperature protocol
+
 
 def _config(path: Path, **extra) -> Path:
     data = {
@@ -70,7 +72,7 @@ def test_concurrent_temperatures_end_to_end(tmp_path):
         for name in ("msd.png", "alpha2.png", "van_hove.png"):
             assert (folder / "analysis" / name).stat().st_size > 0
         # Production frames: every 5 steps from the end of the hold, at the mean volume of the hold's second half.
-        hold = [row for row in _thermo(folder) if row["phase"] == "hold"]
+        hold = [row for row in _thermo(folder) if row["stage"] == "hold"]
         mean_volume = np.mean([float(row["volume_A3"]) for row in hold[len(hold) // 2:]])
         with open_trajectory(folder / "trajectory.h5md") as trajectory:
             assert trajectory.natoms == 250 and len(trajectory) == 401
@@ -91,7 +93,7 @@ def test_concurrent_temperatures_end_to_end(tmp_path):
     # A resume with a changed config is refused before anything is touched.
     changed = _config(tmp_path / "changed.yaml", seed=6)
     refused = run_cli("diffusion", str(changed), "--resume", "--no-progress", cwd=tmp_path)
-    assert refused.returncode == 2 and "first difference: 'config.seed'" in refused.stderr
+    assert refused.returncode == 2 and "first difference: 'protocol.seed'" in refused.stderr
     assert json.loads((run / "diffusion_config.json").read_text())["seed"] == 5
 
 
@@ -103,10 +105,11 @@ def _kill_during_production(config: Path, state: Path, timeout_s: float = 300) -
     try:
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                seen = json.loads(state.read_text())
-            except (OSError, ValueError):
+                seen = json.loads(state.read_text())["checkpoint"]
+            except (OSError, ValueError, KeyError):
                 seen = None
-            if seen and seen["phase"] == 2 and not seen["phase_complete"] and seen["step"] >= 2000:
+            # Segments: velocities, ramp, hold, rescale, production.
+            if seen and seen["segment"] == PRODUCTION and not seen["segment_complete"] and seen["step"] >= 2000:
                 os.killpg(process.pid, signal.SIGKILL)
                 break
             time.sleep(0.005)
@@ -181,10 +184,10 @@ def test_constant_volume_equilibration_and_langevin_production_in_process(tmp_pa
     assert summary["status"] == "finished"
     folder = tmp_path / "run" / "T2300K"
     rows = _thermo(folder)
-    assert {row["phase"] for row in rows} == {"hold", "production"}
+    assert {row["stage"] for row in rows} == {"hold", "production"}
     volumes = np.array([float(row["volume_A3"]) for row in rows])
     np.testing.assert_allclose(volumes, 64 * 2.87**3, rtol=1e-12)  # constant volume, never rescaled
-    temperatures = [float(row["temperature_K"]) for row in rows if row["phase"] == "production"]
+    temperatures = [float(row["temperature_K"]) for row in rows if row["stage"] == "production"]
     assert 1900 < np.mean(temperatures) < 2700  # the Langevin thermostat holds T
     with open_trajectory(folder / "trajectory.h5md") as trajectory:
         assert len(trajectory) == 201 and trajectory.steps[0] == 250

@@ -7,6 +7,11 @@ a profile, a trajectory frame, a checkpoint), each chunk as
 even when it is split, or resumed from a checkpoint written in its middle.
 At each stop, records are written before the checkpoint, so a checkpoint
 always knows how many rows and frames precede it.
+
+Recording starts with a frame: before the first segment if it records
+frames, and at the end of a segment that records none when the next one does
+(the next segment's first step), again before the checkpoint, so a resume
+never loses or repeats it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 
 from simkit.drivers.md.plan import Plan, Segment
 from simkit.drivers.md.records import ProfileTable, ThermoTable
+from simkit.drivers.md.rescale import rescale_volume
 from simkit.drivers.md.state import Checkpoint, RunState, now
 from simkit.drivers.md.trajectory import TrajectoryRecord
 from simkit.lammps import dynamics, heat, regions, thermostats
@@ -60,6 +66,7 @@ class Executor:
     state: RunState
     output_dir: Path
     checkpoint_every: int | None
+    comm: object = None  # the session's communicator, for rank-0 work shared with every rank
     segment_records: list[dict] = field(default_factory=list)
     _flux_start: float | None = None
     _begin_time: float = 0.0
@@ -83,11 +90,15 @@ class Executor:
             self._velocities(segment)
         elif segment.kind == "minimise":
             self._minimise(segment)
+        elif segment.kind == "rescale":
+            record.update(rescale_volume(self.session, self.comm, segment.stage, self.recorders.thermo.path,
+                                         self.segment_records))
         else:
             record.update(self._md(segment, begin, resume))
         step, time_ps = current_time_ps(self.session)
         record.update(end_step=step, begin_time_ps=self._begin_time, end_time_ps=time_ps)
         self.segment_records.append(record)
+        self._frame_if_recording_starts(segment)
         self.checkpoint(segment, begin, complete=True)
         return record
 
@@ -212,11 +223,20 @@ class Executor:
         recorders.profiles.append(segment.label, step, time_ps, recorders.zprofile.read())
 
     def initial_frame(self) -> None:
-        """A frame of the starting configuration, if any segment records a trajectory."""
-        if any(s.outputs.trajectory_every for s in self.plan.segments):
-            first = next(s for s in self.plan.segments if s.outputs.trajectory_every)
-            self.session.run(0)
-            self.recorders.trajectory.frame(self.session, first.outputs.record, self.step())
+        """A frame of the starting configuration, if the first segment records a trajectory."""
+        first = self.plan.segments[0]
+        if first.outputs.trajectory_every:
+            self._frame(first)
+
+    def _frame_if_recording_starts(self, segment: Segment) -> None:
+        """A frame at the first step of the next segment when it records and ``segment`` did not."""
+        following = self.plan.segments[segment.index + 1:segment.index + 2]
+        if following and following[0].outputs.trajectory_every and not segment.outputs.trajectory_every:
+            self._frame(following[0])
+
+    def _frame(self, segment: Segment) -> None:
+        self.session.run(0)  # per-atom computes and forces are current only after a run
+        self.recorders.trajectory.frame(self.session, segment.outputs.record, self.step())
 
     # -- checkpoints -------------------------------------------------------------------
     def remember_checkpoint(self, path: Path) -> None:

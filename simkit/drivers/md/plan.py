@@ -6,7 +6,13 @@ knows its step count, timestep, what is integrated and thermostatted, and any
 heat flux. Every cross-reference the schema cannot see is checked here and
 refused with the config file and key named: unknown regions, regions outside
 the box, heat pulses into regions without dynamic atoms, a crystallinity
-cutoff beyond the potential's range.
+cutoff beyond the potential's range, trajectory species absent from the
+structure, a ``rescale_volume`` whose ``average_of`` names no earlier
+constant-pressure stage.
+
+The structure is built from the protocol, or given as Atoms (a caller that
+runs on a sub-communicator must not read files with ASE, whose parallel I/O
+broadcasts over COMM_WORLD).
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ class Segment:
     index: int
     stage_index: int
     label: str
-    kind: Literal["velocity", "minimise", "md"]
+    kind: Literal["velocity", "minimise", "md", "rescale"]
     stage: object  # the stage model it comes from
     outputs: Outputs
     steps: int = 0
@@ -107,16 +113,20 @@ def _steps(time_ps: float, timestep_fs: float) -> int:
     return max(1, round(time_ps / (timestep_fs * PS_PER_FS)))
 
 
-def build_plan(protocol: MdProtocol, potential: Potential, *, source: str = "protocol") -> Plan:
-    """Build the structure and the segments of ``protocol``; raise ConfigError naming the bad key."""
+def build_plan(protocol: MdProtocol, potential: Potential, *, source: str = "protocol",
+               atoms: Atoms | None = None) -> Plan:
+    """Build the structure (or take ``atoms``) and the segments of ``protocol``; raise ConfigError naming
+    the bad key."""
     rng = np.random.default_rng(protocol.seed)
     device = None
     if protocol.device is not None:
+        if atoms is not None:
+            raise ConfigError(f"{source}: a 'device' protocol builds its own structure; given atoms need 'structure'")
         device = build_device(protocol.device, rng)
         atoms = device.atoms
         blocks = list(device.regions)
     else:
-        atoms = load_structure(protocol.structure, rng)
+        atoms = atoms.copy() if atoms is not None else load_structure(protocol.structure, rng)
         blocks = []
     blocks += _user_blocks(protocol, atoms, blocks, source)
     names = {b.name for b in blocks}
@@ -134,6 +144,8 @@ def build_plan(protocol: MdProtocol, potential: Potential, *, source: str = "pro
     segments: list[Segment] = []
     for index, stage in enumerate(protocol.stages):
         _check_stage_regions(stage, index, names, blocks, region_atoms, source, notes)
+        if isinstance(stage, S.RescaleVolumeStage):
+            _check_average_of(stage, index, segments, source)
         segments += _segments(protocol, stage, index, len(segments))
     return Plan(atoms=atoms, blocks=blocks, segments=segments, profile_bins=bins, device=device,
                 region_atoms=region_atoms, notes=notes)
@@ -177,6 +189,11 @@ def _check_observables(protocol: MdProtocol, potential: Potential, atoms: Atoms,
     needs_criterion = wanted & {"crystalline", "solid_bonds"}
     if needs_criterion and crystallinity is None:
         raise _refuse(source, "record", sorted(needs_criterion), "recording crystallinity needs a 'crystallinity' block")
+    missing = sorted(set(protocol.trajectory_species or ()) - set(atoms.get_chemical_symbols()))
+    if missing:
+        present = sorted(set(atoms.get_chemical_symbols()))
+        raise _refuse(source, "trajectory_species", protocol.trajectory_species,
+                      f"no atoms of {missing} in the structure (it has {present})")
     if protocol.profiles is not None:
         lz_nm = float(np.asarray(atoms.cell)[2, 2]) / A_PER_NM
         if protocol.profiles.bin_nm > lz_nm:
@@ -205,6 +222,17 @@ def _check_stage_regions(stage, index: int, names: set[str], blocks: list[Block]
             )
 
 
+def _check_average_of(stage: S.RescaleVolumeStage, index: int, earlier: list[Segment], source: str) -> None:
+    """The stage named must come earlier and run at constant pressure: other volumes are not worth averaging."""
+    named = [s for s in earlier if s.label == stage.average_of]
+    key = f"stages[{index}].average_of"
+    if not named:
+        timed = ", ".join(s.label for s in earlier if s.kind == "md") or "none"
+        raise _refuse(source, key, stage.average_of, f"no earlier stage of that name (earlier timed stages: {timed})")
+    if named[-1].barostat is None:
+        raise _refuse(source, key, stage.average_of, "that stage does not run at constant pressure (no pressure_bar)")
+
+
 def _outputs(protocol: MdProtocol, stage) -> Outputs:
     thermo = getattr(stage, "thermo_every", None) or protocol.thermo_every
     trajectory = getattr(stage, "trajectory_every", None)
@@ -226,6 +254,8 @@ def _segments(protocol: MdProtocol, stage, stage_index: int, first: int) -> list
         return [Segment(index=first, label=label, kind="velocity", **common)]
     if isinstance(stage, S.MinimiseStage):
         return [Segment(index=first, label=label, kind="minimise", **common)]
+    if isinstance(stage, S.RescaleVolumeStage):
+        return [Segment(index=first, label=label, kind="rescale", **common)]
     if isinstance(stage, S.AmorphiseStage):
         melt = Thermostat(stage.thermostat, stage.region, stage.melt_K, stage.melt_K, stage.damping_fs)
         quench = Thermostat(stage.thermostat, stage.region, stage.melt_K, stage.end_K, stage.damping_fs)

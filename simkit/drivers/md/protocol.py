@@ -20,6 +20,13 @@ LAMMPS starts. Example::
 A device run replaces ``structure`` by ``device`` (see
 :mod:`simkit.structures.device`), which defines the regions ``frozen``,
 ``heater`` and ``cell``; ``regions`` adds more.
+
+``trajectory_species`` (a list of element symbols; default: every atom)
+limits the atoms stored in trajectory frames, e.g. to the mobile ions of a
+diffusion run; a species absent from the structure is refused. Frames are
+written every ``trajectory_every`` steps of a segment, and once at the first
+step of a segment that records frames when the segment before it records none
+(or it is the first), so recording always starts from the state it starts in.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from simkit.drivers.md.stages import (  # re-exported: the schema's public names
     QuenchStage,
     RampStage,
     RemoveHeatStage,
+    RescaleVolumeStage,
     Stage,
     VelocityStage,
 )
@@ -54,7 +62,7 @@ from simkit.units import A_PER_NM
 __all__ = [
     "STAGE_KINDS", "AmorphiseStage", "AnnealStage", "CoolStage", "CrystallinitySpec", "HeatPulseStage", "MdProtocol",
     "MinimiseStage", "NptStage", "NveStage", "NvtStage", "PerAtomRecord", "ProfileSpec", "QuenchStage", "RampStage",
-    "RegionSpec", "RemoveHeatStage", "Stage", "VelocityStage",
+    "RegionSpec", "RemoveHeatStage", "RescaleVolumeStage", "Stage", "VelocityStage",
 ]
 
 Interval = tuple[float, float]
@@ -128,6 +136,9 @@ class MdProtocol(Schema):
     timestep_fs: float = Field(default=1.0, gt=0)
     thermo_every: int = Field(default=100, gt=0, description="steps between thermo records")
     trajectory_every: int = Field(default=0, ge=0, description="steps between HDF5 trajectory frames (0: none)")
+    trajectory_species: list[str] | None = Field(
+        default=None, min_length=1, description="element symbols of the atoms in frames (default: all atoms)"
+    )
     record: list[PerAtomRecord] = Field(default_factory=list, description="per-atom arrays stored in frames")
     checkpoint_every: int | None = Field(
         default=None, gt=0, description="steps between restart files (they are also written at every stage end)"

@@ -90,6 +90,10 @@ class ThermoTable:
     def rows(self) -> int:
         return self.table.rows
 
+    @property
+    def path(self) -> Path:
+        return self.table.path
+
     def row(self, stage: str, thermo: dict[str, float]) -> dict[str, float | str]:
         """The named values of one thermo reading; refuses non-finite values."""
         row: dict[str, float | str] = {"stage": stage}

@@ -7,6 +7,11 @@ in ``output_dir``: ``thermo.csv``, ``profiles.csv`` (with ``profiles``),
 ``trajectory.h5md`` (observables, and frames with ``trajectory_every``),
 ``summary.png``, ``final.extxyz``, ``lammps.log`` (``lammps.resume<N>.log``
 for resumed attempts), ``checkpoints/`` and ``run_summary.json``.
+
+A caller holding the structure already (e.g. one run per sub-communicator,
+where ASE must not read files: its parallel I/O broadcasts over COMM_WORLD)
+passes it as ``atoms``; the protocol's ``structure`` still names it in the
+fingerprint and the provenance.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import json
 import logging
 import shutil
 from pathlib import Path
+
+from ase import Atoms
 
 from simkit.drivers.md.execute import Executor, Recorders, describe_segments
 from simkit.drivers.md.figures import plot_protocol
@@ -44,18 +51,20 @@ INITIAL_STRUCTURE = "initial.extxyz"  # the cell as built, before any MD: e.g. a
 
 
 def run_protocol(
-    protocol: MdProtocol, comm=None, *, resume: bool = False, overwrite: bool = False, source: str = "protocol"
+    protocol: MdProtocol, comm=None, *, resume: bool = False, overwrite: bool = False, source: str = "protocol",
+    atoms: Atoms | None = None,
 ) -> dict:
     """Run every stage in order (or continue from the last checkpoint); returns the run summary.
 
     ``source`` names the config in error messages. A fresh run refuses an
     ``output_dir`` holding an unfinished run unless ``overwrite``; ``resume``
-    refuses a run whose protocol or input files changed.
+    refuses a run whose protocol or input files changed. ``atoms``: the
+    structure, instead of building ``protocol.structure`` again.
     """
     rank, size = rank_of(comm), size_of(comm)
     out = Path(protocol.output_dir)
     potential = protocol.potential.build()
-    plan = build_plan(protocol, potential, source=source)  # every check before LAMMPS starts
+    plan = build_plan(protocol, potential, source=source, atoms=atoms)  # every check before LAMMPS starts
     if rank == 0:
         for note in plan.notes:
             log.warning(note)
@@ -109,7 +118,8 @@ def run_protocol(
             record.add_result("device", plan.device.describe())
         record.add_result("plan", describe_segments(plan))
         record.add_result("attempts", attempts)
-        executor = Executor(session, plan, protocol.seed, recorders, state, out, protocol.checkpoint_every)
+        executor = Executor(session, plan, protocol.seed, recorders, state, out, protocol.checkpoint_every,
+                            comm=comm)
         try:
             _run_segments(executor, plan, checkpoint, out)
         except BaseException as exc:
@@ -207,6 +217,7 @@ def _recorders(protocol: MdProtocol, plan: Plan, session: LammpsSession, comm, o
         resume_after_step=checkpoint.step if checkpoint else None,
         last_observable_step=checkpoint.last_observable_step if checkpoint else None,
         min_solid_bonds=protocol.crystallinity.min_solid_bonds if protocol.crystallinity else None,
+        species=protocol.trajectory_species,
     )
     return Recorders(thermo=thermo, trajectory=trajectory, profiles=profiles, zprofile=zprofile)
 

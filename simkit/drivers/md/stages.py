@@ -9,6 +9,18 @@ never move whatever the stage.
 
 Every timed stage may override the protocol's ``timestep_fs``,
 ``thermo_every``, ``trajectory_every`` and ``record``.
+
+``rescale_volume`` takes no time: it scales the cell and the positions
+isotropically (velocities kept) to the mean volume of an earlier
+constant-pressure stage, e.g. before constant-volume production::
+
+    - {stage: npt, name: hold, duration_ps: 20, temperature_K: 1500}
+    - {stage: rescale_volume, average_of: hold, last_fraction: 0.5}
+    - {stage: nvt, name: production, duration_ps: 100, temperature_K: 1500}
+
+``average_of`` is the stage's ``name`` (or default label, e.g. ``1-npt``);
+``last_fraction`` the final part of it whose thermo rows (``volume_A3`` in
+``thermo.csv``) are averaged. The volume used is in the segment's record.
 """
 
 from __future__ import annotations
@@ -243,9 +255,17 @@ class AmorphiseStage(_Stage):
         return (self.melt_K - self.end_K) / rate_K_per_s_to_K_per_ps(self.quench_rate_K_per_s)
 
 
+class RescaleVolumeStage(_Stage):
+    """Scale cell and positions isotropically to the mean volume of the last part of an earlier NPT stage."""
+
+    stage: Literal["rescale_volume"]
+    average_of: str = Field(description="name (or label) of an earlier constant-pressure stage")
+    last_fraction: float = Field(default=0.5, gt=0, le=1, description="final part of that stage to average")
+
+
 STAGE_KINDS = (
     VelocityStage, MinimiseStage, NvtStage, NptStage, NveStage, RampStage, QuenchStage, AnnealStage,
-    HeatPulseStage, RemoveHeatStage, CoolStage, AmorphiseStage,
+    HeatPulseStage, RemoveHeatStage, CoolStage, AmorphiseStage, RescaleVolumeStage,
 )
 
 Stage = Annotated[Union[STAGE_KINDS], Field(discriminator="stage")]

@@ -8,6 +8,10 @@ per-region values, crystalline fraction) at the thermo cadence; a reading at
 a step already stored (e.g. a minimisation that took no steps) is skipped,
 since time series need increasing steps. A resumed run reopens the file and
 continues after the checkpoint's step (later frames and records are dropped).
+
+With ``species`` (the protocol's ``trajectory_species``) frames hold only the
+atoms of those elements, in atom-ID order, with their image flags, so their
+unwrapped positions stay exact; observables still describe the whole system.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ase.data import atomic_numbers
+
 from simkit.io import H5mdWriter, ObservableSpec, PerAtomSpec
 from simkit.io.h5md_layout import THERMO_OBSERVABLES
 from simkit.lammps.crystallinity import BONDS_COMPUTE
 from simkit.lammps.observables import PE_PER_ATOM, Column
 from simkit.lammps.session import LammpsSession
+from simkit.lammps.snapshot import take_snapshot
 
 # record name -> (per-atom spec, LAMMPS per-atom compute); velocities and forces are the writer's own.
 # "crystalline" (0/1) is the solid-bond count against the threshold: LAMMPS cannot gather atom variables.
@@ -46,6 +53,7 @@ class TrajectoryRecord:
         resume_after_step: int | None = None,
         last_observable_step: int | None = None,
         min_solid_bonds: int | None = None,
+        species: Sequence[str] | None = None,
     ):
         wanted = set(records)
         self.velocities = "velocities" in wanted
@@ -65,11 +73,21 @@ class TrajectoryRecord:
         self.last_frame_step = resume_after_step
         self.last_observable_step = last_observable_step
         self.min_solid_bonds = min_solid_bonds
+        self.numbers = None if species is None else np.array([atomic_numbers[s] for s in species])
 
     def frame(self, session: LammpsSession, record: Sequence[str], step: int) -> bool:
         """Append the current frame; False if a frame at this step or later is stored already."""
         if self.last_frame_step is not None and step <= self.last_frame_step:
             return False
+        per_atom = self._per_atom(session, record)
+        if self.numbers is None:
+            self.writer.append_session(session, per_atom=per_atom)
+        else:
+            self._append_selected(session, per_atom)
+        self.last_frame_step = step
+        return True
+
+    def _per_atom(self, session: LammpsSession, record: Sequence[str]) -> dict[str, np.ndarray]:
         natoms = session.natoms
         per_atom = {}
         for name in self.per_atom:
@@ -81,9 +99,19 @@ class TrajectoryRecord:
                 per_atom[name] = values.astype(np.float32)
             else:
                 per_atom[name] = np.full(spec.shape(natoms), np.nan, dtype=np.float32)
-        self.writer.append_session(session, per_atom=per_atom)
-        self.last_frame_step = step
-        return True
+        return per_atom
+
+    def _append_selected(self, session: LammpsSession, per_atom: dict[str, np.ndarray]) -> None:
+        """Append a frame of the atoms of the chosen species only (collective)."""
+        snapshot = take_snapshot(session, velocities=self.velocities, forces=self.forces)
+        keep = np.isin(snapshot.numbers, self.numbers)
+        self.writer.append_frame(
+            step=snapshot.step, time_ps=snapshot.time_ps, positions_A=snapshot.positions_A[keep],
+            cell_A=snapshot.cell_A, numbers=snapshot.numbers[keep], pbc=snapshot.pbc, images=snapshot.images[keep],
+            velocities_A_per_ps=None if snapshot.velocities_A_per_ps is None else snapshot.velocities_A_per_ps[keep],
+            forces_eV_per_A=None if snapshot.forces_eV_per_A is None else snapshot.forces_eV_per_A[keep],
+            per_atom={name: values[keep] for name, values in per_atom.items()},
+        )
 
     def observables(self, step: int, time_ps: float, thermo: Mapping[str, float]) -> bool:
         """Append one record of every observable; False if this step is stored already."""
