@@ -353,33 +353,6 @@ class H5mdWriter:
         self._create_observables()
 
     # -- appending -----------------------------------------------------------------------
-    def append_session(self, session, *, thermo: Mapping[str, float] | None = None,
-                       per_atom: Mapping[str, np.ndarray] | None = None) -> None:
-        """Gather the session's current frame and append it (collective on the session's ranks).
-
-        ``thermo``: a :meth:`LammpsSession.thermo` dict for this step, stored as observables.
-        ``per_atom``: arrays in atom-ID order (e.g. ``session.gather("c_q6", 1)``).
-        """
-        from simkit.lammps.snapshot import take_snapshot
-
-        snapshot = take_snapshot(session, velocities=self.velocities, forces=self.forces)
-        record = None
-        if thermo is not None:
-            if int(thermo["step"]) != snapshot.step:
-                raise ValueError(f"thermo is from step {int(thermo['step'])}, the frame from step {snapshot.step}")
-            record = self._declared_thermo(thermo)
-
-        def write():
-            self._write_frame(
-                snapshot.step, snapshot.time_ps, snapshot.positions_A, snapshot.cell_A, snapshot.numbers,
-                snapshot.pbc, snapshot.images, snapshot.velocities_A_per_ps, snapshot.forces_eV_per_A,
-                per_atom or {}, commit=record is None,
-            )
-            if record is not None:
-                self._write_record(snapshot.step, snapshot.time_ps, record)
-
-        self._collective(write)
-
     def append_atoms(self, atoms: Atoms, *, step: int, time_ps: float, images: np.ndarray | None = None,
                      per_atom: Mapping[str, np.ndarray] | None = None) -> None:
         """Append an ASE frame (velocities and forces taken from it when the writer stores them)."""

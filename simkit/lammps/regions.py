@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from simkit.lammps.session import LammpsSession
-from simkit.structures.blocks import NAME_PATTERN, Block, Bound  # noqa: F401 - NAME_PATTERN: drivers still import it from here
+from simkit.structures.blocks import Block, Bound
 
 FROZEN_GROUP = "simkit_frozen"
 DYNAMIC_GROUP = "simkit_dynamic"

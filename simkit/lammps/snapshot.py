@@ -10,6 +10,7 @@ in simkit's units (Å, ps, Å/ps, eV/Å).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 from ase.data import atomic_numbers
@@ -72,3 +73,29 @@ def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: b
         forces_eV_per_A=box.from_lammps(session.gather("f", 3)) if forces else None,
     )
     return snapshot
+
+
+def append_session(writer, session: LammpsSession, *, thermo: Mapping[str, float] | None = None,
+                   per_atom: Mapping[str, np.ndarray] | None = None, numbers: Sequence[int] | None = None) -> None:
+    """Gather the session's current frame and append it to an :class:`~simkit.io.H5mdWriter` (collective).
+
+    ``thermo``: a :meth:`LammpsSession.thermo` dict of this step, stored as an observables record.
+    ``per_atom``: arrays in atom-ID order (e.g. ``session.gather("c_q6", 1)``).
+    ``numbers``: atomic numbers of the species to keep (default: every atom).
+    """
+    snapshot = take_snapshot(session, velocities=writer.velocities, forces=writer.forces)
+    if thermo is not None and int(thermo["step"]) != snapshot.step:
+        raise ValueError(f"thermo is from step {int(thermo['step'])}, the frame from step {snapshot.step}")
+    keep = slice(None) if numbers is None else np.isin(snapshot.numbers, numbers)
+
+    def kept(values):
+        return None if values is None else values[keep]
+
+    writer.append_frame(
+        step=snapshot.step, time_ps=snapshot.time_ps, positions_A=snapshot.positions_A[keep],
+        cell_A=snapshot.cell_A, numbers=snapshot.numbers[keep], pbc=snapshot.pbc, images=snapshot.images[keep],
+        velocities_A_per_ps=kept(snapshot.velocities_A_per_ps), forces_eV_per_A=kept(snapshot.forces_eV_per_A),
+        per_atom={name: values[keep] for name, values in (per_atom or {}).items()},
+    )
+    if thermo is not None:
+        writer.append_thermo(thermo, time_ps=snapshot.time_ps)

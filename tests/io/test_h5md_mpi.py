@@ -17,6 +17,7 @@ from simkit.lammps import dynamics
 from simkit.runtime.paths import lammps_potentials_dir
 from simkit.lammps.potentials import EamPotential
 from simkit.lammps.session import LammpsSession
+from simkit.lammps.snapshot import append_session
 
 
 def run(path, comm):
@@ -32,8 +33,8 @@ def run(path, comm):
         dynamics.create_velocities(session, 1600.0, 7)
         dynamics.add_nvt(session, "nvt", 1600.0, 1600.0, 100.0)
         session.command("run 0 post no")
-        writer.append_session(session, thermo=session.thermo())
-        dynamics.run_steps(session, 300, chunk=50, on_chunk=lambda thermo: writer.append_session(session, thermo=thermo))
+        append_session(writer, session, thermo=session.thermo())
+        dynamics.run_steps(session, 300, chunk=50, on_chunk=lambda thermo: append_session(writer, session, thermo=thermo))
 
 
 if __name__ == "__main__":

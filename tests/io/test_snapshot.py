@@ -10,7 +10,7 @@ from simkit.io import THERMO_OBSERVABLES, H5mdWriter, open_trajectory
 from simkit.lammps import dynamics
 from simkit.lammps.potentials import EamPotential
 from simkit.lammps.session import LammpsSession
-from simkit.lammps.snapshot import current_time_ps, take_snapshot
+from simkit.lammps.snapshot import append_session, current_time_ps, take_snapshot
 
 
 def test_snapshot_of_a_running_session(lammps_potentials):
@@ -30,10 +30,10 @@ def test_snapshot_of_a_running_session(lammps_potentials):
         unwrapped = session.positions(unwrapped=True)
         thermo = session.thermo()
         with H5mdWriter("s.h5md", velocities=True, forces=True, observables=THERMO_OBSERVABLES.values()) as writer:
-            writer.append_session(session, thermo=thermo)
+            append_session(writer, session, thermo=thermo)
             with pytest.raises(ValueError, match="thermo is from step 80, the frame from step 81"):
                 session.command("run 1 post no")
-                writer.append_session(session, thermo=thermo)
+                append_session(writer, session, thermo=thermo)
     assert snapshot.step == 80 and snapshot.symbols == ["Cu"] * len(atoms)
     assert set(snapshot.numbers) == {29}
     np.testing.assert_allclose(snapshot.unwrapped_positions_A, unwrapped, atol=1e-12)

@@ -27,10 +27,10 @@ from simkit.drivers.md import stages as S
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.errors import ConfigError
 from simkit.lammps.potentials.base import Potential
-from simkit.lammps.regions import Block
+from simkit.structures.blocks import Block
 from simkit.structures.device import Device, build_device
 from simkit.structures.spec import load_structure
-from simkit.units import A_PER_NM, PS_PER_FS
+from simkit.units import A_PER_NM, PS_PER_FS, steps_for
 
 _BOX_TOLERANCE_NM = 1e-6
 # More than this per atom of the region is almost surely a unit mistake (pJ for eV).
@@ -107,10 +107,6 @@ class Plan:
 
 def _refuse(source: str, key: str, value, message: str) -> ConfigError:
     return ConfigError(f"{source}: key '{key}' = {value!r}: {message}")
-
-
-def _steps(time_ps: float, timestep_fs: float) -> int:
-    return max(1, round(time_ps / (timestep_fs * PS_PER_FS)))
 
 
 def build_plan(protocol: MdProtocol, potential: Potential, *, source: str = "protocol",
@@ -260,13 +256,13 @@ def _segments(protocol: MdProtocol, stage, stage_index: int, first: int) -> list
         melt = Thermostat(stage.thermostat, stage.region, stage.melt_K, stage.melt_K, stage.damping_fs)
         quench = Thermostat(stage.thermostat, stage.region, stage.melt_K, stage.end_K, stage.damping_fs)
         return [
-            Segment(index=first, label=f"{label}/melt", kind="md", steps=_steps(stage.melt_ps, timestep),
+            Segment(index=first, label=f"{label}/melt", kind="md", steps=steps_for(stage.melt_ps, timestep),
                     thermostat=melt, mobile_region=stage.region, **common),
             Segment(index=first + 1, label=f"{label}/quench", kind="md",
-                    steps=_steps(stage.quench_time_ps(), timestep), thermostat=quench,
+                    steps=steps_for(stage.quench_time_ps(), timestep), thermostat=quench,
                     mobile_region=stage.region, **common),
         ]
-    steps = _steps(stage.time_ps(), timestep)
+    steps = steps_for(stage.time_ps(), timestep)
     md = dict(index=first, label=label, kind="md", steps=steps, **common)
     if isinstance(stage, S.NveStage):
         return [Segment(**md)]

@@ -54,7 +54,7 @@ from simkit.drivers.md.stages import (  # re-exported: the schema's public names
 )
 from simkit.analysis.steinhardt import BondOrderCriterion
 from simkit.lammps.potentials.specs import PotentialSpec
-from simkit.lammps.regions import NAME_PATTERN, Block
+from simkit.structures.blocks import NAME_PATTERN, Block
 from simkit.structures.device import DeviceSpec
 from simkit.structures.spec import StructureSpec
 from simkit.units import A_PER_NM

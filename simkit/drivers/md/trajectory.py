@@ -28,7 +28,7 @@ from simkit.io.h5md_layout import THERMO_OBSERVABLES
 from simkit.lammps.crystallinity import BONDS_COMPUTE
 from simkit.lammps.observables import PE_PER_ATOM, Column
 from simkit.lammps.session import LammpsSession
-from simkit.lammps.snapshot import take_snapshot
+from simkit.lammps.snapshot import append_session
 
 # record name -> (per-atom spec, LAMMPS per-atom compute); velocities and forces are the writer's own.
 # "crystalline" (0/1) is the solid-bond count against the threshold: LAMMPS cannot gather atom variables.
@@ -79,11 +79,7 @@ class TrajectoryRecord:
         """Append the current frame; False if a frame at this step or later is stored already."""
         if self.last_frame_step is not None and step <= self.last_frame_step:
             return False
-        per_atom = self._per_atom(session, record)
-        if self.numbers is None:
-            self.writer.append_session(session, per_atom=per_atom)
-        else:
-            self._append_selected(session, per_atom)
+        append_session(self.writer, session, per_atom=self._per_atom(session, record), numbers=self.numbers)
         self.last_frame_step = step
         return True
 
@@ -100,18 +96,6 @@ class TrajectoryRecord:
             else:
                 per_atom[name] = np.full(spec.shape(natoms), np.nan, dtype=np.float32)
         return per_atom
-
-    def _append_selected(self, session: LammpsSession, per_atom: dict[str, np.ndarray]) -> None:
-        """Append a frame of the atoms of the chosen species only (collective)."""
-        snapshot = take_snapshot(session, velocities=self.velocities, forces=self.forces)
-        keep = np.isin(snapshot.numbers, self.numbers)
-        self.writer.append_frame(
-            step=snapshot.step, time_ps=snapshot.time_ps, positions_A=snapshot.positions_A[keep],
-            cell_A=snapshot.cell_A, numbers=snapshot.numbers[keep], pbc=snapshot.pbc, images=snapshot.images[keep],
-            velocities_A_per_ps=None if snapshot.velocities_A_per_ps is None else snapshot.velocities_A_per_ps[keep],
-            forces_eV_per_A=None if snapshot.forces_eV_per_A is None else snapshot.forces_eV_per_A[keep],
-            per_atom={name: values[keep] for name, values in per_atom.items()},
-        )
 
     def observables(self, step: int, time_ps: float, thermo: Mapping[str, float]) -> bool:
         """Append one record of every observable; False if this step is stored already."""
