@@ -11,6 +11,8 @@ calls before any work; only when that refuses it does the command itself run
 
 from __future__ import annotations
 
+import re
+
 import shutil
 from pathlib import Path
 
@@ -58,12 +60,12 @@ def test_bad_config_is_refused_in_one_line(case, tmp_path):
 @pytest.mark.parametrize(
     "stem, path, value",
     [pytest.param(stem, path, value, id=f"{stem}:{config_corpus.format_location(path)}={value:g}",
-                  marks=pytest.mark.xfail(strict=True, reason=f"reported, not fixed: {why}"))
+                  marks=[pytest.mark.xfail(strict=True, reason=f"reported, not fixed: {why}")] if why else [])
      for stem, path, value, why in config_corpus.UNBOUNDED],
 )
 def test_values_far_past_what_a_run_can_do_are_refused(stem, path, value, tmp_path):
     case = config_corpus.value_case(stem, path, value, "unbounded")
     config = _scratch(tmp_path) / "config.yaml"
     config.write_bytes(case.content)
-    with pytest.raises(ConfigError, match=rf"{case.names[0]}"):
+    with pytest.raises(ConfigError, match=re.escape(case.names[0])):
         config_corpus.load_gate(case.command, config, tmp_path)

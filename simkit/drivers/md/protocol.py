@@ -35,6 +35,7 @@ from pydantic import Field, model_validator
 
 from simkit.config.schema import PathIn, Schema
 from simkit.drivers.md.stages import (  # re-exported: the schema's public names
+    MAX_EVERY_STEPS,
     STAGE_KINDS,
     AmorphiseStage,
     AnnealStage,
@@ -122,7 +123,8 @@ class ProfileSpec(Schema):
     """Profiles along z (atoms, temperature, energy, crystalline fraction) in slabs of ``bin_nm``."""
 
     bin_nm: float = Field(gt=0)
-    every: int | None = Field(default=None, gt=0, description="steps between profiles (default: thermo_every)")
+    every: int | None = Field(default=None, gt=0, le=MAX_EVERY_STEPS,
+                              description="steps between profiles (default: thermo_every)")
 
 
 class MdProtocol(Schema):
@@ -134,14 +136,16 @@ class MdProtocol(Schema):
     device: DeviceSpec | None = None
     potential: PotentialSpec
     timestep_fs: float = Field(default=1.0, gt=0)
-    thermo_every: int = Field(default=100, gt=0, description="steps between thermo records")
-    trajectory_every: int = Field(default=0, ge=0, description="steps between HDF5 trajectory frames (0: none)")
+    thermo_every: int = Field(default=100, gt=0, le=MAX_EVERY_STEPS, description="steps between thermo records")
+    trajectory_every: int = Field(default=0, ge=0, le=MAX_EVERY_STEPS,
+                                  description="steps between HDF5 trajectory frames (0: none)")
     trajectory_species: list[str] | None = Field(
         default=None, min_length=1, description="element symbols of the atoms in frames (default: all atoms)"
     )
     record: list[PerAtomRecord] = Field(default_factory=list, description="per-atom arrays stored in frames")
     checkpoint_every: int | None = Field(
-        default=None, gt=0, description="steps between restart files (they are also written at every stage end)"
+        default=None, gt=0, le=MAX_EVERY_STEPS,
+        description="steps between restart files (they are also written at every stage end)"
     )
     regions: list[RegionSpec] = Field(default_factory=list)
     crystallinity: CrystallinitySpec | None = None

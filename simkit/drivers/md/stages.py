@@ -32,6 +32,11 @@ from pydantic import Field, model_validator
 from simkit.config.schema import Schema
 from simkit.units import ns_to_ps, pj_to_ev, rate_K_per_s_to_K_per_ps
 
+# Bounds far past any run, so that a slip of the exponent is refused by name, not met by an overflow
+# of LAMMPS's 64-bit step counter or a run that never ends: 1 ms of MD, and 1e15 steps between records.
+MAX_DURATION_PS = 1.0e9
+MAX_EVERY_STEPS = 10**15
+
 PerAtomRecord = Literal["velocities", "forces", "crystalline", "solid_bonds", "potential_energy"]
 ThermostatKind = Literal["nose-hoover", "langevin"]
 
@@ -65,11 +70,12 @@ class MinimiseStage(_Stage):
 
 
 class _TimedStage(_Stage):
-    duration_ps: float | None = Field(default=None, gt=0)
-    duration_ns: float | None = Field(default=None, gt=0)
+    duration_ps: float | None = Field(default=None, gt=0, le=MAX_DURATION_PS)
+    duration_ns: float | None = Field(default=None, gt=0, le=MAX_DURATION_PS / 1000.0)
     timestep_fs: float | None = Field(default=None, gt=0, description="overrides the protocol's timestep")
-    thermo_every: int | None = Field(default=None, gt=0, description="steps between thermo records")
-    trajectory_every: int | None = Field(default=None, ge=0, description="steps between frames (0: none)")
+    thermo_every: int | None = Field(default=None, gt=0, le=MAX_EVERY_STEPS, description="steps between thermo records")
+    trajectory_every: int | None = Field(default=None, ge=0, le=MAX_EVERY_STEPS,
+                                         description="steps between frames (0: none)")
     record: list[PerAtomRecord] | None = Field(default=None, description="per-atom arrays in frames")
 
     # Stages whose duration may come from elsewhere (a ramp rate) turn this off.
@@ -231,15 +237,15 @@ class AmorphiseStage(_Stage):
     stage: Literal["amorphise"]
     region: str
     melt_K: float = Field(gt=0)
-    melt_ps: float = Field(gt=0)
+    melt_ps: float = Field(gt=0, le=MAX_DURATION_PS)
     end_K: float = Field(gt=0)
     quench_rate_K_per_s: float | None = Field(default=None, gt=0)
-    quench_ps: float | None = Field(default=None, gt=0)
+    quench_ps: float | None = Field(default=None, gt=0, le=MAX_DURATION_PS)
     thermostat: ThermostatKind = "langevin"
     damping_fs: float = Field(default=100.0, gt=0)
     timestep_fs: float | None = Field(default=None, gt=0)
-    thermo_every: int | None = Field(default=None, gt=0)
-    trajectory_every: int | None = Field(default=None, ge=0)
+    thermo_every: int | None = Field(default=None, gt=0, le=MAX_EVERY_STEPS)
+    trajectory_every: int | None = Field(default=None, ge=0, le=MAX_EVERY_STEPS)
     record: list[PerAtomRecord] | None = None
 
     @model_validator(mode="after")
