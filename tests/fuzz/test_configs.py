@@ -12,7 +12,6 @@ calls before any work; only when that refuses it does the command itself run
 from __future__ import annotations
 
 import re
-
 import shutil
 from pathlib import Path
 
