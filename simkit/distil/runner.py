@@ -11,6 +11,7 @@ from ase import Atoms
 
 from simkit.datasets.frames import Dataset, Frame
 from simkit.datasets.reader import write_dataset
+from simkit.datasets.teacher import labelled_frame
 from simkit.distil.config import DistilConfig
 from simkit.distil.generators import generate
 from simkit.distil.teachers import make_teacher
@@ -61,13 +62,10 @@ def run_distil(config: DistilConfig, comm=None) -> Dataset:
                 if not np.isfinite(lab.energy_eV) or np.abs(lab.forces_eV_per_A).max() > config.max_force_eV_per_A:
                     dropped[gen.label] += 1
                     continue
-                bare = Atoms(atoms.get_chemical_symbols(), atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
                 config_type = info.pop("config_type", gen.label)  # a trajectory labels frames by phase
-                bare.info.update(info, generator=index)
-                frames[gen.split].append(Frame(
-                    atoms=bare, energy_eV=float(lab.energy_eV), forces_eV_per_A=np.asarray(lab.forces_eV_per_A),
-                    virial_eV=np.asarray(lab.virial_eV) if config.with_virial else None,
-                    config_type=config_type, source=f"generator {index} ({gen.label}) structure {k}",
+                frames[gen.split].append(labelled_frame(
+                    atoms, lab, config_type=config_type, source=f"generator {index} ({gen.label}) structure {k}",
+                    with_virial=config.with_virial, info={**info, "generator": index},
                 ))
             log.info("%s: %d structures labelled (%s)", gen.label, len(structures) - dropped[gen.label], gen.split)
         name = f"distilled by {teacher.description.get('kind')}"

@@ -3,7 +3,8 @@
 A LAMMPS teacher is any potential the session layer supports (a config
 ``potential`` spec); it also drives the MD sampling. An ASE teacher is one of a
 few named ASE calculators (no code strings are evaluated); MD sampling with it
-uses ASE's Langevin integrator.
+uses ASE's Langevin integrator. LAMMPS labels come from
+:func:`simkit.datasets.teacher.label_structures`, the one labelling path.
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol, Sequence, Union
 
 import numpy as np
-from ase import Atoms
+from ase import Atoms, units
+from ase.calculators.emt import EMT
+from ase.constraints import FixAtoms, FixCom
+from ase.md.langevin import Langevin
+from ase.md.velocitydistribution import thermalize_momenta
 from pydantic import Field, model_validator
 
 from simkit.config.schema import ExistingFile, Schema
+from simkit.datasets.teacher import Label, bare, label_structures, teacher_species
 from simkit.lammps import dynamics, regions
 from simkit.lammps.potentials.specs import POTENTIAL_SPECS
-from simkit.lammps.session import LammpsSession, evaluate_structures
+from simkit.lammps.session import LammpsSession
 
 
 @dataclass
@@ -28,13 +34,6 @@ class Snapshot:
     atoms: Atoms
     temperature_K: float
     segment: int
-
-
-@dataclass
-class Label:
-    energy_eV: float
-    forces_eV_per_A: np.ndarray
-    virial_eV: np.ndarray
 
 
 class Teacher(Protocol):
@@ -52,10 +51,6 @@ class Teacher(Protocol):
         ...
 
 
-def _bare(atoms: Atoms) -> Atoms:
-    return Atoms(atoms.get_chemical_symbols(), atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
-
-
 class LammpsTeacher:
     def __init__(self, spec, comm=None):
         self.potential = spec.build()
@@ -63,18 +58,14 @@ class LammpsTeacher:
         self.comm = comm
         self.description = self.potential.describe()
 
-    def _species(self, structures: Sequence[Atoms]) -> tuple[str, ...]:
-        return self.elements or tuple(sorted({s for a in structures for s in a.get_chemical_symbols()}))
-
     def label(self, structures: Sequence[Atoms]) -> list[Label]:
-        results = evaluate_structures(structures, self.potential, comm=self.comm, species=self._species(structures))
-        return [Label(r.energy_eV, r.forces_eV_per_A, r.virial_eV) for r in results]
+        return label_structures(structures, self.potential, comm=self.comm)
 
     def sample(self, start, schedule, snapshots_every_ps, timestep_fs, seed, held=None):
         snapshots: list[Snapshot] = []
         interval = max(1, round(snapshots_every_ps * 1000.0 / timestep_fs))
         with LammpsSession(self.comm) as session:
-            session.create_system(start, self._species([start]), label="distil MD start")
+            session.create_system(start, teacher_species(self.potential, [start]), label="distil MD start")
             session.set_potential(self.potential)
             dynamics.set_timestep(session, timestep_fs)
             group = "all"
@@ -90,7 +81,7 @@ class LammpsTeacher:
                     dynamics.run_steps(session, n, chunk=n)
                     done += n
                     temperature = start_K + (end_K - start_K) * done / steps
-                    snapshots.append(Snapshot(_bare(session.to_atoms()), temperature, segment))
+                    snapshots.append(Snapshot(bare(session.to_atoms()), temperature, segment))
                 dynamics.remove_fix(session, "simkit_distil")
         return snapshots
 
@@ -105,10 +96,8 @@ class AseTeacher:
 
     def _calculator(self):
         if self.spec.calculator == "emt":
-            from ase.calculators.emt import EMT
-
             return EMT(**self.spec.parameters)
-        from pyace import PyACECalculator
+        from pyace import PyACECalculator  # lazy: pyace is an optional extra, needed only for this calculator
 
         return PyACECalculator(str(self.spec.yace), **self.spec.parameters)
 
@@ -116,20 +105,14 @@ class AseTeacher:
         calculator = self._calculator()
         labels = []
         for atoms in structures:
-            atoms = _bare(atoms)
+            atoms = bare(atoms)
             atoms.calc = calculator
             stress = atoms.get_stress(voigt=False)
             labels.append(Label(atoms.get_potential_energy(), atoms.get_forces(), -stress * atoms.get_volume()))
         return labels
 
     def sample(self, start, schedule, snapshots_every_ps, timestep_fs, seed, held=None):
-        from ase import units
-        from ase.md.langevin import Langevin
-        from ase.md.velocitydistribution import thermalize_momenta
-
-        from ase.constraints import FixAtoms, FixCom
-
-        atoms = _bare(start)
+        atoms = bare(start)
         atoms.calc = self._calculator()
         if held is not None and np.any(held):
             atoms.set_constraint(FixAtoms(mask=held))  # held atoms pin the cell, so no drift either
@@ -148,7 +131,7 @@ class AseTeacher:
                 temperature = start_K + (end_K - start_K) * done / steps
                 dyn.set_temperature(temperature_K=temperature)
                 dyn.run(interval)
-                snapshots.append(Snapshot(_bare(atoms), temperature, segment))
+                snapshots.append(Snapshot(bare(atoms), temperature, segment))
         return snapshots
 
 

@@ -19,6 +19,7 @@ from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
 from simkit.errors import BackendSetupError, InputDataError, LammpsError
+from simkit.lammps import pace_plugin
 from simkit.lammps.install import lammps_module
 from simkit.lammps.potentials.base import PairStyle, Potential
 from simkit.lammps.structure import LammpsBox, lammps_box, wrap_positions
@@ -212,11 +213,16 @@ class LammpsSession:
         *,
         label: str = "structure",
         masses: dict[str, float] | None = None,
+        newton: bool = True,
     ) -> None:
         """Replace whatever is loaded by ``atoms`` (types follow ``species`` order).
 
         ``species`` defaults to the sorted unique symbols; pass the potential's
         element order to keep type numbers stable across structures.
+        ``newton=False`` runs pair and bond interactions with ``newton off``
+        (set here because LAMMPS takes it only before the box exists; ``newton
+        off on`` is no substitute: any flag on turns reverse communication on,
+        which double-counts ghost forces of a pair style running newton off).
         """
         symbols = atoms.get_chemical_symbols()
         species = tuple(species) if species is not None else tuple(sorted(set(symbols)))
@@ -234,6 +240,8 @@ class LammpsSession:
         ox, oy, oz = box.origin_A
         boundary = " ".join("p" if p else "s" for p in box.pbc)
         self.command("clear")
+        if not newton:
+            self.command("newton off")
         self.commands(["units metal", "atom_style atomic", "atom_modify map yes", f"boundary {boundary}"])
         bounds = (ox, ox + lx, oy, oy + ly, oz, oz + lz, xy, xz, yz)
         self.command("region simkit_box prism " + " ".join(_num(v) for v in bounds) + " units box")
@@ -316,8 +324,6 @@ class LammpsSession:
             if name.startswith("hybrid") or self.has_style("pair", name):
                 continue
             if name == "pace":
-                from simkit.lammps import pace_plugin
-
                 self.pace_source = pace_plugin.ensure_pace(self.lmp)
                 continue
             raise BackendSetupError(
@@ -375,6 +381,7 @@ class LammpsSession:
 
     def global_array(self, compute_id: str) -> np.ndarray:
         """The global array of compute ``compute_id`` (computed now if not current), copied."""
+        # lazy: the lammps module loads only through a session (lammps_module: after the MPI preload)
         from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
 
         try:
@@ -387,6 +394,7 @@ class LammpsSession:
 
     def global_vector(self, compute_id: str, length: int) -> np.ndarray:
         """The global vector of compute ``compute_id`` (computed now if not current)."""
+        # lazy: the lammps module loads only through a session (lammps_module: after the MPI preload)
         from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
 
         try:

@@ -60,10 +60,11 @@ def lammps_instance(comm=None):
 
 def setup_system(lmp, atoms, elements: Sequence[str], newton: bool = True) -> None:
     """Orthorhombic or triclinic cell, types in the order of ``elements``."""
-    from simkit.ace.check import _lammps_cell
+    from simkit.lammps.structure import lammps_box
 
-    cell, q = _lammps_cell(atoms.cell.array)
-    (lx, _, _), (xy, ly, _), (xz, yz, lz) = (map(float, row) for row in cell)
+    box = lammps_box(atoms)
+    q = box.rotation
+    (lx, _, _), (xy, ly, _), (xz, yz, lz) = (map(float, row) for row in box.cell_lammps)
     for line in ("units metal", "atom_style atomic", "atom_modify map array sort 0 0",
                  f"newton {'on' if newton else 'off'}",
                  f"region box prism 0 {lx!r} 0 {ly!r} 0 {lz!r} {xy!r} {xz!r} {yz!r} units box",
@@ -80,7 +81,7 @@ def setup_system(lmp, atoms, elements: Sequence[str], newton: bool = True) -> No
 
 def label(structures, elements: Sequence[str]):
     """Energies (eV) and forces (eV/A) of each structure from the SNAP teacher."""
-    from simkit.ace.check import _lammps_cell
+    from simkit.lammps.structure import lammps_box
 
     energies, forces = [], []
     for atoms in structures:
@@ -91,7 +92,7 @@ def label(structures, elements: Sequence[str]):
                 lmp.command(line)
             lmp.command("run 0 post no")
             energies.append(float(lmp.get_thermo("pe")))
-            _, q = _lammps_cell(atoms.cell.array)
+            q = lammps_box(atoms).rotation
             f = np.ctypeslib.as_array(lmp.gather_atoms("f", 1, 3)).reshape(len(atoms), 3) @ q.T
             forces.append(f.copy())
         finally:
@@ -138,7 +139,7 @@ def close_contact(atoms, distance_A: float):
 def check_structures(model_path: Path, elements: Sequence[str], close_A: float | None = None):
     """The checker's default set (rattled bulk, slab, compressed) plus an optional close contact."""
     from simkit.ace.check import default_structures
-    from simkit.ace.yace import load_yace
+    from simkit.io.yace import load_yace
 
     structures = default_structures(load_yace(model_path))
     if close_A is not None:

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from simkit.ace.check import evaluate_lammps
-from simkit.ace.yace import load_yace
+from simkit.io.yace import load_yace
 from simkit.errors import InputDataError, LammpsError
 from tests.ace import helpers
 

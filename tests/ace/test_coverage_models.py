@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from simkit.ace.check import check_model, evaluate_lammps, evaluate_pyace
-from simkit.ace.yace import load_yace
+from simkit.io.yace import load_yace
 from tests.ace import helpers
 
 TOL = dict(energy_eV_per_atom=1e-8, force_eV_per_A=1e-7, virial_eV=1e-6)

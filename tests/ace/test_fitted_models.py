@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simkit.ace.check import check_model
-from simkit.ace.yace import load_yace
+from simkit.io.yace import load_yace
 from tests.ace import helpers
 from tests.ace.conftest import FITS
 

@@ -7,6 +7,7 @@ import pytest
 
 from simkit.ace.check import evaluate_lammps
 from simkit.lammps.pace_plugin import ensure_pace
+from simkit.lammps.structure import lammps_box
 from tests.ace import helpers
 
 
@@ -82,9 +83,8 @@ def test_two_types_for_one_element(model, atoms):
     # a third type that is Si again, given to every other Si atom
     lmp = helpers.lammps_instance()
     try:
-        from simkit.ace.check import _lammps_cell
-
-        cell, q = _lammps_cell(atoms.cell.array)
+        box = lammps_box(atoms)
+        cell, q = box.cell_lammps, box.rotation
         (lx, _, _), (xy, ly, _), (xz, yz, lz) = (map(float, row) for row in cell)
         for line in ("units metal", "atom_style atomic", "atom_modify map array sort 0 0",
                      f"region box prism 0 {lx!r} 0 {ly!r} 0 {lz!r} {xy!r} {xz!r} {yz!r} units box",
@@ -107,15 +107,14 @@ def test_two_types_for_one_element(model, atoms):
 
 def test_null_type_is_invisible_to_pace(model, atoms):
     """A type mapped to NULL (here handed to pair_style zero) takes no part in ACE."""
-    from simkit.ace.check import _lammps_cell
-
     keep = [i for i, s in enumerate(atoms.get_chemical_symbols()) if s == "Si"]
     only_si = atoms[keep]
     reference = evaluate_lammps(model, only_si, ["Ge", "Si"])
 
     lmp = helpers.lammps_instance()
     try:
-        cell, q = _lammps_cell(atoms.cell.array)
+        box = lammps_box(atoms)
+        cell, q = box.cell_lammps, box.rotation
         (lx, _, _), (xy, ly, _), (xz, yz, lz) = (map(float, row) for row in cell)
         for line in ("units metal", "atom_style atomic", "atom_modify map array sort 0 0",
                      f"region box prism 0 {lx!r} 0 {ly!r} 0 {lz!r} {xy!r} {xz!r} {yz!r} units box",

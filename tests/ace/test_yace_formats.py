@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from simkit.ace.check import evaluate_lammps
-from simkit.ace.yace import load_yace
+from simkit.io.yace import load_yace
 from simkit.errors import InputDataError
 from tests.ace import helpers
 
@@ -69,7 +69,7 @@ def block_style(raw: dict) -> str:
 def _raw(path):
     import yaml
 
-    from simkit.ace.yace import _YaceLoader
+    from simkit.io.yace import _YaceLoader
 
     return yaml.load(path.read_text(), Loader=_YaceLoader)  # noqa: S506 - safe loader subclass
 

@@ -74,7 +74,7 @@ def test_evaluate_refuses_a_broken_yace(case_id, good_yace, tmp_path):
 
 @pytest.mark.parametrize("case_id", YACE_IDS)
 def test_ace_check_refuses_a_broken_yace(case_id, good_yace, tmp_path):
-    from simkit.ace.yace import load_yace
+    from simkit.io.yace import load_yace
 
     case = _yace_case(case_id, good_yace)
     path = tmp_path / case.potential

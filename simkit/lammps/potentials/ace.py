@@ -16,7 +16,7 @@ class AcePotential:
     kind = "ace"
 
     def __init__(self, yace_path: Path):
-        from simkit.ace.yace import load_yace
+        from simkit.io.yace import load_yace
 
         self.path = Path(yace_path)
         model = load_yace(self.path)

@@ -25,7 +25,7 @@ constexpr int kMaxL = 16;
 // 1e7 (rcut 10 A at 1e-6 A; pacemaker writes 0.001) is refused: past 2^31 the
 // count overflowed an int and left a one-bin table with energies off by
 // ~100 eV/atom. simkit's Python reader applies the same bound (MAX_SPLINE_BINS
-// in simkit/ace/yace.py).
+// in simkit/io/yace.py).
 constexpr double kMaxSplineBins = 1e7;
 
 enum class RadialKind { SBessel, ChebExpCos, ChebPow };

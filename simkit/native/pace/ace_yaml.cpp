@@ -19,7 +19,7 @@ struct Line {
 
 // A .yace nests at most 6 levels. Both readers below recurse once per level, so
 // the depth is bounded: a hostile file (300,000 '[') is a FormatError, not a
-// stack overflow that kills LAMMPS. Same limit as MAX_NESTING in simkit/ace/yace.py.
+// stack overflow that kills LAMMPS. Same limit as MAX_NESTING in simkit/io/yace.py.
 constexpr int kMaxDepth = 64;
 
 // Counts one level of nesting for the lifetime of a collection being read.
