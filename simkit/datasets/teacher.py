@@ -22,6 +22,7 @@ from simkit.datasets.frames import Dataset, Frame
 from simkit.lammps import dynamics
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.session import LammpsSession, evaluate_structures
+from simkit.units import steps_for
 
 
 @dataclass
@@ -108,7 +109,7 @@ def molten_cells(
 ) -> list[Atoms]:
     """Snapshots of an NVT run of ``base`` at ``temperature_K`` with ``potential``."""
     species = teacher_species(potential, [base])
-    steps_between = max(1, round(interval_ps * 1000.0 / timestep_fs))
+    steps_between = steps_for(interval_ps, timestep_fs)
     snapshots = []
     with LammpsSession(comm) as session:
         session.create_system(base, species, label="melt start")
@@ -116,7 +117,7 @@ def molten_cells(
         dynamics.set_timestep(session, timestep_fs)
         dynamics.create_velocities(session, temperature_K, seed=int(rng.integers(1, 2**31 - 1)))
         dynamics.add_nvt(session, "simkit_melt", temperature_K, temperature_K, damping_fs=100.0)
-        dynamics.run_steps(session, max(1, round(equilibration_ps * 1000.0 / timestep_fs)), chunk=500)
+        dynamics.run_steps(session, steps_for(equilibration_ps, timestep_fs), chunk=500)
         for _ in range(count):
             dynamics.run_steps(session, steps_between, chunk=steps_between)
             snapshots.append(bare(session.to_atoms()))

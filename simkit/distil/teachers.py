@@ -25,6 +25,7 @@ from simkit.datasets.teacher import Label, bare, label_structures, teacher_speci
 from simkit.lammps import dynamics, regions
 from simkit.lammps.potentials.specs import POTENTIAL_SPECS
 from simkit.lammps.session import LammpsSession
+from simkit.units import steps_for
 
 
 @dataclass
@@ -63,7 +64,7 @@ class LammpsTeacher:
 
     def sample(self, start, schedule, snapshots_every_ps, timestep_fs, seed, held=None):
         snapshots: list[Snapshot] = []
-        interval = max(1, round(snapshots_every_ps * 1000.0 / timestep_fs))
+        interval = steps_for(snapshots_every_ps, timestep_fs)
         with LammpsSession(self.comm) as session:
             session.create_system(start, teacher_species(self.potential, [start]), label="distil MD start")
             session.set_potential(self.potential)
@@ -73,7 +74,7 @@ class LammpsTeacher:
                 group = regions.freeze_atoms(session, np.flatnonzero(held))
             dynamics.create_velocities(session, max(schedule[0][0], 1.0), seed, group=group)
             for segment, (start_K, end_K, duration_ps) in enumerate(schedule):
-                steps = max(interval, round(duration_ps * 1000.0 / timestep_fs))
+                steps = steps_for(duration_ps, timestep_fs, at_least=interval)
                 dynamics.add_nvt(session, "simkit_distil", start_K, end_K, damping_fs=100.0, group=group)
                 done = 0
                 while done < steps:
@@ -121,9 +122,9 @@ class AseTeacher:
         rng = np.random.default_rng(seed)
         thermalize_momenta(atoms, temperature_K=max(schedule[0][0], 1.0), rng=rng)
         snapshots = []
-        interval = max(1, round(snapshots_every_ps * 1000.0 / timestep_fs))
+        interval = steps_for(snapshots_every_ps, timestep_fs)
         for segment, (start_K, end_K, duration_ps) in enumerate(schedule):
-            steps = max(interval, round(duration_ps * 1000.0 / timestep_fs))
+            steps = steps_for(duration_ps, timestep_fs, at_least=interval)
             dyn = Langevin(
                 atoms, timestep_fs * units.fs, temperature_K=start_K, friction=0.01 / units.fs, fixcm=False, rng=rng
             )
