@@ -20,6 +20,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from simkit.analysis import options
+
 # name -> (options model in simkit.analysis.options, module, function(trajectory, options, progress=...)
 # returning a result with .write(output_dir)).
 ANALYSES: dict[str, tuple[str, str, str]] = {
@@ -36,8 +38,6 @@ def options_model(name: str) -> type:
     """The option model of analysis ``name`` (light: imports pydantic only)."""
     if name not in ANALYSES:
         raise KeyError(f"unknown analysis {name!r}; choose from {sorted(ANALYSES)}")
-    from simkit.analysis import options
-
     return getattr(options, ANALYSES[name][0])
 
 
@@ -54,6 +54,7 @@ def run_analysis(path: str | Path, name: str, options=None, output_dir: str | Pa
 
     Returns ``(result, outputs)`` where outputs maps kinds (hdf5, csv, png) to paths.
     """
+    # lazy: h5py and ase load in ~0.3 s and `simkit --help` imports this package for the analysis flags
     from simkit.io.h5md_reader import H5mdTrajectory
 
     function = analysis_function(name)

@@ -35,22 +35,23 @@ from typing import Iterable
 import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
+from ase.io import read
+
 from simkit.analysis.frames import iterate_frames
 from simkit.analysis.neighbors import neighbour_list
+from simkit.analysis.options import CrystallinityOptions, parse_lattice
 from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
 from simkit.analysis.profiles import slab_index
-from simkit.analysis.options import CrystallinityOptions, parse_lattice
 from simkit.analysis.soap import SoapDescriptor, unique_environments
 from simkit.analysis.steinhardt import BondOrderCriterion, bond_order
 from simkit.errors import InputDataError
 from simkit.io.h5md_reader import Frame, H5mdTrajectory
 
+
 def load_reference(options: CrystallinityOptions) -> Atoms | None:
     if options.reference_lattice is not None:
         return parse_lattice(options.reference_lattice)
     if options.reference_file is not None:
-        from ase.io import read
-
         try:
             return read(options.reference_file, parallel=False)
         except Exception as exc:  # noqa: BLE001 - ASE raises many types for unreadable files

@@ -160,6 +160,7 @@ class CrystallinityOptions(FrameSelection):
         return self
 
     def soap_parameters(self):
+        # lazy: soap imports scipy; building the CLI from these models imports only pydantic
         from simkit.analysis.soap import SoapParameters
 
         return SoapParameters(cutoff_A=self.soap_cutoff_A, sigma_A=self.soap_sigma_A, n_max=self.soap_n_max,
@@ -169,7 +170,7 @@ class CrystallinityOptions(FrameSelection):
 
 def parse_lattice(text: str):
     """'fcc Cu 3.615' -> the primitive crystal (ase.build.bulk)."""
-    from ase.build import bulk
+    from ase.build import bulk  # lazy: ase.build takes ~0.5 s (scipy); building the CLI imports only pydantic
 
     words = text.split()
     if len(words) != 3 or words[0] not in REFERENCE_LATTICES:

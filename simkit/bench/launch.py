@@ -26,7 +26,7 @@ from pydantic import Field, field_validator
 
 from simkit.config.schema import Schema
 from simkit.errors import BackendSetupError
-from simkit.runtime.mpi import launcher_size
+from simkit.runtime.mpi import launcher_size, mpirun_executable
 
 RANKS = "{ranks}"
 MPIRUN = "{mpirun}"
@@ -52,8 +52,6 @@ class LauncherSpec(Schema):
         words = []
         for word in self.command:
             if MPIRUN in word:
-                from simkit.runtime.mpi import mpirun_executable
-
                 word = word.replace(MPIRUN, str(mpirun_executable()))
             words.append(word.replace(RANKS, str(int(ranks))))
         return words

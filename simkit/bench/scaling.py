@@ -44,6 +44,7 @@ import yaml
 from pydantic import Field, field_validator, model_validator
 
 from simkit.bench.launch import LauncherSpec, run_job, simkit_command
+from simkit.bench.machine import machine_info
 from simkit.config.schema import PathIn, Schema
 from simkit.lammps.potentials.specs import PotentialSpec
 from simkit.screening.speed import SPEED_JSON, TimingSettings
@@ -273,7 +274,5 @@ def run_scaling(config: ScalingConfig, *, on_point=None) -> ScalingResult:
             on_point(point)
     compute_metrics(points, config.reference_name)
     if machine is None:
-        from simkit.bench.machine import machine_info
-
         machine = machine_info()
     return ScalingResult(points, config.reference_name, machine, version)

@@ -69,6 +69,7 @@ def table(result: ScalingResult) -> str:
 
 def plot_scaling(result: ScalingResult, path: Path) -> Path:
     """Speed-up (strong) and parallel efficiency (strong, weak) against ranks, one line per potential."""
+    # lazy: matplotlib takes ~0.5 s to import and only the figures need it (`simkit bench` prints a table too)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -114,6 +115,7 @@ def plot_relative(result: ScalingResult, path: Path) -> Path | None:
     names = list(dict.fromkeys(p.potential for p in result.points))
     if len(names) < 2:
         return None
+    # lazy: matplotlib takes ~0.5 s to import and only the figures need it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

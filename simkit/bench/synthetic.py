@@ -29,7 +29,7 @@ def random_ace(
     seed: int = 0,
 ) -> Path:
     """Write a ``.yace`` with pyace's basis construction and random coefficients (std 0.05)."""
-    try:
+    try:  # lazy: pyace is the optional ACE extra
         from pyace import ACEBBasisSet, create_multispecies_basis_config
     except ImportError as exc:
         raise BackendSetupError(f"building an ACE basis needs python-ace (pyace): {exc}") from exc

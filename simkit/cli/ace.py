@@ -39,11 +39,13 @@ class Command:
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         if args.ace_command == "build":
+            # lazy: keep `simkit --help` fast
             from simkit.lammps.pace_plugin import build_plugin
 
             print(build_plugin(force=args.force))
             return 0
 
+        # lazy: keep `simkit --help` fast
         from simkit.ace.check import check_model, read_structures
 
         structures = read_structures(args.structure) if args.structure else None

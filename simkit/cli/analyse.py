@@ -16,6 +16,11 @@ import types
 import typing
 from pathlib import Path
 
+from simkit.analysis import ANALYSES, options_model, run_analysis
+from simkit.config.loader import validate_config
+from simkit.errors import InputDataError
+from simkit.runtime.mpi import launcher_rank
+
 log = logging.getLogger(__name__)
 
 
@@ -77,8 +82,6 @@ class Command:
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        from simkit.analysis import ANALYSES, options_model
-
         parser.add_argument("file", type=Path, help="H5MD trajectory (.h5md)")
         sub = parser.add_subparsers(dest="analysis", metavar="ANALYSIS")
         sub.required = True
@@ -93,23 +96,20 @@ class Command:
 
     @staticmethod
     def run_dir(args: argparse.Namespace) -> Path:
-        from simkit.errors import InputDataError
-
         if not args.file.is_file():  # before a folder is made beside a file that is not there
             raise InputDataError(f"{args.file}: trajectory file not found")
         return args.output_dir or args.file.resolve().parent / "analysis" / args.analysis
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.analysis import options_model, run_analysis
-        from simkit.config.loader import validate_config
+        # lazy: keep `simkit --help` fast
         from simkit.runtime.provenance import RunRecord
 
         reserved = {"file", "analysis", "output_dir", "no_progress", "command", "traceback", "verbose", "_command"}
         given = {k: v for k, v in vars(args).items() if k not in reserved}
         options = validate_config(options_model(args.analysis), given, source=f"simkit analyse {args.analysis}", base_dir=Path.cwd())
         output_dir = Command.run_dir(args)
-        rank = _rank()
+        rank = launcher_rank()  # from the environment: MPI is not initialised for a serial analysis
         if rank != 0:
             return 0  # analyses read one file serially; extra MPI ranks have nothing to do
         record = RunRecord(f"analyse {args.analysis}", output_dir, options, inputs=[args.file])
@@ -121,12 +121,6 @@ class Command:
             record.add_result("summary", _summary(args.analysis, result))
         log.info("%s of %s: outputs in %s", args.analysis, args.file, output_dir)
         return 0
-
-
-def _rank() -> int:
-    from simkit.cli.main import _rank_from_env
-
-    return _rank_from_env()
 
 
 def _summary(name: str, result) -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from simkit.config import load_config
+
 
 class Command:
     """Benchmarks. ``simkit bench scaling config.yaml``: strong and weak scaling of one or more
@@ -21,10 +23,10 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        # lazy: keep `simkit --help` fast
         from simkit.bench.jobs import scaling_job
         from simkit.bench.scaling import ScalingConfig
         from simkit.bench.scaling_report import table
-        from simkit.config import load_config
 
         overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
         config = load_config(ScalingConfig, args.config, overrides)

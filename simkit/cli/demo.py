@@ -6,6 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from simkit.errors import ConfigError
+from simkit.runtime.mpi import launcher_size
+
 log = logging.getLogger(__name__)
 
 
@@ -27,6 +30,7 @@ class Command:
     @staticmethod
     def run_dir(args: argparse.Namespace) -> Path | None:
         """The demo's output folder; its steps run commands that each hold their own subfolder."""
+        # lazy: keep `simkit --help` fast
         from simkit.demo.runner import load_demo_config
 
         if args.show_config:
@@ -39,6 +43,7 @@ class Command:
         if args.show_config:
             print(path.read_text(), end="")
             return 0
+        # lazy: keep `simkit --help` fast
         from simkit.demo.runner import run_demo
 
         report = run_demo(path, _output_dir(args))
@@ -48,10 +53,8 @@ class Command:
 
 
 def _config_path(args: argparse.Namespace) -> Path:
+    # lazy: keep `simkit --help` fast (the demo config imports matplotlib through its validation section)
     from simkit.demo.config import default_config_path
-    from simkit.errors import ConfigError
-
-    from simkit.runtime.mpi import launcher_size
 
     if launcher_size() > 1:
         raise ConfigError("simkit demo launches its own mpirun for the device cycle: run it without mpirun")

@@ -6,6 +6,10 @@ import argparse
 import logging
 from pathlib import Path
 
+from simkit.config import load_config
+from simkit.errors import ConfigError
+from simkit.runtime.mpi import world
+
 log = logging.getLogger(__name__)
 
 
@@ -37,8 +41,8 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        # lazy: keep `simkit --help` fast
         from simkit.diffusion.driver import analyse_run, run_diffusion
-        from simkit.runtime.mpi import world
 
         config, source = _config(args)
         comm = world()
@@ -59,10 +63,9 @@ class Command:
 
 def _config(args: argparse.Namespace):
     """(config, source name) from the YAML file or, with a RUN_DIR alone, from the run directory."""
-    from simkit.config import load_config
+    # lazy: keep `simkit --help` fast
     from simkit.diffusion.config import DiffusionConfig
     from simkit.diffusion.driver import saved_config
-    from simkit.errors import ConfigError
 
     if args.resume and args.analyse_only:
         raise ConfigError("give --resume or --analyse-only, not both")

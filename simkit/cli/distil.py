@@ -6,6 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from simkit.config import load_config
+from simkit.runtime.mpi import world
+
 log = logging.getLogger(__name__)
 
 
@@ -25,8 +28,8 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        # lazy: keep `simkit --help` fast
         from simkit.distil.runner import run_distil
-        from simkit.runtime.mpi import world
 
         config = _config(args)
         comm = world()
@@ -38,7 +41,7 @@ class Command:
 
 
 def _config(args: argparse.Namespace):
-    from simkit.config import load_config
+    # lazy: keep `simkit --help` fast
     from simkit.distil.config import DistilConfig
 
     overrides = {"output": str(args.output.resolve())} if args.output else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from simkit.runtime.mpi import world
+
 
 class Command:
     """Check the installation: LAMMPS version and packages, pace (native or plugin), MPI, backends."""
@@ -17,8 +19,8 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        # lazy: keep `simkit --help` fast
         from simkit.cli.doctor_checks import run_checks
-        from simkit.runtime.mpi import world
 
         comm = world()
         checks = run_checks(comm)

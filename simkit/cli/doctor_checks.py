@@ -8,6 +8,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from simkit.lammps.install import lammps_module, package_dir
+from simkit.runtime.mpi import mpi_library_path
 from simkit.runtime.versions import distribution_version
 
 # Pair styles simkit's workflows rely on, and whether a missing one is fatal.
@@ -27,7 +29,7 @@ def _pace_status(lmp) -> Check:
         return Check("pair_style pace", True, "native (LAMMPS built with ML-PACE)", required=False)
     if importlib.util.find_spec("simkit.lammps.pace_plugin") is None:
         return Check("pair_style pace", False, "not in this LAMMPS and simkit's plugin is not installed", required=False)
-    from simkit.lammps import pace_plugin
+    from simkit.lammps import pace_plugin  # lazy: only once find_spec above says this install has the plugin module
 
     try:
         path = pace_plugin.plugin_path(build=False)
@@ -39,14 +41,11 @@ def _pace_status(lmp) -> Check:
 
 def run_checks(comm=None) -> list[Check]:
     """Start LAMMPS on ``comm`` and report on MPI, LAMMPS styles and fitting backends."""
-    from simkit.lammps.install import lammps_module, package_dir
-    from simkit.runtime.mpi import mpi_library_path
-
     checks: list[Check] = [Check("python", True, sys.version.split()[0])]
     mpi_path = mpi_library_path()
     checks.append(Check("MPI library", mpi_path is not None, str(mpi_path) if mpi_path else "not found in environment"))
     if comm is not None:
-        from mpi4py import MPI
+        from mpi4py import MPI  # lazy: importing mpi4py.MPI initialises MPI; only with a communicator
 
         version = MPI.Get_library_version().splitlines()[0].strip()
         checks.append(Check("MPI ranks", True, f"{comm.Get_size()} ({version}; mpi4py {distribution_version('mpi4py')})"))

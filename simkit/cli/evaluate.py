@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from simkit.runtime.mpi import world
+
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +32,7 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.runtime.mpi import world
+        # lazy: keep `simkit --help` fast
         from simkit.scoring.evaluate import format_scores, run_evaluate
 
         comm = world()

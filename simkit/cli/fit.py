@@ -7,6 +7,9 @@ import logging
 import os
 from pathlib import Path
 
+from simkit.config import parse_override
+from simkit.runtime.mpi import world
+
 log = logging.getLogger(__name__)
 
 
@@ -30,10 +33,9 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.config import parse_override
+        # lazy: keep `simkit --help` fast
         from simkit.fitting.candidate import run_fit
         from simkit.fitting.registry import load_fit_config
-        from simkit.runtime.mpi import world
         from simkit.scoring.evaluate import format_scores
         from simkit.scoring.metrics import Metrics, Scores
 

@@ -19,6 +19,7 @@ import traceback
 from simkit import __version__
 from simkit.errors import LammpsError, SimkitError
 from simkit.runtime.locks import hold_run_dir
+from simkit.runtime.logs import configure_logging
 from simkit.runtime.mpi import launcher_rank
 
 # name -> module; adding a command is one line here plus its module.
@@ -76,8 +77,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     rank = launcher_rank()  # from the environment: MPI is not initialised just to print an error
-    from simkit.runtime.logs import configure_logging
-
     configure_logging(rank, verbose=args.verbose)
     try:
         return _run(args, sys.argv[1:] if argv is None else argv)

@@ -6,6 +6,10 @@ import argparse
 import logging
 from pathlib import Path
 
+from simkit.config import load_config
+from simkit.errors import ConfigError
+from simkit.runtime.mpi import world
+
 log = logging.getLogger(__name__)
 
 
@@ -32,8 +36,8 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        # lazy: keep `simkit --help` fast
         from simkit.drivers.md.runner import run_protocol
-        from simkit.runtime.mpi import world
 
         protocol, source = _protocol(args)
         comm = world()
@@ -50,10 +54,9 @@ class Command:
 
 def _protocol(args: argparse.Namespace):
     """(protocol, source name) from the YAML file or, with ``--resume RUN_DIR`` alone, from the run directory."""
-    from simkit.config import load_config
+    # lazy: keep `simkit --help` fast
     from simkit.drivers.md.protocol import MdProtocol
     from simkit.drivers.md.state import saved_protocol
-    from simkit.errors import ConfigError
 
     run_dir = Path(args.resume) if isinstance(args.resume, str) else None
     output_dir = args.output_dir or run_dir

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from simkit.errors import ConfigError
+from simkit.runtime.logs import add_file_log
+from simkit.runtime.mpi import launched_by_mpirun, rank_of, world
+from simkit.runtime.outputs import LOG_FILE
+
 
 class Command:
     """Optimise the hyperparameters of a SNAP or ACE fit (see inputs/optimise_snap_si.yaml).
@@ -33,10 +38,8 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
+        # lazy: keep `simkit --help` fast
         from simkit.optimise.runner import run_optimisation
-        from simkit.runtime.logs import add_file_log
-        from simkit.runtime.mpi import launched_by_mpirun, rank_of, world
-        from simkit.runtime.outputs import LOG_FILE
 
         config, source = _config(args)
         if args.no_progress:
@@ -54,7 +57,7 @@ class Command:
 
 def _config(args: argparse.Namespace):
     """(config, source name) from the YAML file or from ``--resume RUN_DIR``."""
-    from simkit.errors import ConfigError
+    # lazy: keep `simkit --help` fast
     from simkit.optimise.runner import config_from_run_dir, load_optimise_config
 
     if (args.config is None) == (args.resume is None):

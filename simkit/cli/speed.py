@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from simkit.config import load_config
+from simkit.runtime.mpi import world
+
 
 class Command:
     """Time a potential in LAMMPS on cells of given sizes (see inputs/speed_si.yaml).
@@ -22,8 +25,7 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.config import load_config
-        from simkit.runtime.mpi import world
+        # lazy: keep `simkit --help` fast
         from simkit.screening.config import SpeedConfig
         from simkit.screening.jobs import speed_job
 

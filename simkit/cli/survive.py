@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from simkit.config import load_config
+from simkit.runtime.mpi import world
+
 
 class Command:
     """Run replicas of hot MD with a potential and report which survive (see inputs/survive_si.yaml).
@@ -26,7 +29,7 @@ class Command:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from simkit.runtime.mpi import world
+        # lazy: keep `simkit --help` fast
         from simkit.screening.jobs import survive_job
 
         config = _config(args)
@@ -39,7 +42,7 @@ class Command:
 
 
 def _config(args: argparse.Namespace):
-    from simkit.config import load_config
+    # lazy: keep `simkit --help` fast
     from simkit.screening.config import SurviveConfig
 
     overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None

@@ -10,11 +10,14 @@ energy or forces are all reported in one error naming each frame.
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import iread, read, write
 
 from simkit.datasets.frames import DEFAULT_CONFIG_TYPE, Dataset, Frame
 from simkit.datasets.spec import LabelKeys
@@ -144,8 +147,6 @@ def _one_line(exc: Exception) -> str:
 
 
 def _read_any(path: Path, format: str) -> list[Atoms]:
-    from ase.io import iread
-
     images: list[Atoms] = []
     try:
         for atoms in iread(path, index=":", format=format, parallel=False):
@@ -160,10 +161,6 @@ def _read_extxyz(path: Path) -> list[Atoms]:
 
     ASE alone reports neither, and stops without a word at a blank line, dropping the frames after it.
     """
-    from io import StringIO
-
-    from ase.io import read
-
     raw = path.read_bytes()
     try:
         raw.decode("utf-8")
@@ -214,9 +211,6 @@ def _read_extxyz(path: Path) -> list[Atoms]:
 
 def write_dataset(dataset: Dataset, path: Path) -> Path:
     """Write ``dataset`` as extended XYZ with the default label keys (read back identically)."""
-    from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.io import write
-
     keys = LabelKeys()
     images = []
     for frame in dataset:

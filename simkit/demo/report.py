@@ -17,8 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
 
 from simkit.analysis.output import new_figure, save_figure
+from simkit.demo.analyse import RDF_FIGURE
+from simkit.demo.steps import FOLDERS, REPORT_DIR
 
 _STATUS_COLOURS = {"ok": "tab:green", "infeasible": "tab:orange", "pruned": "tab:gray", "failed": "tab:red"}
 
@@ -46,8 +49,6 @@ def _survival_figure(tables: dict[str, pd.DataFrame], path: Path) -> Path:
         ticks += list(x)
         labels += [f"{family}{i}" for i in screened["id"]]
         offset += len(screened) + 1
-    from matplotlib.patches import Patch
-
     handles = [Patch(color=colour, label=status) for status, colour in _STATUS_COLOURS.items()]
     axis.set_xticks(ticks, labels, rotation=90, fontsize="x-small")
     axis.set_ylim(0, 1.05)
@@ -189,9 +190,6 @@ def _cycle_choice(plan) -> str:
 
 def write_report(plan, history: list[dict[str, Any]], total_s: float) -> Path:
     """Write ``report/report.md`` and its figures; returns the Markdown file's path."""
-    from simkit.demo.analyse import RDF_FIGURE
-    from simkit.demo.runner import FOLDERS, REPORT_DIR
-
     out = plan.out
     folder = out / REPORT_DIR
     shutil.rmtree(folder, ignore_errors=True)

@@ -17,22 +17,26 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simkit.analysis import options_model
 from simkit.config.loader import deep_merge, read_yaml, validate_config
 from simkit.config.schema import Schema
-from simkit.demo.analyse import RDF_FIGURE, crystallinity_options
-from simkit.drivers.md.runner import INITIAL_STRUCTURE
+from simkit.demo.analyse import RDF_FIGURE, analyse_cycle, crystallinity_options
 from simkit.demo.config import DemoConfig
-from simkit.demo.steps import Step, StepFailed, fingerprint, run_command, simkit_command, write_yaml
+from simkit.demo.report import write_report
+from simkit.demo.steps import FOLDERS, Step, StepFailed, fingerprint, run_command, simkit_command, write_yaml
 from simkit.demo.validate import SUMMARY, validate_student, write_summary
 from simkit.distil.config import DistilConfig
+from simkit.drivers.md.protocol import MdProtocol
+from simkit.drivers.md.runner import INITIAL_STRUCTURE
 from simkit.errors import ConfigError
 from simkit.lammps.potentials.specs import PotentialSpec
+from simkit.optimise.config import OptimiseConfig
+from simkit.optimise.space import SearchSpace, check_search_space
+from simkit.runtime.mpi import mpirun_executable
+from simkit.runtime.provenance import RunRecord
 
 log = logging.getLogger(__name__)
 
-REPORT_DIR = "report"
-FOLDERS = {"data": "01-data", "snap": "02-optimise-snap", "ace": "03-optimise-ace", "validation": "04-validation",
-           "cycle": "05-device-cycle", "analysis": "06-analysis"}
 DATASET = "dataset.extxyz"
 BENCHMARK = "dataset.benchmark.extxyz"  # what simkit distil names the held-out frames beside DATASET
 CYCLE_REJECTED = "cycle_rejected.json"
@@ -79,9 +83,6 @@ class DemoPlan:
         return _dump(self._validated(DistilConfig, data, "data"))
 
     def _optimise_config(self, family: str) -> dict[str, Any]:
-        from simkit.optimise.config import OptimiseConfig
-        from simkit.optimise.space import SearchSpace, check_search_space
-
         section = getattr(self.config, family)
         fit = dict(section.get("fit", {}))
         fit.setdefault("backend", family)
@@ -110,15 +111,11 @@ class DemoPlan:
                 "cutoff_A": 5.0}
 
     def _cycle_config(self, potential: dict[str, Any]) -> dict[str, Any]:
-        from simkit.drivers.md.protocol import MdProtocol
-
         data = {"seed": self.config.seed, **self.config.cycle, "potential": potential,
                 "output_dir": str(self.out / FOLDERS["cycle"])}
         return _dump(self._validated(MdProtocol, data, "cycle"))
 
     def _check_analysis(self) -> None:
-        from simkit.analysis import options_model
-
         names = {s.get("name") for s in self.config.cycle.get("stages", [])}
         for name in self.config.analysis.rdf_stages:
             if name not in names:
@@ -232,8 +229,6 @@ class DemoPlan:
         return self.untried_family() or self.ranked_families()[0]
 
     def cycle_step(self, family: str | None = None) -> Step:
-        from simkit.runtime.mpi import mpirun_executable
-
         family = family or self.cycle_family()
         folder = self.out / FOLDERS["cycle"]
         best_dir = self.out / FOLDERS[family] / "best"
@@ -282,8 +277,6 @@ class DemoPlan:
         analysis = self.config.analysis.model_dump(mode="json")
 
         def execute(resume: bool) -> None:
-            from simkit.demo.analyse import analyse_cycle
-
             analyse_cycle(trajectory, summary, self.config.analysis, folder, base_dir=self.base_dir)
 
         inputs = [p for p in (trajectory, summary) if p.is_file()]
@@ -310,9 +303,6 @@ def run_demo(config_path: Path, output_dir: Path | None = None) -> Path:
     config file's hash and what each step did; every step's own folder has the
     summary of its command.
     """
-    from simkit.demo.report import write_report
-    from simkit.runtime.provenance import RunRecord
-
     config, out = load_demo_config(config_path, output_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan = DemoPlan(config, config_path, out)

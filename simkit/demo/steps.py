@@ -34,6 +34,10 @@ from simkit.runtime.hashing import sha256_file, sha256_json
 log = logging.getLogger(__name__)
 
 MARKER = "demo_step.json"
+# Each step's folder in the demo's output folder, and the report's: the runner writes them, the report reads them.
+REPORT_DIR = "report"
+FOLDERS = {"data": "01-data", "snap": "02-optimise-snap", "ace": "03-optimise-ace", "validation": "04-validation",
+           "cycle": "05-device-cycle", "analysis": "06-analysis"}
 REUSED, RESUMED, RAN = "reused", "resumed", "ran"
 
 

@@ -37,6 +37,7 @@ from simkit.errors import ParseError
 from simkit.fitting import pacemaker
 from simkit.fitting.base import FitConfigBase, FittedModel
 from simkit.fitting.deployed import deployed_spec
+from simkit.lammps.session import evaluate_structures
 from simkit.runtime.mpi import on_root
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,6 @@ class AceFitter:
         start = time.perf_counter()
         reference = config.reference_potential()
         if reference is not None:
-            from simkit.lammps.session import evaluate_structures
-
             results = evaluate_structures(train.structures, reference, comm=comm, species=config.elements)
             energies = energies - np.array([r.energy_eV for r in results])
             forces = [f - r.forces_eV_per_A for f, r in zip(forces, results)]

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Protocol, Union, runtime_checkable
 
+from ase.data import atomic_numbers
 from pydantic import Field, field_validator, model_validator
 
 from simkit.config.schema import PathIn, Schema
 from simkit.datasets.frames import Dataset
 from simkit.datasets.spec import DataSpec, Weights
+from simkit.fitting.deployed import build_deployed
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.potentials.composite import ZblPotential
 from simkit.lammps.potentials.specs import LammpsSpec, ZblSpec
@@ -62,8 +64,6 @@ class FitConfigBase(Schema):
     @field_validator("elements")
     @classmethod
     def _unique_elements(cls, value: list[str]) -> list[str]:
-        from ase.data import atomic_numbers
-
         if len(set(value)) != len(value):
             raise ValueError(f"elements must be unique, got {value}")
         unknown = [el for el in value if el not in atomic_numbers]
@@ -104,8 +104,6 @@ class FittedModel:
     info: dict[str, Any] = field(default_factory=dict)  # the fitter's own numbers, never used for scoring
 
     def build(self) -> Potential:
-        from simkit.fitting.deployed import build_deployed
-
         return build_deployed(self.spec)
 
 

@@ -29,8 +29,10 @@ from simkit.fitting.deployed import POTENTIAL_FILE, build_deployed, write_potent
 from simkit.fitting.registry import make_fitter
 from simkit.lammps.potentials.base import Potential
 from simkit.runtime.mpi import on_root, rank_of, size_of
+from simkit.runtime.provenance import RunRecord
 from simkit.scoring.evaluate import METRICS_FILE, PARITY_FILE, baseline_predictions, predict, write_metrics
 from simkit.scoring.metrics import Predictions, score
+from simkit.scoring.parity import plot_parity
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +149,6 @@ def _write_outputs(result, scores, baseline, predictions, config: FitConfigBase,
     write_potential_yaml(result.potential, workdir / POTENTIAL_FILE)
     write_metrics(scores, workdir / METRICS_FILE, extra={"baseline": baseline.to_dict()})
     if config.scoring.parity_plot:
-        from simkit.scoring.parity import plot_parity
-
         plot_parity(predictions, workdir / PARITY_FILE, title=f"{config.backend}: validation")
     (workdir / CANDIDATE_FILE).write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
 
@@ -164,8 +164,6 @@ def candidate_outputs(workdir: Path, parity_plot: bool = True) -> dict[str, Path
 
 def run_fit(config: FitConfigBase, *, comm=None, cores: int = 1) -> dict[str, Any]:
     """``simkit fit``: :func:`fit_and_score` in ``config.output_dir`` with a run summary."""
-    from simkit.runtime.provenance import RunRecord
-
     rank = rank_of(comm)
     size = size_of(comm)
     out = Path(config.output_dir).resolve()

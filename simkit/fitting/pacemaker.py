@@ -66,6 +66,7 @@ def write_dataset_pickle(
     force_weights: Sequence[np.ndarray],
 ) -> Path:
     """pacemaker's dataset: a gzipped pandas pickle with its column names."""
+    # lazy: pandas takes ~0.4 s to import, and every fit config load imports this module (through the registry)
     import pandas as pd
 
     frame = pd.DataFrame({

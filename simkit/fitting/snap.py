@@ -31,6 +31,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
+from threadpoolctl import threadpool_limits
 
 from simkit.config.schema import Schema
 from simkit.datasets.frames import Dataset, Frame
@@ -256,8 +257,6 @@ def _rms(values: np.ndarray) -> float | None:
 
 
 def _solve(system: LinearSystem, solver, cores: int):
-    from threadpoolctl import threadpool_limits
-
     # BLAS would otherwise take every core, starving concurrent candidates.
     with threadpool_limits(limits=max(1, int(cores))):
         return solve_weighted(system.matrix, system.target, system.weights, solver)

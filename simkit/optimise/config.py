@@ -35,6 +35,8 @@ per atom-step (1e6 / atom-steps per second per core).
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
@@ -89,8 +91,6 @@ class Dimension(Schema):
 
 def category_label(value: Any) -> str:
     """The text a categorical value is known by (to the optimiser and in the journal): its JSON."""
-    import json
-
     return json.dumps(value, sort_keys=True)
 
 
@@ -264,8 +264,6 @@ class OptimiseConfig(Schema):
     @field_validator("search_space")
     @classmethod
     def _names(cls, value: dict[str, Dimension]) -> dict[str, Dimension]:
-        import re
-
         bad = [name for name in value if not re.match(_NAME_PATTERN, name)]
         if bad:
             raise ValueError(f"search space names must be dotted names like 'snap.rcutfac', got {bad}")

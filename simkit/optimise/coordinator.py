@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from simkit.optimise.evaluate import CandidateOutcome, CandidateTask
 from simkit.optimise.journal import Journal
 from simkit.optimise.objective import CandidateStatus, penalty
@@ -35,8 +37,6 @@ class _BarSafeHandler(logging.Handler):
     """Writes log lines above the progress bar instead of through it."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        from tqdm import tqdm
-
         try:
             tqdm.write(self.format(record), file=sys.stderr)
         except Exception:  # noqa: BLE001 - logging must never break the run
@@ -51,8 +51,6 @@ class Progress:
     """
 
     def __init__(self, total: int, done: int, enabled: bool):
-        from tqdm import tqdm
-
         self.enabled = enabled and sys.stderr.isatty()
         self.bar = tqdm(total=total, initial=min(done, total), desc="optimise", unit="cand", file=sys.stderr,
                         dynamic_ncols=True, mininterval=0.5, disable=not self.enabled)

@@ -22,9 +22,13 @@ from ase import Atoms
 
 from simkit.datasets.splits import PreparedData
 from simkit.fitting.base import FitConfigBase
+from simkit.fitting.candidate import fit_and_score
+from simkit.fitting.registry import with_overrides
 from simkit.optimise.config import ObjectiveSpec, SpeedStage, SurvivalStage
 from simkit.optimise.objective import CandidateStatus, Objective
 from simkit.runtime.mpi import on_root
+from simkit.screening.speed import SpeedSettings, measure_speed
+from simkit.screening.survival import run_survival
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +120,6 @@ def _stop(outcome: CandidateOutcome, status: str, reason: str, bound: float | No
 
 
 def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcome, workdir: Path) -> None:
-    from simkit.fitting.candidate import fit_and_score
-    from simkit.fitting.registry import with_overrides
-
     objective = Objective(context.objective)
     outcome.stages.append("fit")
     config = with_overrides(context.fit, {**task.params, "scoring.alpha": context.alpha, "output_dir": str(workdir)})
@@ -189,8 +190,6 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
 
 
 def _measure_speed(potential, context: EvaluationContext, comm, outcome: CandidateOutcome, workdir: Path) -> float:
-    from simkit.screening.speed import SpeedSettings, measure_speed
-
     stage = context.speed
     settings = SpeedSettings(
         sizes_atoms=[stage.size_atoms], steps=stage.steps, warmup_steps=stage.warmup_steps, repeats=stage.repeats,
@@ -231,8 +230,6 @@ def _measure_speed(potential, context: EvaluationContext, comm, outcome: Candida
 
 
 def _screen(potential, context: EvaluationContext, comm, required: float | None, workdir: Path):
-    from simkit.screening.survival import run_survival
-
     stage = context.survival
     settings = stage.settings()
     reference = None if settings.thresholds.reference_min_distance_A else context.data.full.structures

@@ -66,6 +66,7 @@ class _CoordinatorThread(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
+        # lazy: importing mpi4py.MPI initialises MPI; only code running on a communicator gets here
         from mpi4py import MPI
 
         active, sends = self.leaders, []
@@ -146,6 +147,7 @@ def run_with_mpi(coordinator: Coordinator | None, context: EvaluationContext, wo
 
     ``coordinator`` is given on world rank 0 only.
     """
+    # lazy: importing mpi4py.MPI initialises MPI; only code running on a communicator gets here
     from mpi4py import MPI
 
     if MPI.Query_thread() < MPI.THREAD_MULTIPLE:

@@ -16,6 +16,7 @@ _STYLE = {
 
 
 def _figure(size):
+    # lazy: matplotlib takes ~0.5 s to import and only the run's final figures need it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -19,6 +19,8 @@ import queue
 import time
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from simkit.optimise.coordinator import Coordinator
 from simkit.optimise.evaluate import CANDIDATE_LOG, CandidateTask, EvaluationContext, evaluate_candidate
 from simkit.runtime.mpi import without_launcher
@@ -31,8 +33,6 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 
 
 def _prepare_worker_environment(cores: int) -> None:
-    from threadpoolctl import threadpool_limits
-
     for name in set(os.environ) - set(without_launcher(dict(os.environ))):
         del os.environ[name]  # this process's own environment, before MPI starts
     # For libraries loaded from now on and for subprocesses (pacemaker) ...

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from simkit.optimise.config import OptimiserSpec
 from simkit.optimise.space import SearchSpace, initial_design
@@ -39,8 +40,6 @@ def _skopt_calls():
     busy with candidates, thread contention made each model fit ~10x slower.
     skopt warns (UserWarning) when it re-proposes a point.
     """
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(limits=1), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
@@ -60,6 +59,7 @@ class Proposer:
         self._values: list[float] = []
 
     def _fresh_optimizer(self):
+        # lazy: scikit-optimize (scikit-learn) takes seconds to import; only the rank proposing points needs it
         from skopt import Optimizer
 
         acquisition = self.spec.acquisition.model_dump()

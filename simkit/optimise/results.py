@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from simkit.fitting.deployed import POTENTIAL_FILE, write_potential_yaml
 from simkit.optimise.objective import CandidateStatus, pareto_mask
-from simkit.runtime.files import replace_durably, replace_directory, restore_directory
+from simkit.runtime.files import replace_directory, replace_durably, restore_directory
 
 CANDIDATES_CSV = "candidates.csv"
 CANDIDATES_H5 = "candidates.h5"
@@ -81,6 +82,7 @@ def pareto_ids(rows: list[dict], axes: list[str]) -> set[int]:
 def candidate_table(rows: list[dict], *, names: list[str], has_reference: bool, front: set[int],
                     best_id: int | None):
     """All candidates as a pandas DataFrame (units in the column names)."""
+    # lazy: pandas takes ~0.4 s to import; the package loads in every spawned candidate worker, the table once a run
     import pandas as pd
 
     types = sorted({t for r in rows for t in ((r["outcome"] or {}).get("validation") or {}).get("config_types", {})})
@@ -133,6 +135,7 @@ def _unit(column: str) -> str:
 
 
 def write_tables(table, run_dir: Path, attributes: dict[str, Any]) -> tuple[Path, Path]:
+    # lazy: h5py is only for the final table; the package loads in every spawned candidate worker
     import h5py
 
     csv_path, h5_path = Path(run_dir) / CANDIDATES_CSV, Path(run_dir) / CANDIDATES_H5
@@ -176,8 +179,6 @@ def export_best(row: dict, run_dir: Path, provenance: dict[str, Any]) -> Path:
     renames, the previous one as ``.best.previous/``, which the next export
     renames back.
     """
-    from simkit.fitting.deployed import POTENTIAL_FILE, write_potential_yaml
-
     best = Path(run_dir) / BEST_DIR
     restore_directory(best)
     existing = best / PROVENANCE_JSON

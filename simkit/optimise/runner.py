@@ -24,15 +24,30 @@ from typing import Any
 import numpy as np
 
 from simkit.config import load_config, validate_config
+from simkit.datasets.splits import prepare_data
 from simkit.errors import ConfigError
-from simkit.runtime.hashing import sha256_file
+from simkit.fitting.candidate import fit_and_score
+from simkit.fitting.deployed import POTENTIAL_FILE, read_potential_yaml
+from simkit.fitting.registry import with_overrides
+from simkit.optimise import plots, results
 from simkit.optimise.config import OptimiseConfig
+from simkit.optimise.coordinator import Coordinator
 from simkit.optimise.evaluate import EvaluationContext
 from simkit.optimise.journal import JOURNAL_FILE, Journal
+from simkit.optimise.mpi_pool import run_with_mpi
 from simkit.optimise.objective import CandidateStatus
+from simkit.optimise.pool import run_with_processes
+from simkit.optimise.proposer import Proposer
+from simkit.optimise.results import BEST_DIR
 from simkit.optimise.space import SearchSpace, check_search_space
 from simkit.runtime.files import atomic_write_text
+from simkit.runtime.hashing import sha256_file
 from simkit.runtime.mpi import on_root, rank_of, size_of
+from simkit.runtime.provenance import RunRecord
+from simkit.runtime.versions import package_versions
+from simkit.screening.config import load_frames
+from simkit.screening.survival import available_cores
+from simkit.structures.spec import load_structure
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +97,6 @@ def run_definition(config: OptimiseConfig) -> tuple[dict, str]:
 
 
 def _available_cores() -> int:
-    from simkit.screening.survival import available_cores
-
     return available_cores()
 
 
@@ -104,10 +117,6 @@ def parallelism(config: OptimiseConfig, world, remaining: int) -> tuple[int, int
 
 def build_context(config: OptimiseConfig, *, cores: int, concurrent: int, mode: str) -> EvaluationContext:
     """Read and split the data once, build the speed and survival cells (shared by every candidate)."""
-    from simkit.datasets.splits import prepare_data
-    from simkit.screening.config import load_frames
-    from simkit.structures.spec import load_structure
-
     fit = config.fit
     data = prepare_data(fit.data, fit.elements, fit.seed)
     rng = np.random.default_rng(config.seed)
@@ -136,8 +145,6 @@ def run_optimisation(config: OptimiseConfig, *, comm=None, source: str = "config
     ``comm``: the MPI communicator (None or one rank: worker processes);
     ``budget`` overrides ``budget.candidates`` (e.g. to extend a finished run).
     """
-    from simkit.runtime.provenance import RunRecord
-
     world = comm if comm is not None and comm.Get_size() > 1 else None
     rank = rank_of(world)
     size = size_of(world)
@@ -187,9 +194,6 @@ def run_optimisation(config: OptimiseConfig, *, comm=None, source: str = "config
 
 
 def _evaluate_candidates(config, space, journal, world, total, run_dir, record, state) -> EvaluationContext:
-    from simkit.optimise.coordinator import Coordinator
-    from simkit.optimise.proposer import Proposer
-
     k, cores, mode = parallelism(config, world, total - state["finished"])
     # Every rank reads the inputs: under mpirun ASE's readers are collective over MPI_COMM_WORLD.
     context = build_context(config, cores=cores, concurrent=k, mode=mode)
@@ -213,12 +217,8 @@ def _evaluate_candidates(config, space, journal, world, total, run_dir, record, 
     coordinator = made.get("coordinator")
     try:
         if world is not None:
-            from simkit.optimise.mpi_pool import run_with_mpi
-
             run_with_mpi(coordinator, context, world, k)
         else:
-            from simkit.optimise.pool import run_with_processes
-
             run_with_processes(coordinator, context, k)
     finally:
         if coordinator is not None:
@@ -230,9 +230,6 @@ def _evaluate_candidates(config, space, journal, world, total, run_dir, record, 
 
 def _results(config: OptimiseConfig, space: SearchSpace, journal: Journal, run_dir: Path, record, state,
              total: int) -> dict:
-    from simkit.optimise import plots, results
-    from simkit.runtime.versions import package_versions
-
     rows = journal.rows()
     has_reference = config.speed is not None and config.speed.reference is not None
     axes = results.pareto_axes(config.speed is not None, config.survival is not None)
@@ -266,8 +263,6 @@ def _results(config: OptimiseConfig, space: SearchSpace, journal: Journal, run_d
     }
     best_dir = results.export_best(best, run_dir, provenance)
     record.add_output("best", best_dir)
-    from simkit.fitting.deployed import POTENTIAL_FILE, read_potential_yaml
-
     record.data["potentials"] = [read_potential_yaml(best_dir / POTENTIAL_FILE).describe()]
     summary.update(best_objective=best["objective"], best_loss=best["loss"], best_params=best["params"],
                    best_speed_atom_steps_per_s_per_core=best["speed_per_core"], best_survival=best["survival"])
@@ -278,10 +273,6 @@ def _results(config: OptimiseConfig, space: SearchSpace, journal: Journal, run_d
 
 def _final_upfit(config: OptimiseConfig, summary: dict, run_dir: Path, world, context) -> dict:
     """Refit the best ACE candidate with the extra upfit stages into best/upfit (once per best candidate)."""
-    from simkit.fitting.candidate import fit_and_score
-    from simkit.fitting.registry import with_overrides
-    from simkit.optimise.results import BEST_DIR
-
     target = run_dir / BEST_DIR / UPFIT_DIR
     marker = target / "upfit.json"
     done = on_root(world, lambda: json.loads(marker.read_text()) if marker.is_file() else None)

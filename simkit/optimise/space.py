@@ -37,6 +37,7 @@ class SearchSpace:
 
     def skopt_dimensions(self) -> list:
         """Fresh skopt dimension objects (skopt's samplers change their transforms in place)."""
+        # lazy: scikit-optimize (scikit-learn) takes seconds to import; config validation and workers never need it
         from skopt.space import Categorical, Integer, Real
 
         made = []
@@ -86,6 +87,7 @@ class SearchSpace:
         return True
 
     def random_points(self, count: int, seed: int) -> list[list]:
+        # lazy: scikit-optimize (scikit-learn) takes seconds to import; config validation and workers never need it
         from skopt.space import Space
 
         rng = np.random.RandomState(seed % (2**32))  # skopt's samplers take a RandomState
@@ -94,6 +96,7 @@ class SearchSpace:
 
 def initial_design(space: SearchSpace, count: int, generator: str, seed: int) -> list[list]:
     """``count`` points of the initial design (duplicates, possible with categories, dropped)."""
+    # lazy: scikit-optimize (scikit-learn) takes seconds to import; config validation and workers never need it
     from skopt.utils import cook_initial_point_generator
 
     if generator == "random":

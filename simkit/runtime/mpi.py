@@ -74,7 +74,7 @@ def mpi_library_path() -> Path | None:
 def world():
     """Return ``mpi4py.MPI.COMM_WORLD`` (initialises MPI on first call)."""
     preload_mpi_library()
-    try:
+    try:  # lazy: importing mpi4py initialises MPI, which must wait for the preload above
         from mpi4py import MPI
     except ImportError as exc:  # pragma: no cover - mpi4py is a hard dependency
         raise BackendSetupError(

@@ -19,11 +19,15 @@ import numpy as np
 
 from simkit.datasets.checks import check_frames
 from simkit.datasets.frames import Dataset
-from simkit.datasets.reader import voigt_from_tensor
+from simkit.datasets.reader import read_dataset, voigt_from_tensor
 from simkit.errors import InputDataError
 from simkit.lammps.potentials.base import Potential
+from simkit.lammps.session import evaluate_structures
 from simkit.runtime.mpi import rank_of, size_of
+from simkit.runtime.provenance import RunRecord
 from simkit.scoring.metrics import Predictions, Scores, score
+from simkit.scoring.parity import plot_parity
+from simkit.scoring.potential_files import load_potential
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +54,6 @@ def predict(
     potential: Potential, dataset: Dataset, *, comm=None, species: Sequence[str] | None = None
 ) -> Predictions:
     """Evaluate every frame with ``potential`` in LAMMPS (on ``comm``); all ranks get the result."""
-    from simkit.lammps.session import evaluate_structures
-
     if len(dataset) == 0:
         raise InputDataError(f"{dataset.name}: no frames to evaluate")
     species = tuple(species or potential.elements or dataset.elements)
@@ -115,8 +117,6 @@ def evaluate_potential(
             output_dir.mkdir(parents=True, exist_ok=True)
             write_metrics(scores, outputs["metrics"])
             if parity_plot:
-                from simkit.scoring.parity import plot_parity
-
                 plot_parity(predictions, outputs["parity_plot"], title=dataset.name)
     return EvaluationReport(scores, predictions, outputs)
 
@@ -156,10 +156,6 @@ def run_evaluate(
 
     ``output_dir`` defaults to ``evaluate_<potential file stem>`` in the current directory.
     """
-    from simkit.datasets.reader import read_dataset
-    from simkit.runtime.provenance import RunRecord
-    from simkit.scoring.potential_files import load_potential
-
     data = [Path(p) for p in data]
     for path in data:
         if not path.is_file():

@@ -29,6 +29,7 @@ def _panel(axes, reference, predicted, groups, label, unit, rmse) -> None:
 
 def plot_parity(predictions: Predictions, path: Path, title: str = "") -> Path:
     """Write a PNG with energy-per-atom, force-component and (if any) virial-per-atom parity panels."""
+    # lazy: matplotlib takes ~0.5 s to import and only the figure needs it (scoring runs without plots too)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ase import Atoms
+from ase.io import read
 from pydantic import Field, model_validator
 
 from simkit.config.schema import ExistingFile, PathIn, Schema
@@ -41,8 +42,6 @@ class FramesSpec(Schema):
 
 
 def load_frames(spec: FramesSpec) -> list[Atoms]:
-    from ase.io import read
-
     try:
         frames = read(spec.file, index=spec.index, format=spec.format, parallel=False)
     except Exception as exc:  # noqa: BLE001 - ASE raises many types for bad files

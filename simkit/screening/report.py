@@ -165,6 +165,7 @@ class SurvivalReport:
 
     def plot(self, path: Path) -> Path:
         """Survival fraction per temperature and times to failure, coloured by mode."""
+        # lazy: matplotlib takes ~0.5 s to import and only the figure needs it
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 

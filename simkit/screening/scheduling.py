@@ -257,6 +257,7 @@ class _Notices:
 
     def poll(self) -> bool:
         """Read waiting notices; True when the screen should stop."""
+        # lazy: importing mpi4py.MPI initialises MPI; only code running on a communicator gets here
         from mpi4py import MPI
 
         while self.comm.iprobe(source=MPI.ANY_SOURCE, tag=_NOTICE_TAG):
@@ -265,6 +266,7 @@ class _Notices:
 
     def finish(self) -> None:
         """Receive every notice still in flight so no message outlives the screen."""
+        # lazy: importing mpi4py.MPI initialises MPI; only code running on a communicator gets here
         from mpi4py import MPI
 
         sent_by_rank = self.comm.allgather(self.sent)

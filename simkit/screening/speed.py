@@ -25,6 +25,7 @@ from pathlib import Path
 from ase import Atoms
 from pydantic import Field, field_validator
 
+from simkit.bench.machine import machine_info
 from simkit.config.schema import Schema
 from simkit.errors import ConfigError, RunFailed
 from simkit.lammps import dynamics
@@ -32,6 +33,7 @@ from simkit.lammps.monitors import LogTail, LoopTiming, parse_loop_timings
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.session import LammpsSession
 from simkit.runtime.mpi import rank_of, size_of
+from simkit.screening.survival import replicate_to
 
 SPEED_JSON = "speed.json"
 _FIX = "simkit_speed"
@@ -171,9 +173,6 @@ def measure_speed(
     directory). Raises ConfigError when a cell has fewer than
     ``min_atoms_per_rank`` atoms per rank.
     """
-    from simkit.bench.machine import machine_info
-    from simkit.screening.survival import replicate_to
-
     ranks = size_of(comm)
     rank = rank_of(comm)
     temporary = tempfile.TemporaryDirectory(prefix="simkit-speed-") if log_dir is None and rank == 0 else None
@@ -237,6 +236,7 @@ def _measure_one(potential, settings, cell, comm, ranks, seed, log_path) -> tupl
 
 
 def _max_op():
+    # lazy: importing mpi4py.MPI initialises MPI; only code running on a communicator gets here
     from mpi4py import MPI
 
     return MPI.MAX

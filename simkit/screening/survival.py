@@ -24,6 +24,7 @@ from ase import Atoms
 from simkit import errors
 from simkit.errors import ConfigError, RunFailed
 from simkit.lammps.potentials.base import Potential
+from simkit.runtime.mpi import world
 from simkit.screening.detection import resolve_limits
 from simkit.screening.replica import ReplicaResult, ReplicaStatus, ReplicaTask
 from simkit.screening.report import SurvivalReport
@@ -161,9 +162,7 @@ def run_survival(
 
 
 def _self_communicator():
-    from simkit.runtime.mpi import world
-
     world()  # initialises MPI (a singleton when not launched by mpirun)
-    from mpi4py import MPI
+    from mpi4py import MPI  # lazy: only after world() above has initialised MPI the simkit way
 
     return MPI.COMM_SELF

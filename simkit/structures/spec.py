@@ -16,12 +16,13 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 from ase.data import atomic_numbers
+from ase.io import read
 from ase.symbols import string2symbols
 from pydantic import Field, field_validator, model_validator
 
 from simkit.config.schema import ExistingFile, Schema
-from simkit.structures.crystals import BuiltinCrystal, build_builtin, remove_random_sites, sublattice_vacancies
 from simkit.errors import InputDataError
+from simkit.structures.crystals import BuiltinCrystal, build_builtin, remove_random_sites, sublattice_vacancies
 
 
 class BulkSpec(Schema):
@@ -86,8 +87,6 @@ def load_structure(spec: StructureSpec, rng: np.random.Generator | None = None, 
     callers that cut a larger cell first and place vacancies in it afterwards.
     """
     if spec.file is not None:
-        from ase.io import read
-
         try:
             # parallel=False: once mpi4py is imported ASE would otherwise read on world rank 0 and
             # broadcast, a collective that ranks of a sub-communicator never join.

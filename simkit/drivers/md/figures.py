@@ -19,6 +19,7 @@ _NARROW_FRACTION = 0.08  # of the whole run
 
 def plot_protocol(thermo_csv: Path, segments: Sequence[dict], path: Path, title: str | None = None) -> Path:
     """Write the summary figure of a run to ``path`` (PNG or anything matplotlib writes); returns it."""
+    # lazy: matplotlib takes ~0.5 s to import and only this figure needs it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

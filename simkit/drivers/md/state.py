@@ -16,11 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from simkit.config.loader import validate_config
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.errors import ConfigError, InputDataError
 from simkit.lammps.potentials.base import Potential
-from simkit.runtime.hashing import sha256_file, sha256_json
 from simkit.runtime.files import atomic_write_text
+from simkit.runtime.hashing import sha256_file, sha256_json
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
@@ -153,8 +154,6 @@ def now() -> str:
 
 def saved_protocol(run_dir: Path) -> MdProtocol:
     """The protocol a run directory was started with (to resume it without its YAML file)."""
-    from simkit.config.loader import validate_config
-
     path = RunState.folder(run_dir) / PROTOCOL_FILE
     if not path.is_file():
         raise ConfigError(f"{run_dir}: not a simkit md run directory (no {CHECKPOINT_DIR}/{PROTOCOL_FILE})")

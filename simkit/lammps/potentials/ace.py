@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from simkit.io.yace import load_yace
 from simkit.lammps.potentials.base import PairCoeff, PairStyle, describe_files, element_map
 
 
@@ -16,8 +17,6 @@ class AcePotential:
     kind = "ace"
 
     def __init__(self, yace_path: Path):
-        from simkit.io.yace import load_yace
-
         self.path = Path(yace_path)
         model = load_yace(self.path)
         self._elements = tuple(model.elements)

@@ -25,6 +25,7 @@ from pydantic import Field, model_validator
 
 from simkit.config.schema import ExistingFile, Schema
 from simkit.errors import ConfigError
+from simkit.lammps.potentials.ace import AcePotential
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.potentials.composite import OverlayPotential, ZblPotential
 from simkit.lammps.potentials.eam import EamPotential
@@ -100,8 +101,6 @@ class AceSpec(_PotentialSpec):
         return {"kind": "ace", "yace": str(path)}
 
     def _build_base(self) -> Potential:
-        from simkit.lammps.potentials.ace import AcePotential
-
         return AcePotential(self.yace)
 
 
