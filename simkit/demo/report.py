@@ -118,6 +118,10 @@ def _validation_lines(folder: Path) -> list[str]:
               "|---|---|---|---|---|---|---|---|"]
     for student in students:
         for name, result in student["structure"].items():
+            if result.get("status") == "unstable":
+                lines.append(f"| {student['family'].upper()} | {name} | - | - | - | - | - | "
+                             f"UNSTABLE: {' '.join(result['error'].split())[:160]} |")
+                continue
             checks = result["checks"]
             peak = _pair_check(checks.get("first_peak_position_A", {}), "total")
             height = _pair_check(checks.get("first_peak_height", {}), "total")

@@ -187,7 +187,8 @@ class DemoPlan:
                     config, inputs, [folder / "best" / "potential.yaml", folder / "candidates.csv"], execute)
 
     def ranked_families(self) -> list[str]:
-        """Families that may run the cycle, best first (for 'best': by their best candidate's objective)."""
+        """Families that may run the cycle, best first (for 'best': students that stayed stable in the
+        validation replays first, then by their best candidate's objective)."""
         if self.config.cycle_model != "best":
             return [self.config.cycle_model]
         objectives = {}
@@ -195,8 +196,13 @@ class DemoPlan:
             provenance = self.out / FOLDERS[family] / "best" / "provenance.json"
             if provenance.is_file():
                 objectives[family] = json.loads(provenance.read_text())["candidate"]["objective"]
+        validation = self.out / FOLDERS["validation"] / SUMMARY
+        unstable = set()
+        if validation.is_file():
+            unstable = {s["family"] for s in json.loads(validation.read_text())["students"] if not s.get("stable", True)}
         unranked = [f for f in self.families if f not in objectives]
-        return sorted(objectives, key=lambda f: (objectives[f], self.families.index(f))) + unranked
+        ranked = sorted(objectives, key=lambda f: (f in unstable, objectives[f], self.families.index(f)))
+        return ranked + unranked
 
     def rejected_cycles(self) -> dict[str, dict[str, str]]:
         """{cycle fingerprint: {family, error}} of cycles that failed (kept across runs of the demo)."""

@@ -12,6 +12,11 @@
 * Speed: the best candidate's measured atom-steps/s per core and its cost
   relative to the teacher, as the optimiser recorded them.
 
+A student that blows up in a replay (lost atoms, non-finite energies) is a
+finding, not a failed demo: the case is recorded as ``unstable`` with LAMMPS's
+message, the other cases go on, and the student is marked ``stable: false``
+(the cycle then prefers a stable student).
+
 Writes ``<folder>/<family>/<phase>-generator<k>/`` (CSV, JSON, overlaid figures)
 and ``<folder>/validation.json``.
 """
@@ -33,7 +38,7 @@ from simkit.config.schema import Schema
 from simkit.distil.config import DistilConfig
 from simkit.distil.generators import TrajectoryGen
 from simkit.distil.runner import replay_generator
-from simkit.errors import InputDataError
+from simkit.errors import InputDataError, LammpsError, RunFailed
 
 log = logging.getLogger(__name__)
 
@@ -102,19 +107,27 @@ def validate_student(family: str, potential: dict, config: DistilConfig, dataset
     replays: dict[int, list] = {}
     frames = read(dataset, index=":", parallel=False)  # once: every case picks its own frames from it
     for index, phase in structure_cases(config):
+        name = f"{phase}-generator{index}"
         if index not in replays:
             log.info("[validate] %s: generator %d again with the student", family, index)
-            replays[index] = replay_generator(config, index, potential)
+            try:
+                replays[index] = replay_generator(config, index, potential)
+            except (LammpsError, RunFailed) as exc:
+                log.warning("[validate] %s is unstable in generator %d: %s", family, index, exc)
+                replays[index] = exc
+        if isinstance(replays[index], Exception):
+            structure[name] = {"phase": phase, "status": "unstable", "error": str(replays[index])}
+            continue
         student = [atoms for atoms, info in replays[index] if info.get("config_type") == phase]
         reference = teacher_frames(frames, dataset, index, phase)
         comparison = compare_structures(structure_summary(reference, **options), structure_summary(student, **options),
                                         labels=("teacher", family), tolerances=tolerances)
-        name = f"{phase}-generator{index}"
         written = comparison.write(folder / family / name, stem="structure")
-        structure[name] = {"phase": phase, **comparison.to_dict(),
+        structure[name] = {"phase": phase, "status": "compared", **comparison.to_dict(),
                            "figures": {k: str(v) for k, v in written.items() if str(v).endswith(".png")}}
-    return {"family": family, "errors": _errors_per_phase(run_dir / "best"), "speed": _speed(run_dir),
-            "structure": structure}
+    stable = all(result["status"] != "unstable" for result in structure.values())
+    return {"family": family, "stable": stable, "errors": _errors_per_phase(run_dir / "best"),
+            "speed": _speed(run_dir), "structure": structure}
 
 
 def write_summary(results: list[dict[str, Any]], folder: Path) -> Path:
