@@ -42,11 +42,10 @@ from simkit.optimise.results import BEST_DIR
 from simkit.optimise.space import SearchSpace, check_search_space
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.hashing import sha256_file
-from simkit.runtime.mpi import on_root, rank_of, size_of
+from simkit.runtime.mpi import available_cores, on_root, rank_of, size_of
 from simkit.runtime.provenance import RunRecord
 from simkit.runtime.versions import package_versions
 from simkit.screening.config import load_frames
-from simkit.screening.survival import available_cores
 from simkit.structures.spec import load_structure
 
 log = logging.getLogger(__name__)
@@ -96,10 +95,6 @@ def run_definition(config: OptimiseConfig) -> tuple[dict, str]:
     return data, hashlib.sha256(text.encode()).hexdigest()
 
 
-def _available_cores() -> int:
-    return available_cores()
-
-
 def parallelism(config: OptimiseConfig, world, remaining: int) -> tuple[int, int, str]:
     """(candidates at once k, cores or ranks per candidate, mode)."""
     if world is not None:
@@ -108,7 +103,7 @@ def parallelism(config: OptimiseConfig, world, remaining: int) -> tuple[int, int
         if size % k:
             raise ConfigError(f"parallel.candidates = {k} does not divide the {size} MPI ranks into equal groups")
         return k, size // k, "mpi"
-    cores = _available_cores()
+    cores = available_cores()
     k = max(1, min(config.parallel.candidates or cores, remaining))
     if k > cores:
         log.warning("parallel.candidates = %d on %d cores: candidates share cores and their speeds suffer", k, cores)
@@ -283,7 +278,7 @@ def _final_upfit(config: OptimiseConfig, summary: dict, run_dir: Path, world, co
     upfit_config = with_overrides(base, {"ace.upfit": stages, "scoring.alpha": config.alpha,
                                          "output_dir": str(target)})
     data = context.data if context is not None else None
-    cores = context.cores * context.concurrent if context is not None else _available_cores()
+    cores = context.cores * context.concurrent if context is not None else available_cores()
     log.info("final upfit of candidate %d: %d extra stage(s)", summary["best_id"], len(config.final_upfit.stages))
     result = fit_and_score(upfit_config, target, data=data, comm=world, cores=cores)
     upfit = {"best_id": summary["best_id"], "loss": result.loss, "candidate_loss": summary["best_loss"],

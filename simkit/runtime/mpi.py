@@ -117,6 +117,14 @@ def without_launcher(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith(LAUNCHER_ENV_PREFIXES)}
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (affinity-aware: a batch system's cpuset, taskset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def rank_of(comm) -> int:
     """Rank in ``comm``; 0 without a communicator."""
     return comm.Get_rank() if comm is not None else 0

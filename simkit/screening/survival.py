@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Sequence
@@ -24,7 +23,7 @@ from ase import Atoms
 from simkit import errors
 from simkit.errors import ConfigError, RunFailed
 from simkit.lammps.potentials.base import Potential
-from simkit.runtime.mpi import world
+from simkit.runtime.mpi import available_cores, world
 from simkit.screening.detection import resolve_limits
 from simkit.screening.replica import ReplicaResult, ReplicaStatus, ReplicaTask
 from simkit.screening.report import SurvivalReport
@@ -33,14 +32,6 @@ from simkit.screening.settings import SurvivalSettings
 from simkit.structures.geometry import replication_for
 
 log = logging.getLogger(__name__)
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (affinity-aware)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def replicate_to(atoms: Atoms, target_atoms: int) -> Atoms:
