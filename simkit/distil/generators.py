@@ -28,6 +28,10 @@ from simkit.units import duration_ps_of_ramp, volume_A3_for_density
 Repeat = tuple[int, int, int]
 
 
+
+# Structures per generator: a million teacher labels is past any dataset this distils; more is a typo.
+MAX_COUNT = 10**6
+
 class _Generator(Schema):
     config_type: str | None = Field(default=None, description="label of the frames (default: the kind)")
     repeat: Repeat = Field(default=(1, 1, 1), description="supercell of the base structure")
@@ -49,7 +53,7 @@ class RattledGen(_Generator):
     """Crystal with Gaussian displacements."""
 
     kind: Literal["rattled"]
-    count: int = Field(gt=0)
+    count: int = Field(gt=0, le=MAX_COUNT)
     rattle_A: float = Field(default=0.05, gt=0)
 
 
@@ -57,7 +61,7 @@ class StrainedGen(_Generator):
     """Random symmetric strains up to ``max_strain``, then a small rattle."""
 
     kind: Literal["strained"]
-    count: int = Field(gt=0)
+    count: int = Field(gt=0, le=MAX_COUNT)
     max_strain: float = Field(default=0.05, gt=0, lt=0.5)
     rattle_A: float = Field(default=0.02, ge=0)
 
@@ -66,7 +70,7 @@ class VacancyGen(_Generator):
     """Crystal with ``vacancies`` random atoms removed, rattled."""
 
     kind: Literal["vacancies"]
-    count: int = Field(gt=0)
+    count: int = Field(gt=0, le=MAX_COUNT)
     vacancies: int = Field(default=1, gt=0)
     rattle_A: float = Field(default=0.03, ge=0)
 
@@ -75,7 +79,7 @@ class SurfaceGen(_Generator):
     """Slab: the supercell with ``vacuum_A`` of vacuum added along one cell vector, rattled."""
 
     kind: Literal["surface"]
-    count: int = Field(gt=0)
+    count: int = Field(gt=0, le=MAX_COUNT)
     axis: Literal[0, 1, 2] = 2
     vacuum_A: float = Field(default=10.0, gt=0)
     rattle_A: float = Field(default=0.03, ge=0)
@@ -108,7 +112,7 @@ class AmorphousGen(_MdGenerator):
     ``quench_rate_K_per_s``); snapshots of the glass."""
 
     kind: Literal["amorphous"]
-    count: int = Field(gt=0, description="snapshots taken during the final hold")
+    count: int = Field(gt=0, le=MAX_COUNT, description="snapshots taken during the final hold")
     melt_K: float = Field(gt=0)
     melt_ps: float = Field(default=2.0, gt=0)
     quench_ps: float | None = Field(default=None, gt=0, description="default 5 ps unless a rate is given")
@@ -137,7 +141,7 @@ class InterfaceGen(_MdGenerator):
     whole cell during a final hold with every atom moving."""
 
     kind: Literal["interface"]
-    count: int = Field(gt=0)
+    count: int = Field(gt=0, le=MAX_COUNT)
     axis: Literal[0, 1, 2] = 2
     melt_fraction: float = Field(default=0.5, gt=0, lt=1, description="share of the cell (along axis) melted")
     melt_K: float = Field(gt=0)

@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 from ase import Atoms
 from pydantic import Field, field_validator
@@ -53,7 +54,9 @@ class TimingSettings(Schema):
 class SpeedSettings(TimingSettings):
     """Timing of a potential on cells of several sizes."""
 
-    sizes_atoms: list[int] = Field(default=[1000], min_length=1, description="cells replicated to at least these")
+    # A billion atoms per point is past what a speed test on one machine can build (the list takes typos).
+    sizes_atoms: list[Annotated[int, Field(gt=0, le=10**9)]] = Field(
+        default=[1000], min_length=1, description="cells replicated to at least these")
 
     @field_validator("sizes_atoms")
     @classmethod

@@ -10,7 +10,7 @@ Examples::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from ase import Atoms
@@ -24,6 +24,7 @@ from simkit.config.schema import ExistingFile, Schema
 from simkit.errors import InputDataError
 from simkit.structures.crystals import BuiltinCrystal, build_builtin, remove_random_sites, sublattice_vacancies
 
+Repeat = Annotated[int, Field(ge=1, le=1000)]
 
 class BulkSpec(Schema):
     """A crystal from ``ase.build.bulk``."""
@@ -56,7 +57,9 @@ class StructureSpec(Schema):
     format: str | None = Field(default=None, description="ASE format name if the suffix is ambiguous")
     bulk: BulkSpec | None = None
     builtin: BuiltinCrystal | None = None
-    repeat: tuple[int, int, int] = (1, 1, 1)
+    # 1000 cells per axis is far past any cell LAMMPS holds on one node; a larger number is a typo
+    # that would otherwise end in a MemoryError while the cell is built.
+    repeat: tuple[Repeat, Repeat, Repeat] = (1, 1, 1)
     rattle_A: float = Field(default=0.0, ge=0, description="Gaussian displacement std, Å")
     vacancies: dict[str, float] = Field(
         default_factory=dict, description="fraction of each element's sites emptied at random after repeating, "
@@ -69,8 +72,6 @@ class StructureSpec(Schema):
         for element, fraction in self.vacancies.items():
             if not 0 <= fraction < 1:
                 raise ValueError(f"vacancies.{element} = {fraction}: a fraction in [0, 1) of the {element} sites")
-        if min(self.repeat) < 1:
-            raise ValueError(f"repeat must be positive integers, got {list(self.repeat)}")
         return self
 
 
