@@ -18,8 +18,8 @@ from ase.build import bulk
 from ase.data import atomic_numbers, covalent_radii
 from ase.io import read
 
-from simkit.io.yace import YaceModel, load_yace
 from simkit.errors import BackendSetupError, InputDataError
+from simkit.io.yace import YaceModel, load_yace
 from simkit.lammps.potentials import PairCoeff, PairStyle
 from simkit.lammps.session import LammpsSession
 

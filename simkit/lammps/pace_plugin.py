@@ -45,9 +45,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from simkit.errors import BackendSetupError, LammpsError
-from simkit.runtime.hashing import sha256_file
 from simkit.lammps.words import lammps_word
 from simkit.runtime.files import atomic_write_text, replace_durably
+from simkit.runtime.hashing import sha256_file
 from simkit.runtime.locks import FileLock
 from simkit.runtime.paths import cache_dir, private_dir
 

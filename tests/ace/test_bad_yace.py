@@ -15,8 +15,8 @@ import sys
 import pytest
 
 from simkit.ace.check import evaluate_lammps
-from simkit.io.yace import load_yace
 from simkit.errors import InputDataError, LammpsError
+from simkit.io.yace import load_yace
 from tests.ace import helpers
 
 
@@ -119,7 +119,6 @@ def test_good_file_still_loads(good_yace, si_atoms):
 
 def test_wrong_number_of_elements_in_pair_coeff(good_yace, si_atoms):
     import simkit  # noqa: F401
-
     from simkit.lammps.pace_plugin import ensure_pace
 
     lmp = helpers.lammps_instance()

@@ -11,7 +11,6 @@ from simkit.lammps.structure import lammps_box
 from tests.ace import helpers
 
 
-
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     path = tmp_path_factory.mktemp("features") / "sige.yace"

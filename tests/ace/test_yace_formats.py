@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from simkit.ace.check import evaluate_lammps
-from simkit.io.yace import load_yace
 from simkit.errors import InputDataError
+from simkit.io.yace import load_yace
 from tests.ace import helpers
 
 

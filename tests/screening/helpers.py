@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from ase.build import bulk
 
-from simkit.runtime.paths import lammps_potentials_dir
 from simkit.lammps.potentials import SnapPotential
 from simkit.lammps.potentials.snap import read_snap, write_snap_files
+from simkit.runtime.paths import lammps_potentials_dir
 
 
 def si_cell():

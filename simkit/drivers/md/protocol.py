@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from simkit.analysis.steinhardt import BondOrderCriterion
 from simkit.config.schema import PathIn, Schema
 from simkit.drivers.md.stages import (  # re-exported: the schema's public names
     MAX_EVERY_STEPS,
@@ -53,7 +54,6 @@ from simkit.drivers.md.stages import (  # re-exported: the schema's public names
     Stage,
     VelocityStage,
 )
-from simkit.analysis.steinhardt import BondOrderCriterion
 from simkit.lammps.potentials.specs import PotentialSpec
 from simkit.structures.blocks import NAME_PATTERN, Block
 from simkit.structures.device import DeviceSpec

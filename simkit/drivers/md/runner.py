@@ -29,7 +29,13 @@ from simkit.drivers.md.plan import Plan, build_plan
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.drivers.md.records import ProfileTable, ThermoTable
 from simkit.drivers.md.state import (
-    Checkpoint, RunState, check_same_protocol, fingerprint, now, protocol_data, save_protocol,
+    Checkpoint,
+    RunState,
+    check_same_protocol,
+    fingerprint,
+    now,
+    protocol_data,
+    save_protocol,
 )
 from simkit.drivers.md.trajectory import TrajectoryRecord
 from simkit.errors import ConfigError, LammpsError

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-
 from ase.data import atomic_numbers
 
 from simkit.io import H5mdWriter, ObservableSpec, PerAtomSpec
