@@ -5,8 +5,9 @@
     .venv/bin/python benchmarks/sb2te3_demo.py runs/demo > benchmarks/results/sb2te3_demo.md
 
 Reads only what the run wrote: ``demo_steps.json`` (wall time of each step as
-it ran), the optimisers' ``best/`` records, ``04-validation/validation.json``,
-the cycle's ``run_summary.json`` and ``06-analysis/cycle/cycle_reading.json``.
+it ran), the optimisers' ``best/`` records, ``05-validation/validation.json``,
+the cycle's ``run_summary.json``, ``07-analysis/cycle/cycle_reading.json``,
+the refine rounds' ``refine.json`` and the teacher audit of the cycle.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 
 from simkit.bench.machine import summary_line
+from simkit.demo.steps import FOLDERS
 
 
 def _load(path: Path) -> dict:
@@ -36,7 +38,23 @@ def main() -> int:
     for step in steps.get("steps", []):
         print(f"| {step['step']} | {step['outcome']} | {step['wall_s']:.0f} |")
     print(f"| **total (simkit demo)** | | **{steps.get('wall_s', float('nan')):.0f}** |\n")
-    validation = _load(out / "04-validation" / "validation.json")
+    for refine in sorted((out / FOLDERS["refine"]).glob("*/refine.json")):
+        record = _load(refine)
+        print(f"## Active learning of the {record['family'].upper()} student\n")
+        for r in record["rounds"]:
+            print(f"- round {r['round']}: disagreement of the student it started from "
+                  f"{json.dumps(r['disagreement_meV_per_atom'])} (meV/atom); {r['frames_added']} frames added; "
+                  f"refit validation loss {r.get('validation_loss')}")
+        if "check" in record:
+            print(f"- final student: {json.dumps(record['check'])}")
+        print()
+    audit = _load(out / FOLDERS["analysis"] / "teacher_audit" / "teacher_audit.json")
+    if audit:
+        print("## The cycle against the teacher\n")
+        print(f"{'passed' if audit['passed'] else 'FAILED'}: {audit['frames']} frames, largest |E student - "
+              f"E teacher| {audit['max_abs_difference_meV_per_atom']:.1f} meV/atom (tolerance "
+              f"{audit['tolerance_meV_per_atom']:.0f}), first outside: {audit['first_outside']}\n")
+    validation = _load(out / FOLDERS["validation"] / "validation.json")
     if validation:
         print("## Students against the teacher (held-out benchmark set; same MD protocols)\n")
         for student in validation["students"]:
@@ -47,6 +65,9 @@ def main() -> int:
             print(f"- **{student['family'].upper()}**: {per_phase}; relative speed "
                   f"{student['speed'].get('relative_speed', float('nan')):.1f}x the teacher")
             for name, result in student["structure"].items():
+                if result.get("status") == "unstable":
+                    print(f"  - {name}: UNSTABLE ({' '.join(result['error'].split())[:120]})")
+                    continue
                 checks = result["checks"]
                 peak, height = checks["first_peak_position_A"]["total"], checks["first_peak_height"]["total"]
                 cn = checks.get("coordination_number", {}).get("Te-Sb", {})
@@ -55,8 +76,8 @@ def main() -> int:
                       f"{cn.get('reference', float('nan')):.2f} / {cn.get('candidate', float('nan')):.2f} "
                       f"(teacher / student); {'pass' if result['passed'] else 'fail: ' + ', '.join(result['failed'])}")
         print()
-    reading = _load(out / "06-analysis" / "cycle" / "cycle_reading.json")
-    cycle = _load(out / "05-device-cycle" / "run_summary.json")
+    reading = _load(out / FOLDERS["analysis"] / "cycle" / "cycle_reading.json")
+    cycle = _load(out / FOLDERS["cycle"] / "run_summary.json")
     if reading:
         print("## The cycle\n")
         results = cycle.get("results", {})

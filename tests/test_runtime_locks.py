@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from simkit.demo.steps import FOLDERS
 from simkit.errors import DirectoryInUse
 from simkit.io import H5mdWriter, recover
 from simkit.runtime.locks import LOCK_FILE, RunDirLock, claim, owns
@@ -156,7 +157,7 @@ def test_a_lock_on_a_parent_folder_does_not_block_a_command_in_a_subfolder(tmp_p
     # What `simkit demo` relies on: it holds its output folder while its steps run commands in subfolders.
     demo = tmp_path / "demo"
     with _Holder(demo):
-        step = demo / "05-device-cycle"
+        step = demo / FOLDERS["cycle"]
         result = run_cli("md", str(_config(tmp_path, step, duration_ps=0.02, checkpoint_every=5)), timeout=300)
         assert result.returncode == 0, result.stderr
         refused = run_cli("demo", "-o", str(demo), timeout=120)

@@ -17,6 +17,7 @@ import numpy as np
 from simkit.analysis import options_model, run_analysis
 from simkit.analysis.output import new_figure, save_figure, write_csv
 from simkit.config.loader import validate_config
+from simkit.demo.audit import AUDIT_FOLDER, audit_cycle
 from simkit.demo.config import AnalysisSection
 from simkit.demo.cycle_reading import read_cycle
 from simkit.drivers.md.runner import INITIAL_STRUCTURE
@@ -40,8 +41,9 @@ def stage_windows(run_summary: Path) -> dict[str, tuple[float, float]]:
 
 
 def analyse_cycle(trajectory: Path, run_summary: Path, section: AnalysisSection, folder: Path, *,
-                  base_dir: Path) -> dict[str, Path]:
-    """Write ``rdf-<stage>/``, ``crystallinity/`` and the overlay figure into ``folder``."""
+                  base_dir: Path, student=None, teacher=None) -> dict[str, Path]:
+    """Write ``rdf-<stage>/``, ``crystallinity/``, the overlay figure and (given the cycle's ``student``
+    potential spec and the data's ``teacher`` spec) the teacher's audit of the frames into ``folder``."""
     windows = stage_windows(run_summary)
     outputs: dict[str, Path] = {}
     results = {}
@@ -68,6 +70,9 @@ def analyse_cycle(trajectory: Path, run_summary: Path, section: AnalysisSection,
         flags = crystal_flags(result, crystallinity)
         read_cycle(trajectory, result, flags, windows, section.cycle, folder / CYCLE_FOLDER, run_summary)
         outputs["cycle_reading"] = folder / CYCLE_FOLDER / "cycle_reading.png"
+    if section.audit is not None and student is not None and teacher is not None:
+        audit_cycle(trajectory, student, teacher, windows, section.audit, folder / AUDIT_FOLDER)
+        outputs["teacher_audit"] = folder / AUDIT_FOLDER / "teacher_audit.png"
     return outputs
 
 

@@ -6,6 +6,7 @@ demo chains together left out (they are filled in by :mod:`simkit.demo.steps`)::
     data:      simkit distil   without 'output'
     snap:      simkit optimise without 'output_dir' (and 'fit.data.train', the distilled file)
     ace:       simkit optimise likewise; optional
+    refine:    active learning of the best students (optional; :mod:`simkit.demo.refine`)
     validation: the students against the teacher (optional; :mod:`simkit.demo.validate`)
     cycle:     simkit md       without 'output_dir' and 'potential' (the best optimised model)
     analysis:  simkit analyse  options of 'rdf' and 'crystallinity'
@@ -24,6 +25,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from simkit.config.schema import PathIn, Schema
+from simkit.demo.audit import AuditSection
+from simkit.demo.refine import RefineSection
 from simkit.demo.validate import ValidationSection
 
 
@@ -60,6 +63,9 @@ class AnalysisSection(Schema):
     )
     cycle: CycleReading | None = Field(
         default=None, description="amorphised region, crystal fronts and growth velocity, snapshots")
+    audit: AuditSection | None = Field(
+        default_factory=AuditSection, description="the cycle's frames re-evaluated by the teacher (null: skip); "
+        "the only check that sees a student that found a structure the teacher does not have")
 
 
 class DemoConfig(Schema):
@@ -74,6 +80,9 @@ class DemoConfig(Schema):
     data: dict[str, Any]
     snap: dict[str, Any]
     ace: dict[str, Any] | None = None
+    refine: RefineSection | None = Field(
+        default=None, description="active learning: the best students explore, the teacher labels their mistakes, "
+        "they are refit (the validation and the cycle then use the refined students)")
     validation: ValidationSection | None = Field(
         default=None, description="students against the teacher: per-phase errors, liquid/amorphous structure")
     cycle: dict[str, Any]
@@ -83,6 +92,8 @@ class DemoConfig(Schema):
     def _model_present(self) -> "DemoConfig":
         if self.cycle_model == "ace" and self.ace is None:
             raise ValueError("cycle_model is 'ace' but there is no 'ace' section")
+        if self.refine is not None and "ace" in self.refine.families and self.ace is None:
+            raise ValueError("refine.families names 'ace' but there is no 'ace' section")
         if self.cycle_model == "best" and self.ace is not None:
             # Objective values are comparable only when both families are scored the same way.
             for key in ("objective", "speed", "survival"):

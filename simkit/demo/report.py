@@ -21,6 +21,7 @@ from matplotlib.patches import Patch
 
 from simkit.analysis.output import new_figure, save_figure
 from simkit.demo.analyse import RDF_FIGURE
+from simkit.demo.audit import AUDIT_FOLDER, AUDIT_JSON
 from simkit.demo.steps import FOLDERS, REPORT_DIR
 
 _STATUS_COLOURS = {"ok": "tab:green", "infeasible": "tab:orange", "pruned": "tab:gray", "failed": "tab:red"}
@@ -181,6 +182,33 @@ def _reading_lines(folder: Path) -> list[str]:
     return lines
 
 
+def _audit_lines(folder: Path) -> list[str]:
+    """The teacher's verdict on the cycle's frames; a failed audit says plainly that the numbers above are void."""
+    path = folder / AUDIT_FOLDER / AUDIT_JSON
+    if not path.is_file():
+        return []
+    a = json.loads(path.read_text())
+    lines = ["", "### The cycle against the teacher", "",
+             f"The teacher re-evaluated {a['frames']} frames of the cycle (student minus teacher energy per atom; "
+             f"tolerance {_fmt(a['tolerance_meV_per_atom'])} meV/atom): largest |difference| "
+             f"{a['max_abs_difference_meV_per_atom']:.1f} meV/atom, {a['first_difference_meV_per_atom']:+.1f} on the "
+             f"first frame, {a['last_difference_meV_per_atom']:+.1f} on the last; force RMSE up to "
+             f"{a['max_force_rmse_meV_per_A']:.0f} meV/Å."]
+    first = a.get("first_outside")
+    if a["passed"]:
+        lines.append("- **Audit passed**: every checked frame is within the tolerance.")
+    else:
+        lines.append(f"- **AUDIT FAILED** at {first['time_ps']:.1f} ps (stage {first['stage']}, "
+                     f"{first['difference_meV_per_atom']:+.0f} meV/atom): from there on the student's structures are "
+                     "not the teacher's material, so the amorphisation and regrowth read from them are not physical. "
+                     "Add the student's frames labelled by the teacher to the training data (or refit) before using "
+                     "this cycle.")
+    lines += ["", "| time (ps) | stage | E student - E teacher (meV/atom) | force RMSE (meV/Å) |", "|---|---|---|---|"]
+    lines += [f"| {row['time_ps']:.1f} | {row['stage']} | {row['difference_meV_per_atom']:+.1f} "
+              f"| {row['force_rmse_meV_per_A']:.0f} |" for row in a["rows"]]
+    return lines
+
+
 def _cycle_choice(plan) -> str:
     family = plan.cycle_family()
     if plan.config.cycle_model != "best" or len(plan.families) == 1:
@@ -222,6 +250,8 @@ def write_report(plan, history: list[dict[str, Any]], total_s: float) -> Path:
     figure(analysis / RDF_FIGURE, "rdf.png", "radial distribution function by cycle stage")
     figure(analysis / "cycle" / "cycle_reading.png", "cycle_reading.png",
            "amorphised region's crystalline fraction and the crystal fronts' heights")
+    figure(analysis / AUDIT_FOLDER / "teacher_audit.png", "teacher_audit.png",
+           "the cycle's frames re-evaluated by the teacher")
     figure(analysis / "cycle" / "snapshots" / "cycle_strip.png", "snapshots.png",
            "snapshots coloured by crystallinity (side view; lines: crystal fronts)")
     validation = out / FOLDERS["validation"]
@@ -242,7 +272,9 @@ def write_report(plan, history: list[dict[str, Any]], total_s: float) -> Path:
               "lower is better); the cycle runs the best " + _cycle_choice(plan), ""]
     lines += _best_rows(tables)
     lines += _validation_lines(out / FOLDERS["validation"])
-    lines += ["", "## Device cycle", ""] + _cycle_lines(cycle, analysis) + _reading_lines(analysis)
+    # The audit comes before the reading: a failed audit voids the numbers the reading states.
+    lines += ["", "## Device cycle", ""] + _cycle_lines(cycle, analysis) + _audit_lines(analysis)
+    lines += _reading_lines(analysis)
     lines += ["", "## Figures", ""]
     for name, caption in figures:
         lines += [f"### {caption}", "", f"![{caption}]({name})", ""]

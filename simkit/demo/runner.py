@@ -22,6 +22,9 @@ from simkit.config.loader import deep_merge, read_yaml, validate_config
 from simkit.config.schema import Schema
 from simkit.demo.analyse import RDF_FIGURE, analyse_cycle, crystallinity_options
 from simkit.demo.config import DemoConfig
+from simkit.demo.refine import MD_GENERATOR_KINDS, explore_config, refine_family
+from simkit.demo.refine import POTENTIAL as REFINED_POTENTIAL
+from simkit.demo.refine import SUMMARY as REFINE_SUMMARY
 from simkit.demo.report import write_report
 from simkit.demo.steps import FOLDERS, Step, StepFailed, fingerprint, run_command, simkit_command, write_yaml
 from simkit.demo.validate import SUMMARY, validate_student, write_summary
@@ -73,6 +76,7 @@ class DemoPlan:
         self.optimise_configs = {family: self._optimise_config(family) for family in self.families}
         self._cycle_config(self._placeholder_potential())  # checks the section before anything runs
         self._check_analysis()
+        self._check_refine()
 
     # -- section -> command config ----------------------------------------------------------
     def _validated(self, model, data: dict[str, Any], section: str):
@@ -115,6 +119,18 @@ class DemoPlan:
                 "output_dir": str(self.out / FOLDERS["cycle"])}
         return _dump(self._validated(MdProtocol, data, "cycle"))
 
+    def _check_refine(self) -> None:
+        section = self.config.refine
+        if section is None:
+            return
+        for k, gen in enumerate(section.generators):
+            if gen.get("kind") not in MD_GENERATOR_KINDS:
+                raise ConfigError(f"{self.source}: refine.generators.{k}.kind: the student explores by MD; use one "
+                                  f"of {sorted(MD_GENERATOR_KINDS)}, got {gen.get('kind')!r}")
+        explore = explore_config(self.data_config, section, self._placeholder_potential(), self.config.seed,
+                                 self.out / FOLDERS["refine"] / "explored.extxyz")
+        self._validated(DistilConfig, explore, "refine (as a simkit distil config)")
+
     def _check_analysis(self) -> None:
         names = {s.get("name") for s in self.config.cycle.get("stages", [])}
         for name in self.config.analysis.rdf_stages:
@@ -132,19 +148,45 @@ class DemoPlan:
                 raise ConfigError(f"{self.source}: analysis.cycle.{key}: no cycle stage is named "
                                   f"{getattr(reading, key)!r} (named stages: {sorted(n for n in names if n)})")
 
-    def best_potential(self, family: str) -> dict[str, Any]:
+    def optimised_potential(self, family: str) -> dict[str, Any]:
         """The potential spec of the best candidate of ``family`` with absolute paths."""
-        best = self.out / FOLDERS[family] / "best" / "potential.yaml"
-        spec = read_yaml(best)
+        return self._potential_file(self.out / FOLDERS[family] / "best" / "potential.yaml")
+
+    def _potential_file(self, path: Path) -> dict[str, Any]:
+        spec = read_yaml(path)
         if "model" in spec:
-            raise ConfigError(f"{best}: the demo cycle takes a potential with at most a ZBL reference")
-        holder = validate_config(_PotentialHolder, {"potential": spec}, source=str(best), base_dir=best.parent)
+            raise ConfigError(f"{path}: the demo cycle takes a potential with at most a ZBL reference")
+        holder = validate_config(_PotentialHolder, {"potential": spec}, source=str(path), base_dir=path.parent)
         return _dump(holder)["potential"]
+
+    def refined(self, family: str) -> bool:
+        return self.config.refine is not None and family in self.config.refine.families
+
+    def student_file(self, family: str) -> Path:
+        """The file naming the student that validation and the cycle use: refined when the demo refines it."""
+        if self.refined(family):
+            return self.out / FOLDERS["refine"] / family / REFINED_POTENTIAL
+        return self.out / FOLDERS[family] / "best" / "potential.yaml"
+
+    def best_potential(self, family: str) -> dict[str, Any]:
+        """The student of ``family`` (the refined one where the demo refines it) with absolute paths."""
+        return self._potential_file(self.student_file(family))
+
+    def student_inputs(self, family: str) -> list[Path]:
+        """Files whose content defines ``family``'s student (for the steps' fingerprints)."""
+        best_dir = self.out / FOLDERS[family] / "best"
+        files = sorted(p for p in best_dir.iterdir() if p.is_file()) if best_dir.is_dir() else []
+        refined = self.student_file(family)
+        if self.refined(family) and refined.is_file():
+            spec = read_yaml(refined)
+            files += [refined] + [Path(v) for v in spec.values() if isinstance(v, str) and Path(v).is_file()]
+        return files
 
     # -- steps ----------------------------------------------------------------------------------
     def step_names(self) -> list[str]:
+        refine = ["refine"] if self.config.refine is not None else []
         validation = ["validation"] if self.config.validation is not None else []
-        return ["data", *self.families, *validation, "cycle", "analysis"]
+        return ["data", *self.families, *refine, *validation, "cycle", "analysis"]
 
     def step(self, name: str) -> Step:
         """Step ``name``, built from what exists now (the cycle needs the optimisers' results)."""
@@ -154,6 +196,8 @@ class DemoPlan:
             return self._optimise_step(name)
         if name == "validation":
             return self._validate_step()
+        if name == "refine":
+            return self._refine_step()
         return self.cycle_step() if name == "cycle" else self._analysis_step()
 
     def steps(self) -> list[Step]:
@@ -237,11 +281,10 @@ class DemoPlan:
     def cycle_step(self, family: str | None = None) -> Step:
         family = family or self.cycle_family()
         folder = self.out / FOLDERS["cycle"]
-        best_dir = self.out / FOLDERS[family] / "best"
         path = self.configs / "cycle.yaml"
         ranks = self.config.cycle_ranks
         # Resolved when the step runs: the best potential exists only after the optimisation.
-        config = self._cycle_config(self.best_potential(family)) if (best_dir / "potential.yaml").is_file() else {}
+        config = self._cycle_config(self.best_potential(family)) if self.student_file(family).is_file() else {}
 
         def execute(resume: bool) -> None:
             write_yaml(config, path, f"simkit md config generated by simkit demo (potential: best {family})")
@@ -250,16 +293,34 @@ class DemoPlan:
                 command = [str(mpirun_executable()), "-np", str(ranks), *command]
             run_command("cycle", command, self.out / f"{FOLDERS['cycle']}.log", self.out)
 
-        inputs = sorted(p for p in best_dir.iterdir() if p.is_file()) if best_dir.is_dir() else []
+        inputs = self.student_inputs(family)
         outputs = [folder / name for name in ("trajectory.h5md", "thermo.csv", "summary.png", "run_summary.json")]
         return Step("cycle", f"device cycle with the best {family.upper()} on {ranks} MPI rank(s) (simkit md)",
                     folder, {"md": config, "ranks": ranks}, inputs, outputs, execute, info={"family": family})
 
+    def _refine_step(self) -> Step:
+        folder = self.out / FOLDERS["refine"]
+        section = self.config.refine
+        families = [f for f in section.families if f in self.families]
+
+        def execute(resume: bool) -> None:
+            for family in families:
+                refine_family(family, self.out / FOLDERS[family], self.optimised_potential(family), self.dataset,
+                              self.data_config, section, self.config.seed, folder / family,
+                              lambda name, args, log_path: run_command(name, simkit_command(*args), log_path,
+                                                                       self.out))
+
+        bests = [self.out / FOLDERS[f] / "best" for f in families]
+        inputs = [self.dataset] + sorted(p for d in bests if d.is_dir() for p in d.iterdir() if p.is_file())
+        config = {"refine": section.model_dump(mode="json"), "data": self.data_config}
+        return Step("refine", f"active learning of the best {', '.join(f.upper() for f in families)}: the student "
+                    "explores, the teacher labels its mistakes, refit", folder, config, inputs,
+                    [folder / f / REFINED_POTENTIAL for f in families], execute)
+
     def _validate_step(self) -> Step:
         folder = self.out / FOLDERS["validation"]
         section = self.config.validation
-        bests = {f: self.out / FOLDERS[f] / "best" for f in self.families}
-        potentials = {f: self.best_potential(f) for f, d in bests.items() if (d / "potential.yaml").is_file()}
+        potentials = {f: self.best_potential(f) for f in self.families if self.student_file(f).is_file()}
 
         def execute(resume: bool) -> None:
             distil = validate_config(DistilConfig, self.data_config, source=f"{self.source}: data",
@@ -268,27 +329,46 @@ class DemoPlan:
                                              source=f"best {family} potential").potential
                      for family, potential in potentials.items()}
             results = [validate_student(family, spec, distil, self.dataset, self.out / FOLDERS[family],
-                                        section, folder) for family, spec in specs.items()]
+                                        section, folder, metrics_dir=self.refined_metrics(family))
+                       for family, spec in specs.items()]
             write_summary(results, folder)
 
-        inputs = [self.dataset] + sorted(p for d in bests.values() if d.is_dir() for p in d.iterdir() if p.is_file())
+        inputs = [self.dataset] + [p for f in self.families for p in self.student_inputs(f)]
         config = {"validation": section.model_dump(mode="json"), "potentials": potentials}
         return Step("validation", "students against the teacher: errors per phase, liquid and amorphous structure",
                     folder, config, inputs, [folder / SUMMARY], execute)
+
+    def refined_metrics(self, family: str) -> Path | None:
+        """The folder of the refined student's validation metrics (None: the optimiser's best is used as it is)."""
+        summary = self.out / FOLDERS["refine"] / family / REFINE_SUMMARY
+        if not self.refined(family) or not summary.is_file():
+            return None
+        folder = json.loads(summary.read_text()).get("metrics_dir")
+        return Path(folder) if folder else None
 
     def _analysis_step(self) -> Step:
         folder = self.out / FOLDERS["analysis"]
         trajectory = self.out / FOLDERS["cycle"] / "trajectory.h5md"
         summary = self.out / FOLDERS["cycle"] / "run_summary.json"
         analysis = self.config.analysis.model_dump(mode="json")
+        # The teacher audit compares the potential the cycle ran with the data step's teacher.
+        student = self.cycle_step().config.get("md", {}).get("potential")
+        teacher = self.data_config["teacher"]
 
         def execute(resume: bool) -> None:
-            analyse_cycle(trajectory, summary, self.config.analysis, folder, base_dir=self.base_dir)
+            distil = validate_config(DistilConfig, self.data_config, source=f"{self.source}: data",
+                                     base_dir=self.base_dir)
+            spec = None if student is None else validate_config(
+                _PotentialHolder, {"potential": student}, source="the cycle's potential", base_dir=self.base_dir
+            ).potential
+            analyse_cycle(trajectory, summary, self.config.analysis, folder, base_dir=self.base_dir,
+                          student=spec, teacher=distil.teacher)
 
         inputs = [p for p in (trajectory, summary) if p.is_file()]
         outputs = [folder / RDF_FIGURE, folder / "crystallinity" / "crystallinity.png"]
-        return Step("analysis", "RDF by stage and crystalline fraction (simkit analyse)", folder, analysis, inputs,
-                    outputs, execute)
+        config = {**analysis, "student": student, "teacher": teacher}
+        return Step("analysis", "RDF by stage, crystalline fraction (simkit analyse), teacher audit", folder, config,
+                    inputs, outputs, execute)
 
 
 def _fall_back(plan: DemoPlan, step: Step, error: str) -> bool:

@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 MARKER = "demo_step.json"
 # Each step's folder in the demo's output folder, and the report's: the runner writes them, the report reads them.
 REPORT_DIR = "report"
-FOLDERS = {"data": "01-data", "snap": "02-optimise-snap", "ace": "03-optimise-ace", "validation": "04-validation",
-           "cycle": "05-device-cycle", "analysis": "06-analysis"}
+FOLDERS = {"data": "01-data", "snap": "02-optimise-snap", "ace": "03-optimise-ace", "refine": "04-refine",
+           "validation": "05-validation", "cycle": "06-device-cycle", "analysis": "07-analysis"}
 REUSED, RESUMED, RAN = "reused", "resumed", "ran"
 
 

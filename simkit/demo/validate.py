@@ -96,8 +96,11 @@ def _speed(run_dir: Path) -> dict[str, Any]:
 
 
 def validate_student(family: str, potential: dict, config: DistilConfig, dataset: Path, run_dir: Path,
-                     section: ValidationSection, folder: Path) -> dict[str, Any]:
-    """Compare one student with the teacher; returns its summary (also written under ``folder/family``)."""
+                     section: ValidationSection, folder: Path, metrics_dir: Path | None = None) -> dict[str, Any]:
+    """Compare one student with the teacher; returns its summary (also written under ``folder/family``).
+
+    Errors come from ``metrics_dir``'s ``metrics.json`` (a refit of the best candidate), else from the
+    optimiser's ``run_dir/best``."""
     tolerances = Tolerances(first_peak_position_A=section.first_peak_position_tolerance_A,
                             first_peak_height_rel=section.first_peak_height_tolerance,
                             coordination_abs=section.coordination_tolerance)
@@ -126,7 +129,7 @@ def validate_student(family: str, potential: dict, config: DistilConfig, dataset
         structure[name] = {"phase": phase, "status": "compared", **comparison.to_dict(),
                            "figures": {k: str(v) for k, v in written.items() if str(v).endswith(".png")}}
     stable = all(result["status"] != "unstable" for result in structure.values())
-    return {"family": family, "stable": stable, "errors": _errors_per_phase(run_dir / "best"),
+    return {"family": family, "stable": stable, "errors": _errors_per_phase(metrics_dir or run_dir / "best"),
             "speed": _speed(run_dir), "structure": structure}
 
 

@@ -10,7 +10,10 @@ instead of the training set (e.g. one melt-quench trajectory from the crystal,
 snapshots every few ps, as a test of every phase the potential will meet).
 MD generators may set ``density_g_per_cm3``: the cell is scaled to it before
 the run (liquids and glasses of a material whose model has no stable
-zero-pressure liquid are run at a fixed, stated density).
+zero-pressure liquid are run at a fixed, stated density). An MD generator with
+a ``sampler`` runs its MD with that potential (a student) and the teacher
+labels the frames; with ``min_disagreement_meV_per_atom`` only the frames the
+student gets wrong by at least that much are kept (one round of active learning).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pydantic import Field, model_validator
 
 from simkit.config.schema import Schema
 from simkit.distil.teachers import Teacher
+from simkit.lammps.potentials.specs import PotentialSpec
 from simkit.units import duration_ps_of_ramp, volume_A3_for_density
 
 Repeat = tuple[int, int, int]
@@ -89,6 +93,18 @@ class _MdGenerator(_Generator):
     timestep_fs: float = Field(default=1.0, gt=0)
     density_g_per_cm3: float | None = Field(
         default=None, gt=0, description="scale the cell to this mass density before the run (default: as built)")
+    sampler: PotentialSpec | None = Field(
+        default=None, description="run the MD with this potential instead of the teacher (a student, to find the "
+        "configurations it gets wrong: active learning); the teacher still labels every frame")
+    min_disagreement_meV_per_atom: float | None = Field(
+        default=None, gt=0, description="with a sampler: keep only frames where |E_sampler - E_teacher| per atom "
+        "is at least this")
+
+    @model_validator(mode="after")
+    def _selection_needs_sampler(self):
+        if self.min_disagreement_meV_per_atom is not None and self.sampler is None:
+            raise ValueError("min_disagreement_meV_per_atom compares a sampler with the teacher: give 'sampler'")
+        return self
 
 
 class MdGen(_MdGenerator):

@@ -15,6 +15,7 @@ from simkit.datasets.teacher import labelled_frame
 from simkit.distil.config import DistilConfig
 from simkit.distil.generators import generate
 from simkit.distil.teachers import make_teacher
+from simkit.lammps.session import evaluate_structures
 from simkit.runtime.mpi import rank_of, size_of
 from simkit.runtime.provenance import RunRecord
 from simkit.structures.spec import load_structure
@@ -55,27 +56,46 @@ def run_distil(config: DistilConfig, comm=None) -> Dataset:
     with record:
         frames: dict[str, list[Frame]] = {"train": [], "benchmark": []}
         dropped: Counter[str] = Counter()
+        agreed: Counter[str] = Counter()
+        disagreement: dict[str, dict] = {}
         for index, gen in enumerate(config.generators):
-            structures = generate(gen, base, teacher, generator_rng(config, index))
+            sampler = make_teacher(gen.sampler, comm) if getattr(gen, "sampler", None) is not None else teacher
+            structures = generate(gen, base, sampler, generator_rng(config, index))
             labels = teacher.label([atoms for atoms, _ in structures])
+            if sampler is not teacher:
+                differences = _disagreement(sampler, structures, labels, comm)
+                disagreement[gen.label] = _disagreement_summary(differences, gen.min_disagreement_meV_per_atom)
+                for (_, info), difference in zip(structures, differences):
+                    info["disagreement_meV_per_atom"] = difference
             for k, ((atoms, info), lab) in enumerate(zip(structures, labels)):
                 if not np.isfinite(lab.energy_eV) or np.abs(lab.forces_eV_per_A).max() > config.max_force_eV_per_A:
                     dropped[gen.label] += 1
+                    continue
+                threshold = getattr(gen, "min_disagreement_meV_per_atom", None)
+                if threshold is not None and abs(info["disagreement_meV_per_atom"]) < threshold:
+                    agreed[gen.label] += 1
                     continue
                 config_type = info.pop("config_type", gen.label)  # a trajectory labels frames by phase
                 frames[gen.split].append(labelled_frame(
                     atoms, lab, config_type=config_type, source=f"generator {index} ({gen.label}) structure {k}",
                     with_virial=config.with_virial, info={**info, "generator": index},
                 ))
-            log.info("%s: %d structures labelled (%s)", gen.label, len(structures) - dropped[gen.label], gen.split)
+            log.info("%s: %d structures labelled (%s)", gen.label,
+                     len(structures) - dropped[gen.label] - agreed[gen.label], gen.split)
         name = f"distilled by {teacher.description.get('kind')}"
         dataset = Dataset(frames["train"], name=name)
-        if not frames["train"]:
+        record.add_result("disagreement_meV_per_atom", disagreement)
+        if not frames["train"] and not agreed:
             raise ValueError("every generated training frame was dropped (or every generator is 'split: benchmark'); "
                              "raise max_force_eV_per_A or use gentler generators")
-        if rank == 0:
-            write_dataset(dataset, output)
-        record.add_output("dataset", output)
+        if frames["train"]:
+            if rank == 0:
+                write_dataset(dataset, output)
+            record.add_output("dataset", output)
+        else:
+            # Nothing for the teacher to correct is a result (active learning has converged), not an error.
+            log.info("every sampled frame agrees with the teacher within min_disagreement_meV_per_atom: "
+                     "no training frames; %s not written", output)
         if frames["benchmark"]:
             benchmark = Dataset(frames["benchmark"], name=f"{name} (held-out benchmark)")
             if rank == 0:
@@ -84,6 +104,25 @@ def run_distil(config: DistilConfig, comm=None) -> Dataset:
             record.add_result("benchmark_frames_per_config_type", benchmark.config_types())
         record.add_result("frames_per_config_type", dataset.config_types())
         record.add_result("dropped_per_config_type", dict(dropped))
+        record.add_result("agreeing_per_config_type", dict(agreed))
         record.add_result("atoms", dataset.n_atoms)
         record.add_result("teacher", teacher.description)
     return dataset
+
+
+def _disagreement(sampler, structures, labels, comm) -> list[float]:
+    """(E_sampler - E_teacher) per atom in meV for each structure (NaN where the teacher has no finite energy)."""
+    atoms_list = [atoms for atoms, _ in structures]
+    predictions = evaluate_structures(atoms_list, sampler.potential, comm=comm)
+    return [float((p.energy_eV - lab.energy_eV) / len(atoms) * 1e3) if np.isfinite(lab.energy_eV) else float("nan")
+            for atoms, p, lab in zip(atoms_list, predictions, labels)]
+
+
+def _disagreement_summary(differences: list[float], threshold: float | None) -> dict:
+    values = np.abs(np.asarray(differences, dtype=float))
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return {"frames": 0}
+    return {"frames": int(values.size), "mean_abs": float(values.mean()), "median_abs": float(np.median(values)),
+            "max_abs": float(values.max()), "threshold": threshold,
+            "at_or_above_threshold": None if threshold is None else int((values >= threshold).sum())}

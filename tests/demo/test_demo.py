@@ -69,6 +69,9 @@ def reduced_config(path: Path, **cycle_changes) -> Path:
         {"stage": "anneal", "name": "set", "temperature_K": 600, "duration_ps": cycle_changes.get("set_ps", 0.6),
          "damping_fs": 200},
     ]
+    data["refine"].update(rounds=1, generators=[{"kind": "trajectory", "interval_ps": 0.2, **md, "segments": [
+        {"phase": "melt", "start_K": 1400, "duration_ps": 0.4, "snapshots": False},
+        {"phase": "anneal", "start_K": 700, "duration_ps": 0.6}]}])
     data["analysis"]["crystallinity"]["slabs"] = 5
     data["analysis"]["rdf_stages"] = ["equilibrate", "reset", "set"]
     data["analysis"]["cycle"]["snapshots_after"] = ["equilibrate", "reset-cool", "set"]
@@ -117,7 +120,8 @@ def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(killed_and_finish
     assert done.returncode == 0, done.stderr[-3000:]
     report = out / "report" / "report.md"
     assert f"report: {report}" in done.stdout
-    steps = {"data": "reused", "snap": "resumed", "ace": "ran", "validation": "ran", "cycle": "ran", "analysis": "ran"}
+    steps = {"data": "reused", "snap": "resumed", "ace": "ran", "refine": "ran", "validation": "ran", "cycle": "ran",
+             "analysis": "ran"}
     assert outcomes(out) == steps
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["status"] == "finished" and summary["outputs"]["report"] == str(report)
@@ -131,7 +135,8 @@ def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(killed_and_finish
     # The figures the report promises exist and are real images.
     text = report.read_text()
     for name in ("snap_convergence.png", "snap_pareto.png", "snap_parity.png", "ace_convergence.png", "survival.png",
-                 "cycle.png", "crystallinity.png", "rdf.png", "cycle_reading.png", "snapshots.png"):
+                 "cycle.png", "crystallinity.png", "rdf.png", "cycle_reading.png", "snapshots.png",
+                 "teacher_audit.png"):
         assert f"]({name})" in text, name
         assert (out / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     # The cycle ran on two ranks with the best model, and the heat pulse went in.
@@ -141,8 +146,12 @@ def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(killed_and_finish
     cycle_config = yaml.safe_load((out / "configs" / "cycle.yaml").read_text())
     family = cycle_config["potential"]["kind"]
     key = {"snap": "coeff", "ace": "yace"}[family]
-    best = yaml.safe_load((out / FOLDERS[family] / "best" / "potential.yaml").read_text())
-    assert Path(cycle_config["potential"][key]).name == best[key]
+    # ... the refined student where the demo refines that family (ACE), else the optimiser's best.
+    student = (out / FOLDERS["refine"] / "ace" / "potential.yaml" if family == "ace"
+               else out / FOLDERS[family] / "best" / "potential.yaml")
+    expected = yaml.safe_load(student.read_text())[key]
+    assert Path(cycle_config["potential"][key]).name == Path(expected).name
+    assert family == "snap" or cycle_config["potential"][key] == expected
     objectives = {f: json.loads((out / FOLDERS[f] / "best" / "provenance.json").read_text())["candidate"]["objective"]
                   for f in ("snap", "ace")}
     assert objectives[family] == min(objectives.values())
@@ -155,6 +164,10 @@ def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(killed_and_finish
     rdf = pd.read_csv(analysis / "rdf_by_stage.csv")
     assert {"g_equilibrate", "g_reset", "g_set"} <= set(rdf.columns)
     assert "Amorphisation and regrowth" in text and "Students against the teacher" in text
+    # The teacher re-evaluated the cycle's frames with the potential the cycle ran.
+    audit = json.loads((analysis / "teacher_audit" / "teacher_audit.json").read_text())
+    assert audit["frames"] == 12 and len(audit["rows"]) == 12 and audit["rows"][0]["time_ps"] == 0.0
+    assert "The cycle against the teacher" in text and ("Audit passed" in text) == audit["passed"]
 
     again = run_cli("demo", str(config), "-o", str(out), timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -187,6 +200,28 @@ def test_students_are_validated_against_the_teacher_per_phase(killed_and_finishe
     snap = next(s for s in students if s["family"] == "snap")["structure"]["liquid-generator3"]["checks"]
     assert abs(snap["first_peak_position_A"]["total"]["difference"]) < 0.15
     assert abs(snap["first_peak_height"]["total"]["relative_difference"]) < 0.25
+
+
+def test_the_best_ace_is_refined_by_its_own_mistakes(killed_and_finished):
+    _, out, _, _, done = killed_and_finished
+    assert done.returncode == 0, done.stderr[-3000:]
+    refine = json.loads((out / FOLDERS["refine"] / "ace" / "refine.json").read_text())
+    first = refine["rounds"][0]
+    optimised = yaml.safe_load((out / FOLDERS["ace"] / "best" / "potential.yaml").read_text())
+    assert Path(first["student"]["yace"]).name == optimised["yace"]  # round 1 explores with the optimiser's best
+    explored = first["disagreement_meV_per_atom"]["explored"]
+    assert explored["frames"] == 3 and explored["threshold"] == 30.0  # 0.6 ps of anneal, a frame every 0.2 ps
+    assert first["frames_added"] == explored["at_or_above_threshold"]
+    students = json.loads((out / FOLDERS["validation"] / "validation.json").read_text())["students"]
+    ace = next(s for s in students if s["family"] == "ace")
+    if first["frames_added"]:
+        # Refit on the data plus the explored frames; validation reports the refit's own errors.
+        refit = json.loads((Path(first["refit"]) / "metrics.json").read_text())["validation"]["overall"]
+        assert ace["errors"]["overall"]["loss"] == pytest.approx(refit["loss"])
+        assert refine["potential"]["yace"].startswith(str(out / FOLDERS["refine"] / "ace" / "round-1" / "fit"))
+        assert "check" in refine and "explored" in refine["check"]["disagreement_meV_per_atom"]
+    else:
+        assert refine["potential"] == first["student"] and refine["metrics_dir"] is None
 
 
 def test_cycle_reading_states_amorphisation_fronts_and_criteria_agreement(killed_and_finished):
@@ -226,7 +261,7 @@ def test_embedded_default_is_shown_and_valid(tmp_path):
     assert shown.returncode == 0 and shown.stdout == default_config_path().read_text()
     config, out = load_demo_config(default_config_path(), tmp_path / "out")
     plan = DemoPlan(config, default_config_path(), out)
-    assert [s.name for s in plan.steps()] == ["data", "snap", "ace", "validation", "cycle", "analysis"]
+    assert [s.name for s in plan.steps()] == ["data", "snap", "ace", "refine", "validation", "cycle", "analysis"]
     assert plan.optimise_configs["snap"]["fit"]["data"]["train"] == str(out / "01-data" / "dataset.extxyz")
     # Candidates are scored on the held-out benchmark set the data step writes.
     validation = plan.optimise_configs["ace"]["fit"]["data"]["validation"]

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from ase.build import bulk
+from ase.io import read
 
 from simkit.config import load_config
 from simkit.datasets import read_dataset
@@ -159,3 +160,43 @@ def test_interface_holds_the_lower_part_still(tmp_path, lammps_potentials):
     moved = np.linalg.norm(quenched.positions - start.positions, axis=1)
     assert moved[held].max() < 1e-9 and moved[~held].mean() > 0.3
     assert len(generate(gen, base, teacher, np.random.default_rng(0))) == 1
+
+
+def _explore(tmp_path, name, sampler, threshold):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(
+        f"output: {name}/data.extxyz\nseed: 3\nteacher: {CU_TEACHER}\n"
+        "structure: {bulk: {element: Cu, crystal: fcc, a_A: 3.615, cubic: true}, repeat: [2, 2, 2]}\n"
+        "generators:\n"
+        f"  - {{kind: md, temperatures_K: [900], snapshots_per_temperature: 3, equilibration_ps: 0.1, interval_ps: 0.05,"
+        f" sampler: {sampler}, min_disagreement_meV_per_atom: {threshold}}}\n")
+    return load_config(DistilConfig, path)
+
+
+def test_a_student_sampler_keeps_only_the_frames_it_gets_wrong(tmp_path, lammps_potentials):
+    # The teacher as its own sampler agrees everywhere: nothing to add is a result, and no file is written.
+    run_distil(_explore(tmp_path, "same", CU_TEACHER, 1.0))
+    summary = json.loads((tmp_path / "same" / "run_summary.json").read_text())["results"]
+    assert summary["disagreement_meV_per_atom"]["md"]["max_abs"] < 1e-6
+    assert summary["agreeing_per_config_type"] == {"md": 3}
+    assert not (tmp_path / "same" / "data.extxyz").exists()
+
+    # A core repulsion reaching past Cu's 2.56 Å bond: the sampler is off the teacher on every frame it makes.
+    shifted = "{kind: eam/alloy, file: lammps:Cu_mishin1.eam.alloy, zbl: {inner_A: 2.4, outer_A: 3.0}}"
+    run_distil(_explore(tmp_path, "shifted", shifted, 20.0))
+    dataset = read_dataset(tmp_path / "shifted" / "data.extxyz")
+    assert len(dataset) == 3
+    teacher = EamPotential(lammps_potentials / "Cu_mishin1.eam.alloy")
+    check = evaluate_structures([f.atoms for f in dataset], teacher)
+    for frame, result in zip(dataset, check):  # labels are the teacher's, not the sampler's
+        assert frame.energy_eV == pytest.approx(result.energy_eV, abs=1e-5)
+    assert all(a.info["disagreement_meV_per_atom"] > 20.0 for a in read(tmp_path / "shifted" / "data.extxyz", ":"))
+    summary = json.loads((tmp_path / "shifted" / "run_summary.json").read_text())["results"]
+    assert summary["disagreement_meV_per_atom"]["md"]["at_or_above_threshold"] == 3
+
+    with pytest.raises(ConfigError, match="give 'sampler'"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(f"output: x.extxyz\nteacher: {CU_TEACHER}\nstructure: {{bulk: {{element: Cu, crystal: fcc, "
+                       "a_A: 3.615}}\ngenerators:\n  - {kind: md, temperatures_K: [900], snapshots_per_temperature: "
+                       "1, min_disagreement_meV_per_atom: 5}\n")
+        load_config(DistilConfig, bad)
