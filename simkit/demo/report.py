@@ -199,9 +199,11 @@ def _audit_lines(folder: Path) -> list[str]:
         lines.append("- **Audit passed**: every checked frame is within the tolerance.")
     else:
         lines.append(f"- **AUDIT FAILED** at {first['time_ps']:.1f} ps (stage {first['stage']}, "
-                     f"{first['difference_meV_per_atom']:+.0f} meV/atom): from there on the student's structures are "
-                     "not the teacher's material, so the amorphisation and regrowth read from them are not physical. "
-                     "Add the student's frames labelled by the teacher to the training data (or refit) before using "
+                     f"{first['difference_meV_per_atom']:+.0f} meV/atom; drift over the cycle "
+                     f"{a['drift_meV_per_atom']:+.0f} meV/atom): the student's energies leave the teacher's there, "
+                     "so the amorphisation and regrowth read below are the student's, not the teacher's material's. "
+                     "A large drift is a structure the teacher does not have; a steady offset is a student too "
+                     "inaccurate for the phase balance. Refine the student (demo section 'refine') before using "
                      "this cycle.")
     lines += ["", "| time (ps) | stage | E student - E teacher (meV/atom) | force RMSE (meV/Å) |", "|---|---|---|---|"]
     lines += [f"| {row['time_ps']:.1f} | {row['stage']} | {row['difference_meV_per_atom']:+.1f} "

@@ -216,7 +216,7 @@ def test_the_best_ace_is_refined_by_its_own_mistakes(killed_and_finished):
     ace = next(s for s in students if s["family"] == "ace")
     if first["frames_added"]:
         # Refit on the data plus the explored frames; validation reports the refit's own errors.
-        refit = json.loads((Path(first["refit"]) / "metrics.json").read_text())["validation"]["overall"]
+        refit = json.loads((Path(first["refit"]) / "metrics.json").read_text())["overall"]
         assert ace["errors"]["overall"]["loss"] == pytest.approx(refit["loss"])
         assert refine["potential"]["yace"].startswith(str(out / FOLDERS["refine"] / "ace" / "round-1" / "fit"))
         assert "check" in refine and "explored" in refine["check"]["disagreement_meV_per_atom"]
