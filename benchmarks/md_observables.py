@@ -36,9 +36,9 @@ from pathlib import Path  # noqa: E402
 from simkit.analysis.steinhardt import BondOrderCriterion  # noqa: E402
 from simkit.lammps import observables, regions  # noqa: E402
 from simkit.lammps.checkpoint import write_checkpoint  # noqa: E402
-from simkit.runtime.paths import lammps_potentials_dir  # noqa: E402
 from simkit.lammps.potentials.eam import EamPotential  # noqa: E402
 from simkit.lammps.session import LammpsSession  # noqa: E402
+from simkit.runtime.paths import lammps_potentials_dir  # noqa: E402
 from simkit.structures.device import DeviceSpec, build_device  # noqa: E402
 from simkit.structures.spec import BulkSpec, StructureSpec  # noqa: E402
 

@@ -44,8 +44,8 @@ def _dataset(directory: Path) -> Path:
     from ase.build import bulk
 
     from simkit.datasets import teacher, write_dataset
-    from simkit.runtime.paths import lammps_potentials_dir
     from simkit.lammps.potentials import SnapPotential
+    from simkit.runtime.paths import lammps_potentials_dir
 
     d = lammps_potentials_dir()
     si = SnapPotential(d / "Si_Zuo_JPCA2020.snapcoeff", d / "Si_Zuo_JPCA2020.snapparam")

@@ -23,7 +23,13 @@ from pathlib import Path
 from simkit.bench.jobs import scaling_job
 from simkit.bench.scaling import ScalingConfig
 from simkit.bench.scaling_report import (
-    COLUMNS, MACHINE_JSON, RELATIVE_PNG, SCALING_CSV, SCALING_PNG, read_csv, table,
+    COLUMNS,
+    MACHINE_JSON,
+    RELATIVE_PNG,
+    SCALING_CSV,
+    SCALING_PNG,
+    read_csv,
+    table,
 )
 from simkit.bench.synthetic import random_ace
 

@@ -34,11 +34,11 @@ from pathlib import Path
 from ase.build import bulk
 
 from simkit.bench.machine import machine_info
-from simkit.runtime.paths import lammps_potentials_dir
 from simkit.lammps.potentials import EamPotential
+from simkit.runtime.mpi import mpirun_executable
+from simkit.runtime.paths import lammps_potentials_dir
 from simkit.screening.settings import SurvivalSettings
 from simkit.screening.survival import run_survival
-from simkit.runtime.mpi import mpirun_executable
 
 CONFIG = """\
 output_dir: {out}

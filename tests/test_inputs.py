@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from simkit.bench.scaling import ScalingConfig
 from simkit.config import load_config
 from simkit.demo.config import DemoConfig
 from simkit.diffusion.config import DiffusionConfig
@@ -13,7 +14,6 @@ from simkit.distil.config import DistilConfig
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.fitting.registry import FitConfig
 from simkit.optimise.config import OptimiseConfig
-from simkit.bench.scaling import ScalingConfig
 from simkit.screening.config import SpeedConfig, SurviveConfig
 
 INPUTS = Path(__file__).resolve().parents[1] / "inputs"

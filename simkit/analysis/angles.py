@@ -13,6 +13,7 @@ from typing import Iterable
 
 import numpy as np
 from ase.data import chemical_symbols
+
 from simkit.analysis.frames import iterate_frames
 from simkit.analysis.neighbors import NeighbourList, neighbour_list
 from simkit.analysis.options import AngleOptions

@@ -23,6 +23,7 @@ from simkit.analysis.coordination import coordination_of_frames
 from simkit.analysis.frames import frames_from_atoms
 from simkit.analysis.options import AngleOptions, CoordinationOptions, RdfOptions
 from simkit.analysis.output import new_figure, save_figure, write_csv
+
 # _smoothed: the running mean rdf.py finds first peaks with, so both place a noisy peak alike.
 from simkit.analysis.rdf import PEAK_SMOOTHING_A, RdfResult, _smoothed, rdf_of_frames
 from simkit.errors import InputDataError

@@ -17,8 +17,8 @@ import numpy as np
 from ase.data import atomic_masses, chemical_symbols
 
 from simkit.analysis.frames import iterate_frames
-from simkit.analysis.options import ProfileOptions
 from simkit.analysis.neighbors import wrap_into_cell
+from simkit.analysis.options import ProfileOptions
 from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
 from simkit.io.h5md_reader import Frame, H5mdTrajectory
 from simkit.units import AVOGADRO_PER_MOL, CM_PER_A

@@ -23,8 +23,8 @@ from ase.data import chemical_symbols
 from scipy.spatial import cKDTree
 
 from simkit.analysis.frames import iterate_frames
-from simkit.analysis.options import RdfOptions
 from simkit.analysis.neighbors import pad_cell
+from simkit.analysis.options import RdfOptions
 from simkit.analysis.output import new_figure, pair_label, save_figure, write_csv, write_hdf5
 from simkit.io.h5md_reader import Frame, H5mdTrajectory
 

@@ -7,7 +7,14 @@ from pathlib import Path
 from simkit.bench.launch import own_job_size
 from simkit.bench.scaling import ScalingConfig, ScalingResult, run_scaling
 from simkit.bench.scaling_report import (
-    MACHINE_JSON, RELATIVE_PNG, SCALING_CSV, SCALING_PNG, plot_relative, plot_scaling, write_csv, write_machine,
+    MACHINE_JSON,
+    RELATIVE_PNG,
+    SCALING_CSV,
+    SCALING_PNG,
+    plot_relative,
+    plot_scaling,
+    write_csv,
+    write_machine,
 )
 from simkit.errors import ConfigError
 from simkit.runtime.provenance import RunRecord

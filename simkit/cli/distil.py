@@ -34,7 +34,7 @@ class Command:
         config = _config(args)
         comm = world()
         dataset = run_distil(config, comm)
-        if comm.Get_rank() == 0:
+        if comm.Get_rank() == 0 and len(dataset):
             counts = ", ".join(f"{k}: {v}" for k, v in dataset.config_types().items())
             log.info("wrote %d frames (%s) to %s", len(dataset), counts, config.output)
         return 0

@@ -74,6 +74,8 @@ class DemoConfig(Schema):
     output_dir: PathIn | None = Field(default=None, description="default: runs/demo under the working directory")
     seed: int = Field(default=0, ge=0, description="seed of every step (each section may set its own)")
     cycle_ranks: int = Field(default=2, ge=1, description="MPI ranks of the device cycle (mpirun -np)")
+    data_ranks: int = Field(default=2, ge=1, description="MPI ranks of the teacher's labelling and the students' "
+                            "explorations (simkit distil under mpirun -np: the ranks run different generators)")
     cycle_model: Literal["best", "snap", "ace"] = Field(
         default="best", description="which optimised model runs the cycle; best: the lower objective of the two"
     )

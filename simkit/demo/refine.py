@@ -26,6 +26,7 @@ from pydantic import Field
 
 from simkit.config.loader import validate_config
 from simkit.config.schema import Schema
+from simkit.fitting.ace import POTENTIAL_YAML as ACE_POTENTIAL
 from simkit.fitting.registry import with_overrides
 from simkit.optimise.config import OptimiseConfig
 
@@ -55,15 +56,19 @@ class RefineSection(Schema):
         default=0.3, ge=0, description="energy weight of the added frames (their forces keep the global weight): "
         "a collapsed structure's energy is eV/atom off, and must not outweigh the training set")
     check: bool = Field(default=True, description="explore once more with the final student and record what is left")
+    max_iterations: int | None = Field(
+        default=None, ge=1, description="ACE: iterations of each refit, which starts from the student's own "
+        "coefficients (default: the best candidate's max_iterations, from its coefficients too)")
 
 
-def best_fit_config(optimise_dir: Path) -> tuple[Any, dict[str, Any]]:
-    """The best candidate's fit config (the optimiser's fit section with its parameters) and those parameters."""
+def best_fit_config(optimise_dir: Path) -> tuple[Any, dict[str, Any], Path]:
+    """The best candidate's fit config (the optimiser's fit section with its parameters), those parameters,
+    and the candidate's own fit folder."""
     provenance_path = optimise_dir / "best" / "provenance.json"
     provenance = json.loads(provenance_path.read_text())
     config = validate_config(OptimiseConfig, provenance["config"], source=str(provenance_path), base_dir=Path("/"))
     params = provenance["candidate"]["params"]
-    return with_overrides(config.fit, params), params
+    return with_overrides(config.fit, params), params, Path(provenance["candidate"].get("workdir", optimise_dir))
 
 
 def explore_config(data_config: dict[str, Any], section: RefineSection, student: dict[str, Any], seed: int,
@@ -81,12 +86,25 @@ def explore_config(data_config: dict[str, Any], section: RefineSection, student:
             "output": str(output)}
 
 
-def refit_config(fit, train: list[Path], section: RefineSection, output_dir: Path) -> dict[str, Any]:
+def refit_config(fit, train: list[Path], section: RefineSection, output_dir: Path,
+                 start_from: Path | None = None) -> dict[str, Any]:
+    """The best candidate's fit on ``train``; an ACE refit continues from ``start_from`` (a pacemaker potential)."""
     weights = {**fit.weights.model_dump(mode="json")["config_types"],
                section.config_type: {"energy": section.energy_weight}}
-    config = with_overrides(fit, {"data.train": [str(p) for p in train], "weights.config_types": weights,
-                                  "output_dir": str(output_dir)})
-    return config.model_dump(mode="json", exclude_none=True)
+    overrides: dict[str, Any] = {"data.train": [str(p) for p in train], "weights.config_types": weights,
+                                 "output_dir": str(output_dir)}
+    if fit.backend == "ace":
+        if start_from is not None:
+            overrides["ace.initial_potential"] = str(start_from)
+        if section.max_iterations is not None:
+            overrides["ace.max_iterations"] = section.max_iterations
+    return with_overrides(fit, overrides).model_dump(mode="json", exclude_none=True)
+
+
+def _pacemaker_potential(fit_dir: Path) -> Path | None:
+    """The pacemaker potential a fit folder holds (ACE), for the next refit to start from."""
+    path = fit_dir / ACE_POTENTIAL
+    return path if path.is_file() else None
 
 
 def _disagreement(explore_dir: Path) -> dict[str, Any]:
@@ -103,7 +121,7 @@ def refine_family(family: str, optimise_dir: Path, student: dict[str, Any], data
                   data_config: dict[str, Any], section: RefineSection, seed: int, folder: Path,
                   run: Callable[[str, list[str], Path], None]) -> dict[str, Any]:
     """Refine one family's best student; ``run(name, args, log)`` runs a simkit command (the demo's runner)."""
-    fit, params = best_fit_config(optimise_dir)
+    fit, params, fit_dir = best_fit_config(optimise_dir)
     explored: list[Path] = []
     rounds = []
     for k in range(1, section.rounds + 1):
@@ -119,8 +137,9 @@ def refine_family(family: str, optimise_dir: Path, student: dict[str, Any], data
             rounds.append(record)
             break
         explored.append(explore_dir / EXPLORED)
-        fit_dir = folder / f"round-{k}" / "fit"
-        _write(refit_config(fit, [dataset, *explored], section, fit_dir), folder / f"round-{k}" / "fit.yaml")
+        previous, fit_dir = fit_dir, folder / f"round-{k}" / "fit"
+        _write(refit_config(fit, [dataset, *explored], section, fit_dir, _pacemaker_potential(previous)),
+               folder / f"round-{k}" / "fit.yaml")
         run(f"refine {family} round {k}: refit", ["fit", str(folder / f"round-{k}" / "fit.yaml")],
             folder / f"round-{k}" / "fit.log")
         student = _potential(fit_dir)

@@ -22,6 +22,7 @@ from matplotlib.patches import Patch
 from simkit.analysis.output import new_figure, save_figure
 from simkit.demo.analyse import RDF_FIGURE
 from simkit.demo.audit import AUDIT_FOLDER, AUDIT_JSON
+from simkit.demo.refine import SUMMARY as REFINE_SUMMARY
 from simkit.demo.steps import FOLDERS, REPORT_DIR
 
 _STATUS_COLOURS = {"ok": "tab:green", "infeasible": "tab:orange", "pruned": "tab:gray", "failed": "tab:red"}
@@ -211,6 +212,28 @@ def _audit_lines(folder: Path) -> list[str]:
     return lines
 
 
+def _refine_lines(folder: Path) -> list[str]:
+    """Per refined family and round: how far the student was from the teacher on its own frames, what was added."""
+    lines = []
+    for path in sorted(folder.glob(f"*/{REFINE_SUMMARY}")):
+        record = json.loads(path.read_text())
+        lines += ["", f"## Active learning of the {record['family'].upper()} student", "",
+                  "Each round the student runs its own MD; the teacher labels the frames; those the student has "
+                  "wrong by at least the threshold join the training data and the best candidate is refit.", "",
+                  "| round | exploration | frames | mean / max of abs(E student - E teacher) (meV/atom) | added | "
+                  "refit validation loss |", "|---|---|---|---|---|---|"]
+        stages = [(str(r["round"]), r["disagreement_meV_per_atom"], r["frames_added"], r.get("validation_loss"))
+                  for r in record["rounds"]]
+        if "check" in record:
+            stages.append(("final student", record["check"]["disagreement_meV_per_atom"],
+                           f"({record['check']['frames_above_threshold']} above the threshold)", None))
+        for name, disagreement, added, loss in stages:
+            for generator, d in disagreement.items():
+                lines.append(f"| {name} | {generator} | {d.get('frames', 0)} | {_fmt(d.get('mean_abs'))} / "
+                             f"{_fmt(d.get('max_abs'))} | {added} | {_fmt(loss)} |")
+    return lines
+
+
 def _cycle_choice(plan) -> str:
     family = plan.cycle_family()
     if plan.config.cycle_model != "best" or len(plan.families) == 1:
@@ -273,6 +296,7 @@ def write_report(plan, history: list[dict[str, Any]], total_s: float) -> Path:
               "Loss, speed and survival as measured by the optimiser (same objective for both families: "
               "lower is better); the cycle runs the best " + _cycle_choice(plan), ""]
     lines += _best_rows(tables)
+    lines += _refine_lines(out / FOLDERS["refine"])
     lines += _validation_lines(out / FOLDERS["validation"])
     # The audit comes before the reading: a failed audit voids the numbers the reading states.
     lines += ["", "## Device cycle", ""] + _cycle_lines(cycle, analysis) + _audit_lines(analysis)

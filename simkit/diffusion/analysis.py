@@ -20,8 +20,14 @@ from ase.data import atomic_numbers
 from simkit.diffusion.arrhenius import ArrheniusFit, fit_arrhenius
 from simkit.diffusion.displacements import Displacements, PositionSource, displacement_pass, lag_grid
 from simkit.diffusion.estimate import (
-    DIMENSIONS, CollectiveSlope, Conductivity, DiffusionEstimate, charge_conductivity, collective_slope,
-    nernst_einstein, tracer_diffusion,
+    DIMENSIONS,
+    CollectiveSlope,
+    Conductivity,
+    DiffusionEstimate,
+    charge_conductivity,
+    collective_slope,
+    nernst_einstein,
+    tracer_diffusion,
 )
 from simkit.diffusion.settings import AnalysisSettings
 from simkit.diffusion.window import DiffusiveWindow, choose_window, local_slope

@@ -16,7 +16,7 @@ from simkit.distil.config import DistilConfig
 from simkit.distil.generators import generate
 from simkit.distil.teachers import make_teacher
 from simkit.lammps.session import evaluate_structures
-from simkit.runtime.mpi import rank_of, size_of
+from simkit.runtime.mpi import on_all_ranks, rank_of, size_of
 from simkit.runtime.provenance import RunRecord
 from simkit.structures.spec import load_structure
 
@@ -48,7 +48,7 @@ def run_distil(config: DistilConfig, comm=None) -> Dataset:
     if rank == 0:
         output.parent.mkdir(parents=True, exist_ok=True)
     base = base_structure(config)
-    teacher = make_teacher(config.teacher, comm)
+    teacher = make_teacher(config.teacher, comm)  # describes the teacher; the generators build their own
     potentials = [teacher.potential] if hasattr(teacher, "potential") else []
     record = RunRecord(
         "distil", output.parent, config, rank=rank, mpi_size=size, seeds={"distil": config.seed}, potentials=potentials
@@ -58,15 +58,13 @@ def run_distil(config: DistilConfig, comm=None) -> Dataset:
         dropped: Counter[str] = Counter()
         agreed: Counter[str] = Counter()
         disagreement: dict[str, dict] = {}
-        for index, gen in enumerate(config.generators):
-            sampler = make_teacher(gen.sampler, comm) if getattr(gen, "sampler", None) is not None else teacher
-            structures = generate(gen, base, sampler, generator_rng(config, index))
-            labels = teacher.label([atoms for atoms, _ in structures])
-            if sampler is not teacher:
-                differences = _disagreement(sampler, structures, labels, comm)
-                disagreement[gen.label] = _disagreement_summary(differences, gen.min_disagreement_meV_per_atom)
-                for (_, info), difference in zip(structures, differences):
-                    info["disagreement_meV_per_atom"] = difference
+        for index, (structures, labels) in enumerate(run_generators(config, base, comm)):
+            gen = config.generators[index]
+            if getattr(gen, "sampler", None) is not None:
+                differences = [info["disagreement_meV_per_atom"] for _, info in structures]
+                # Keyed by generator: the generators of one exploration often share their label.
+                disagreement[f"generator {index} ({gen.label})"] = _disagreement_summary(
+                    differences, gen.min_disagreement_meV_per_atom)
             for k, ((atoms, info), lab) in enumerate(zip(structures, labels)):
                 if not np.isfinite(lab.energy_eV) or np.abs(lab.forces_eV_per_A).max() > config.max_force_eV_per_A:
                     dropped[gen.label] += 1
@@ -108,6 +106,77 @@ def run_distil(config: DistilConfig, comm=None) -> Dataset:
         record.add_result("atoms", dataset.n_atoms)
         record.add_result("teacher", teacher.description)
     return dataset
+
+
+def _labelled(config: DistilConfig, index: int, base: Atoms, teacher, comm) -> tuple[list, list]:
+    """Generator ``index``'s structures (run by its sampler, if any) and the teacher's labels of them."""
+    gen = config.generators[index]
+    sampler = make_teacher(gen.sampler, comm) if getattr(gen, "sampler", None) is not None else teacher
+    structures = generate(gen, base, sampler, generator_rng(config, index))
+    labels = teacher.label([atoms for atoms, _ in structures])
+    if sampler is not teacher:
+        for (_, info), difference in zip(structures, _disagreement(sampler, structures, labels, comm)):
+            info["disagreement_meV_per_atom"] = difference
+    return structures, labels
+
+
+def generator_cost(gen, base: Atoms) -> float:
+    """Rough cost of a generator in atom-steps (MD) or atoms (static structures), to balance ranks."""
+    atoms = len(base) * int(np.prod(gen.repeat))
+    if not hasattr(gen, "timestep_fs"):
+        return float(atoms * getattr(gen, "count", 1))
+    if hasattr(gen, "segments"):
+        duration_ps = sum(s.duration_ps for s in gen.segments)
+    elif hasattr(gen, "temperatures_K"):
+        duration_ps = len(gen.temperatures_K) * (gen.equilibration_ps + gen.snapshots_per_temperature * gen.interval_ps)
+    elif hasattr(gen, "melt_ps"):
+        quench_ps = gen.quench_duration_ps if hasattr(gen, "quench_duration_ps") else gen.quench_ps
+        duration_ps = gen.melt_ps + quench_ps + gen.hold_ps
+    else:  # pragma: no cover - every MD generator is one of the above
+        duration_ps = 1.0
+    return atoms * duration_ps * 1e3 / gen.timestep_fs
+
+
+def assign_generators(costs: list[float], groups: int) -> list[list[int]]:
+    """Generators per group, the most expensive first onto the least loaded group (longest-processing-time)."""
+    load = [0.0] * groups
+    chosen: list[list[int]] = [[] for _ in range(groups)]
+    for index in sorted(range(len(costs)), key=lambda i: -costs[i]):
+        group = min(range(groups), key=lambda g: load[g])
+        chosen[group].append(index)
+        load[group] += costs[index]
+    return [sorted(c) for c in chosen]
+
+
+def run_generators(config: DistilConfig, base: Atoms, comm=None) -> list[tuple[list, list]]:
+    """(structures, labels) of every generator, in order, on every rank.
+
+    Under MPI the ranks split into groups (one per generator at most) that run different generators at
+    once, each group with its own teacher session; every generator draws from its own seeded stream, so
+    the frames are the same as a serial run's. An error in any group is raised on every rank.
+    """
+    size, count = size_of(comm), len(config.generators)
+    if size == 1 or count == 1:
+        teacher = make_teacher(config.teacher, comm)
+        return [_labelled(config, index, base, teacher, comm) for index in range(count)]
+    groups = min(size, count)
+    color = rank_of(comm) % groups
+    sub = comm.Split(color, rank_of(comm))
+    mine = assign_generators([generator_cost(gen, base) for gen in config.generators], groups)[color]
+
+    def work() -> dict[int, tuple[list, list]]:
+        teacher = make_teacher(config.teacher, sub)
+        done = {index: _labelled(config, index, base, teacher, sub) for index in mine}
+        return done if sub.Get_rank() == 0 else {}
+
+    try:
+        local = on_all_ranks(comm, work)
+    finally:
+        sub.Free()
+    results: dict[int, tuple[list, list]] = {}
+    for part in comm.allgather(local):
+        results.update(part)
+    return [results[index] for index in range(count)]
 
 
 def _disagreement(sampler, structures, labels, comm) -> list[float]:

@@ -31,7 +31,7 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from simkit.config.schema import Schema
+from simkit.config.schema import ExistingFile, Schema
 from simkit.datasets.frames import Dataset
 from simkit.errors import ParseError
 from simkit.fitting import pacemaker
@@ -80,6 +80,9 @@ class AceSettings(Schema):
         default="auto", description="isolated-atom energy per element, or 'auto': least squares of E vs composition"
     )
     upfit: list[UpfitStage] = Field(default_factory=list)
+    initial_potential: ExistingFile | None = Field(
+        default=None, description="pacemaker potential YAML (a fit's ace_potential.yaml) the first stage starts "
+        "from instead of zero coefficients: continue a fit on more data (its basis must be these settings')")
 
     @model_validator(mode="after")
     def _consistent(self) -> "AceSettings":
@@ -210,7 +213,7 @@ class AceFitter:
         stages += [(s.kappa, config.ace.max_iterations if s.max_iterations is None else s.max_iterations)
                    for s in config.ace.upfit]
         timings: dict[str, float] = {}
-        previous: Path | None = None
+        previous: Path | None = config.ace.initial_potential
         for number, (kappa, iterations) in enumerate(stages):
             name = "fit" if number == 0 else f"upfit-{number}"
             stage_dir = ace_dir / name

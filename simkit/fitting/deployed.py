@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from simkit.config.loader import read_yaml, validate_config
 from simkit.config.schema import Schema
 from simkit.lammps.potentials.base import Potential

@@ -10,7 +10,10 @@ from ase.build import bulk
 
 from simkit.analysis.crystallinity import CrystallinityModel, crystallinity_of_frames
 from simkit.analysis.interface import (
-    FrontStatus, growth_velocity, interface_positions, slab_centres_A,
+    FrontStatus,
+    growth_velocity,
+    interface_positions,
+    slab_centres_A,
 )
 from simkit.analysis.options import CrystallinityOptions
 from simkit.errors import InputDataError

@@ -9,7 +9,11 @@ from matplotlib.colors import to_rgb
 from PIL import Image
 
 from simkit.analysis.snapshots import (
-    AMORPHOUS_COLOUR, CRYSTAL_COLOUR, crystal_flags, render_frames, render_snapshot,
+    AMORPHOUS_COLOUR,
+    CRYSTAL_COLOUR,
+    crystal_flags,
+    render_frames,
+    render_snapshot,
 )
 from simkit.errors import InputDataError
 from simkit.io import H5mdWriter, PerAtomSpec

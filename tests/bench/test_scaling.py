@@ -11,8 +11,8 @@ import pytest
 
 from simkit.bench.launch import LauncherSpec, run_job
 from simkit.bench.scaling import STRONG, WEAK, ScalingConfig, ScalingPoint, compute_metrics, planned_points
-from simkit.runtime.mpi import mpirun_executable
 from simkit.bench.synthetic import random_ace
+from simkit.runtime.mpi import mpirun_executable
 from tests.conftest import run_cli
 
 

@@ -164,6 +164,7 @@ def test_demo_runs_resumes_reuses_and_reruns_only_what_changed(killed_and_finish
     rdf = pd.read_csv(analysis / "rdf_by_stage.csv")
     assert {"g_equilibrate", "g_reset", "g_set"} <= set(rdf.columns)
     assert "Amorphisation and regrowth" in text and "Students against the teacher" in text
+    assert "## Active learning of the ACE student" in text and "| 1 | generator 0 (explored) | 3 |" in text
     # The teacher re-evaluated the cycle's frames with the potential the cycle ran.
     audit = json.loads((analysis / "teacher_audit" / "teacher_audit.json").read_text())
     assert audit["frames"] == 12 and len(audit["rows"]) == 12 and audit["rows"][0]["time_ps"] == 0.0
@@ -209,7 +210,7 @@ def test_the_best_ace_is_refined_by_its_own_mistakes(killed_and_finished):
     first = refine["rounds"][0]
     optimised = yaml.safe_load((out / FOLDERS["ace"] / "best" / "potential.yaml").read_text())
     assert Path(first["student"]["yace"]).name == optimised["yace"]  # round 1 explores with the optimiser's best
-    explored = first["disagreement_meV_per_atom"]["explored"]
+    explored = first["disagreement_meV_per_atom"]["generator 0 (explored)"]
     assert explored["frames"] == 3 and explored["threshold"] == 30.0  # 0.6 ps of anneal, a frame every 0.2 ps
     assert first["frames_added"] == explored["at_or_above_threshold"]
     students = json.loads((out / FOLDERS["validation"] / "validation.json").read_text())["students"]
@@ -219,7 +220,7 @@ def test_the_best_ace_is_refined_by_its_own_mistakes(killed_and_finished):
         refit = json.loads((Path(first["refit"]) / "metrics.json").read_text())["overall"]
         assert ace["errors"]["overall"]["loss"] == pytest.approx(refit["loss"])
         assert refine["potential"]["yace"].startswith(str(out / FOLDERS["refine"] / "ace" / "round-1" / "fit"))
-        assert "check" in refine and "explored" in refine["check"]["disagreement_meV_per_atom"]
+        assert "check" in refine and "generator 0 (explored)" in refine["check"]["disagreement_meV_per_atom"]
     else:
         assert refine["potential"] == first["student"] and refine["metrics_dir"] is None
 

@@ -68,11 +68,16 @@ def test_the_refit_is_the_best_candidate_on_the_data_plus_what_was_explored(tmp_
     best.mkdir(parents=True)
     (best / "provenance.json").write_text(json.dumps({"config": plan.optimise_configs["ace"],
                                                       "candidate": {"params": {"ace.rcut_A": 5.5}}}))
-    fit, params = best_fit_config(best.parent)
-    assert fit.ace.rcut_A == 5.5 and params == {"ace.rcut_A": 5.5}
+    fit, params, candidate_dir = best_fit_config(best.parent)
+    assert fit.ace.rcut_A == 5.5 and params == {"ace.rcut_A": 5.5} and candidate_dir == best.parent
     explored = tmp_path / "explored.extxyz"
     explored.write_text("")
-    config = refit_config(fit, [plan.dataset, explored], plan.config.refine, tmp_path / "fit")
+    previous = tmp_path / "ace_potential.yaml"
+    previous.write_text("")
+    config = refit_config(fit, [plan.dataset, explored], plan.config.refine, tmp_path / "fit", previous)
+    # An ACE refit continues from the student's coefficients, for the section's iterations.
+    assert config["ace"]["initial_potential"] == str(previous)
+    assert config["ace"]["max_iterations"] == plan.config.refine.max_iterations
     assert config["data"]["train"] == [str(plan.dataset), str(explored)]
     assert config["data"]["validation"] == {"kind": "file", "path": [str(plan.benchmark)]}
     assert config["weights"]["config_types"]["explored"]["energy"] == 0.3

@@ -7,7 +7,7 @@ import pytest
 
 from simkit.diffusion.analysis import analyse_trajectory
 from simkit.diffusion.displacements import ArrayTrajectory
-from simkit.diffusion.estimate import conductivity_prefactor_S_per_cm, nernst_einstein, DiffusionEstimate
+from simkit.diffusion.estimate import DiffusionEstimate, conductivity_prefactor_S_per_cm, nernst_einstein
 from simkit.diffusion.settings import AnalysisSettings
 from simkit.diffusion.window import local_slope
 from tests.diffusion.synthetic import gaussian_walk, hopping, ou_walk, vibrating

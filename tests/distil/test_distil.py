@@ -107,9 +107,32 @@ def test_distil_cli_under_mpirun_matches_serial(tmp_path):
     assert parallel.returncode == 0, parallel.stderr
     a, b = read_dataset(tmp_path / "serial.extxyz"), read_dataset(tmp_path / "mpi.extxyz")
     assert a.config_types() == b.config_types()
-    static = [i for i, f in enumerate(a) if f.config_type in ("rattled", "strained", "vacancies", "surface")]
-    for i in static:
-        assert a[i].energy_eV == pytest.approx(b[i].energy_eV, rel=1e-10)
+    # The two ranks run different generators, each alone and from its own seed: every frame, MD ones
+    # included, is the serial run's.
+    for x, y in zip(a, b):
+        assert x.energy_eV == pytest.approx(y.energy_eV, rel=1e-10)
+        assert np.allclose(x.atoms.positions, y.atoms.positions, atol=1e-8)
+
+
+@pytest.mark.mpi
+def test_a_generator_failing_on_one_rank_stops_both_with_its_message(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text(
+        f"output: out/data.extxyz\nseed: 3\nteacher: {CU_TEACHER}\n"
+        "structure: {bulk: {element: Cu, crystal: fcc, a_A: 3.615, cubic: true}, repeat: [2, 2, 2]}\n"
+        "generators:\n"
+        "  - {kind: md, temperatures_K: [500], snapshots_per_temperature: 2, equilibration_ps: 0.1, interval_ps: 0.05}\n"
+        "  - {kind: vacancies, count: 1, vacancies: 40}\n")
+    result = run_cli("distil", str(config), np_ranks=2, timeout=180)
+    assert result.returncode != 0 and "cannot remove 40 atoms from a 32-atom cell" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out" / "data.extxyz").exists()
+
+
+def test_generators_are_balanced_by_their_md_cost():
+    from simkit.distil.runner import assign_generators
+
+    assert assign_generators([10.0, 1.0, 9.0, 2.0], 2) == [[0, 1], [2, 3]]  # loads 11 and 11
+    assert assign_generators([5.0], 3) == [[0], [], []]
 
 
 PHASE_GENERATORS = """\
@@ -177,7 +200,7 @@ def test_a_student_sampler_keeps_only_the_frames_it_gets_wrong(tmp_path, lammps_
     # The teacher as its own sampler agrees everywhere: nothing to add is a result, and no file is written.
     run_distil(_explore(tmp_path, "same", CU_TEACHER, 1.0))
     summary = json.loads((tmp_path / "same" / "run_summary.json").read_text())["results"]
-    assert summary["disagreement_meV_per_atom"]["md"]["max_abs"] < 1e-6
+    assert summary["disagreement_meV_per_atom"]["generator 0 (md)"]["max_abs"] < 1e-6
     assert summary["agreeing_per_config_type"] == {"md": 3}
     assert not (tmp_path / "same" / "data.extxyz").exists()
 
@@ -192,7 +215,7 @@ def test_a_student_sampler_keeps_only_the_frames_it_gets_wrong(tmp_path, lammps_
         assert frame.energy_eV == pytest.approx(result.energy_eV, abs=1e-5)
     assert all(a.info["disagreement_meV_per_atom"] > 20.0 for a in read(tmp_path / "shifted" / "data.extxyz", ":"))
     summary = json.loads((tmp_path / "shifted" / "run_summary.json").read_text())["results"]
-    assert summary["disagreement_meV_per_atom"]["md"]["at_or_above_threshold"] == 3
+    assert summary["disagreement_meV_per_atom"]["generator 0 (md)"]["at_or_above_threshold"] == 3
 
     with pytest.raises(ConfigError, match="give 'sampler'"):
         bad = tmp_path / "bad.yaml"

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from simkit.datasets import read_dataset, write_dataset
+from simkit.datasets import read_dataset, teacher, write_dataset
 from simkit.datasets.splits import prepare_data
-from simkit.datasets import teacher
 
 
 @pytest.fixture(scope="session")

@@ -102,3 +102,10 @@ def test_ace_fit_with_upfit_beats_trivial_model_in_lammps(si_teacher_file, si_pr
         atoms.calc = calculator
         energies.append(atoms.get_potential_energy())
     assert np.array(energies) == pytest.approx(lammps.energy_pred_eV, abs=1e-8)
+
+    # A fit that continues from this one's coefficients for zero iterations is this fit: the warm start is used.
+    again = fit_config(si_teacher_file, backend="ace",
+                       ace={**ACE, "upfit": [], "max_iterations": 0,
+                            "initial_potential": str(tmp_path / "ace_potential.yaml")})
+    continued = fit_and_score(again, tmp_path / "continued", data=si_prepared, cores=2)
+    assert continued.loss == pytest.approx(result.loss, rel=1e-6)

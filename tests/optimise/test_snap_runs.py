@@ -49,9 +49,9 @@ def test_bayesian_steps_improve_on_the_initial_design(tmp_path, si_small_file):
     for name in ("convergence.png", "pareto.png"):
         assert (tmp_path / "run" / name).stat().st_size > 10_000
 
+    from simkit.datasets import read_dataset
     from simkit.fitting.deployed import read_potential_yaml
     from simkit.scoring.evaluate import predict
-    from simkit.datasets import read_dataset
 
     best_dir = tmp_path / "run" / "best"
     provenance = json.loads((best_dir / "provenance.json").read_text())
