@@ -177,3 +177,14 @@ def test_refusal_under_mpirun_reaches_every_rank_promptly(tmp_path):
     assert len(lines) == 1 and f"{run} is in use by pid {holder.process.pid}" in lines[0], result.stderr
     assert elapsed < 60
     assert not (run / "checkpoints").exists()  # refused before writing anything
+
+
+def test_a_fit_into_a_folder_another_process_writes_is_refused(tmp_path):
+    # simkit fit writes its potential and metrics into output_dir; a second writer there would mix two fits.
+    data = tmp_path / "data.extxyz"
+    data.write_text("")
+    config = tmp_path / "fit.yaml"
+    config.write_text(f"backend: snap\noutput_dir: {tmp_path / 'fit'}\nelements: [Si]\ndata: {{train: {data}}}\n")
+    with _Holder(tmp_path / "fit"):
+        refused = run_cli("fit", str(config), timeout=120)
+    assert refused.returncode == 2 and f"{tmp_path / 'fit'} is in use by pid" in refused.stderr, refused.stderr

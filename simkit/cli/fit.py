@@ -32,18 +32,17 @@ class Command:
         )
 
     @staticmethod
+    def run_dir(args: argparse.Namespace) -> Path:
+        return Path(_config(args).output_dir)  # held for the fit's life: a second fit there is refused
+
+    @staticmethod
     def run(args: argparse.Namespace) -> int:
         # lazy: keep `simkit --help` fast
         from simkit.fitting.candidate import run_fit
-        from simkit.fitting.registry import load_fit_config
         from simkit.scoring.evaluate import format_scores
         from simkit.scoring.metrics import Metrics, Scores
 
-        # Parsed here, not by argparse, so a bad value is a one-line ConfigError naming the key.
-        overrides = dict(parse_override(text) for text in args.overrides)
-        if args.output_dir:
-            overrides["output_dir"] = str(args.output_dir.resolve())
-        config = load_fit_config(args.config, overrides)
+        config = _config(args)
         comm = world()
         cores = args.cores or max(1, len(os.sched_getaffinity(0)) // comm.Get_size())
         summary = run_fit(config, comm=comm, cores=max(1, cores))
@@ -60,3 +59,14 @@ class Command:
                 results["validation_loss"], results["baseline_loss"], config.output_dir,
             )
         return 0
+
+
+def _config(args: argparse.Namespace):
+    # lazy: keep `simkit --help` fast
+    from simkit.fitting.registry import load_fit_config
+
+    # Parsed here, not by argparse, so a bad value is a one-line ConfigError naming the key.
+    overrides = dict(parse_override(text) for text in args.overrides)
+    if args.output_dir:
+        overrides["output_dir"] = str(args.output_dir.resolve())
+    return load_fit_config(args.config, overrides)
