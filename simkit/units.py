@@ -8,6 +8,8 @@ physical units a user writes into the metal units LAMMPS expects.
 
 from __future__ import annotations
 
+import math
+
 from ase import units as ase_units
 
 # Exact SI definitions (CODATA 2018).
@@ -44,6 +46,18 @@ M_PER_S_PER_A_PER_PS = M_PER_A / S_PER_PS
 
 # ASE's time unit is Å·sqrt(amu/eV) (about 10.18 fs): an ASE velocity times this is in Å/ps.
 A_PER_PS_PER_ASE_VELOCITY = 1000.0 * ase_units.fs
+
+# Kinetic energy: 1 amu (Å/ps)^2 in eV (LAMMPS metal units' mvv2e), from CODATA 2018 constants
+EV_PER_AMU_A2_PER_PS2 = 1.66053906660e-27 * (M_PER_A / S_PER_PS) ** 2 / J_PER_EV
+
+# e^2/(4 pi eps0) in eV*Å: the Coulomb energy of two unit charges 1 Å apart (14.399645 eV);
+# vacuum permittivity from CODATA 2018 (F/m).
+VACUUM_PERMITTIVITY_F_PER_M = 8.8541878128e-12
+COULOMB_EV_A = ELEMENTARY_CHARGE_C / (4.0 * math.pi * VACUUM_PERMITTIVITY_F_PER_M * M_PER_A)
+
+# The Bohr velocity v_0 = alpha c as an energy per mass: 1/2 amu v_0^2 = 24.8 keV per amu
+# (amu c^2 = 931.49410242 MeV, alpha = 7.2973525693e-3, CODATA 2018).
+BOHR_VELOCITY_ENERGY_EV_PER_AMU = 0.5 * 931.49410242e6 * (7.2973525693e-3) ** 2
 
 # Heating rates: K/s -> K/ps (LAMMPS time unit in metal units)
 K_PER_PS_PER_K_PER_S = S_PER_PS
@@ -96,3 +110,8 @@ def bar_to_ev_per_a3(pressure_bar):
 
 def ev_per_a3_to_gpa(stress_eV_per_A3):
     return stress_eV_per_A3 * BAR_PER_EV_PER_A3 / BAR_PER_GPA
+
+
+def speed_A_per_ps(kinetic_energy_eV: float, mass_amu: float) -> float:
+    """Speed of a particle of ``mass_amu`` carrying ``kinetic_energy_eV`` (non-relativistic), in Å/ps."""
+    return math.sqrt(2.0 * kinetic_energy_eV / (mass_amu * EV_PER_AMU_A2_PER_PS2))

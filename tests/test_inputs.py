@@ -14,6 +14,7 @@ from simkit.distil.config import DistilConfig
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.fitting.registry import FitConfig
 from simkit.optimise.config import OptimiseConfig
+from simkit.radiation.config import CascadeConfig, TdeConfig
 from simkit.screening.config import SpeedConfig, SurviveConfig
 
 INPUTS = Path(__file__).resolve().parents[1] / "inputs"
@@ -25,6 +26,7 @@ SCHEMAS.update(optimise=OptimiseConfig)
 SCHEMAS.update(distil=DistilConfig)
 SCHEMAS.update(diffusion=DiffusionConfig)
 SCHEMAS.update(demo=DemoConfig)
+SCHEMAS.update(tde=TdeConfig, cascade=CascadeConfig)
 
 
 def _examples():

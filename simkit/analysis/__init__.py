@@ -12,6 +12,8 @@ msd             mean squared displacement per species (FFT, all origins)
 profiles        density and composition along a cell vector
 crystallinity   crystal-like atoms (SOAP similarity or ten Wolde bonds),
                 crystalline fraction per frame and per slab
+defects         Wigner-Seitz vacancies, interstitials, antisites and Frenkel
+                pairs against a reference lattice; their clusters and extent
 ==============  ==========================================================
 """
 
@@ -31,6 +33,7 @@ ANALYSES: dict[str, tuple[str, str, str]] = {
     "msd": ("MsdOptions", "simkit.analysis.msd", "analyse_msd"),
     "profiles": ("ProfileOptions", "simkit.analysis.profiles", "analyse_profiles"),
     "crystallinity": ("CrystallinityOptions", "simkit.analysis.crystallinity", "analyse_crystallinity"),
+    "defects": ("DefectOptions", "simkit.analysis.defects", "analyse_defects"),
 }
 
 

@@ -62,6 +62,7 @@ def pad_cell(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: float) -> P
     fractional = np.linalg.solve(cell.T, wrapped.T).T
     margin = cutoff_A / face_distances(cell)  # padding in fractional units per axis
     reach = [int(np.ceil(m)) if p else 0 for m, p in zip(margin, pbc)]
+    periodic = np.array([bool(p) for p in pbc])
     points, owners = [wrapped], [np.arange(natoms)]
     for i in range(-reach[0], reach[0] + 1):
         for j in range(-reach[1], reach[1] + 1):
@@ -69,7 +70,10 @@ def pad_cell(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: float) -> P
                 if i == j == k == 0:
                     continue
                 shifted = fractional + (i, j, k)
-                inside = np.all((shifted > -margin) & (shifted < 1.0 + margin), axis=1)
+                # Only periodic axes bound the padding: along an open axis an atom may lie outside the
+                # cell's span (above a slab) and its images across the periodic faces still count.
+                near = (shifted > -margin) & (shifted < 1.0 + margin)
+                inside = np.all(near[:, periodic], axis=1)
                 if inside.any():
                     points.append(shifted[inside] @ cell)
                     owners.append(np.nonzero(inside)[0])

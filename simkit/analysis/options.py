@@ -7,12 +7,13 @@ units are in the key names and defaults are documented here, once.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from simkit.config.schema import ExistingFile, Schema
+from simkit.config.schema import ExistingFile, Schema, resolve_path
 from simkit.errors import InputDataError
 
 REFERENCE_LATTICES = ("sc", "fcc", "bcc", "hcp", "diamond", "zincblende", "rocksalt")
@@ -166,6 +167,27 @@ class CrystallinityOptions(FrameSelection):
         return SoapParameters(cutoff_A=self.soap_cutoff_A, sigma_A=self.soap_sigma_A, n_max=self.soap_n_max,
                               l_max=self.soap_l_max, zeta=self.soap_zeta,
                               cutoff_width_A=min(1.0, self.soap_cutoff_A))
+
+
+class DefectOptions(FrameSelection):
+    """Wigner-Seitz vacancies, interstitials, antisites and Frenkel pairs, their clusters and extent, per frame."""
+
+    reference: str = Field(
+        default="first", description="perfect lattice whose atoms are the sites: 'first' (the trajectory's frame 0, "
+        "whatever frames are selected) or a structure file ASE reads (its first structure)")
+    cutoff_A: float | None = Field(
+        default=None, gt=0, description="defects closer than this join one cluster (Å); default halfway between "
+        "the reference's 2nd and 3rd neighbour shells")
+
+    @field_validator("reference")
+    @classmethod
+    def _reference_file(cls, value: str, info: ValidationInfo) -> str:
+        if value == "first":
+            return value
+        path = resolve_path(value, Path((info.context or {}).get("base_dir", ".")))
+        if not path.is_file():
+            raise ValueError(f"file not found: {path} (give 'first' or a structure file)")
+        return str(path)
 
 
 def parse_lattice(text: str):

@@ -71,14 +71,14 @@ def add_model_flags(parser: argparse.ArgumentParser, model) -> None:
 
 
 class Command:
-    """Analyse an H5MD trajectory: rdf, angles, coordination, msd, profiles or crystallinity.
+    """Analyse an H5MD trajectory: rdf, angles, coordination, msd, profiles, crystallinity or defects.
 
     Writes <name>.h5 (units attributes), <name>.csv (units in headers), <name>.png
     and run_summary.json into the output directory (default: analysis/<name>/
     beside the trajectory). `simkit analyse FILE NAME --help` lists the options.
     """
 
-    help = "analyse an H5MD trajectory (rdf, angles, coordination, msd, profiles, crystallinity)"
+    help = "analyse an H5MD trajectory (rdf, angles, coordination, msd, profiles, crystallinity, defects)"
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,6 +134,8 @@ def _summary(name: str, result) -> dict:
         return {"atoms": result.atoms, "final_msd_A2": {k: float(v[-1]) for k, v in result.msd_A2.items()}}
     if name == "angles":
         return {"frames": result.frames, "triplets": result.triplets}
+    if name == "defects":
+        return result.summary()
     if name == "coordination":
         return {"frames": result.frames, "mean": {k: float(v.mean()) for k, v in result.mean.items()}}
     return {"frames": result.frames}

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "ace": "simkit.cli.ace",
     "analyse": "simkit.cli.analyse",
     "bench": "simkit.cli.bench",
+    "cascade": "simkit.cli.cascade",
     "diffusion": "simkit.cli.diffusion",
     "distil": "simkit.cli.distil",
     "demo": "simkit.cli.demo",
@@ -37,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "optimise": "simkit.cli.optimise",
     "speed": "simkit.cli.speed",
     "survive": "simkit.cli.survive",
+    "tde": "simkit.cli.tde",
 }
 
 

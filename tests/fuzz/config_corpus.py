@@ -70,6 +70,8 @@ COMMANDS: dict[str, Command] = {
     "distil": Command("distil", lambda c, d: ["distil", c], _import("simkit.distil.config", "DistilConfig")),
     "diffusion": Command("diffusion", lambda c, d: ["diffusion", c],
                          _import("simkit.diffusion.config", "DiffusionConfig")),
+    "tde": Command("tde", lambda c, d: ["tde", c], _import("simkit.radiation.config", "TdeConfig")),
+    "cascade": Command("cascade", lambda c, d: ["cascade", c], _import("simkit.radiation.config", "CascadeConfig")),
     "demo": Command("demo", lambda c, d: ["demo", c, "-o", d / "demo-out"], _import("simkit.demo.config", "DemoConfig"),
                     sections={"data": _import("simkit.distil.config", "DistilConfig"),
                               "snap": _import("simkit.optimise.config", "OptimiseConfig"),

@@ -1,0 +1,1 @@
+"""Radiation damage: threshold displacement energies, collision cascades, electronic stopping, damage models."""
