@@ -1,4 +1,4 @@
-"""Analyses of H5MD trajectories, each streaming over frames and writing HDF5, CSV and PNG.
+"""Analyses of trajectories (H5MD or extended XYZ), each streaming over frames and writing HDF5, CSV and PNG.
 
 One registry line per analysis: its option model (validated, units in key
 names) and the function that runs it on an open trajectory. The CLI
@@ -55,14 +55,16 @@ def run_analysis(path: str | Path, name: str, options=None, output_dir: str | Pa
                  progress: bool = True):
     """Run analysis ``name`` on the trajectory at ``path``; write outputs if ``output_dir`` is given.
 
+    H5MD or extended XYZ (``.xyz``, ``.extxyz``), by suffix (:func:`simkit.io.open_trajectory`).
+
     Returns ``(result, outputs)`` where outputs maps kinds (hdf5, csv, png) to paths.
     """
-    # lazy: h5py and ase load in ~0.3 s and `simkit --help` imports this package for the analysis flags
-    from simkit.io.h5md_reader import H5mdTrajectory
+    # lazy: h5py and ase.io load in ~0.8 s and `simkit --help` imports this package for the analysis flags
+    from simkit.io.trajectory import open_trajectory
 
     function = analysis_function(name)
     options = options if options is not None else options_model(name)()
-    with H5mdTrajectory(path) as trajectory:
+    with open_trajectory(path) as trajectory:
         result = function(trajectory, options, progress=progress)
     outputs = result.write(Path(output_dir)) if output_dir is not None else {}
     return result, outputs

@@ -18,7 +18,8 @@ from simkit.analysis.frames import iterate_frames
 from simkit.analysis.neighbors import NeighbourList, neighbour_list
 from simkit.analysis.options import AngleOptions
 from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
-from simkit.io.h5md_reader import Frame, H5mdTrajectory
+from simkit.io.h5md_reader import Frame
+from simkit.io.trajectory import Trajectory
 
 
 def pair_cutoff_matrix(numbers: tuple[int, ...], cutoff_A: float, pair_cutoffs_A: dict[str, float]) -> np.ndarray:
@@ -143,7 +144,7 @@ def angles_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], op
     return accumulator.result()
 
 
-def analyse_angles(trajectory: H5mdTrajectory, options: AngleOptions, *, progress: bool = True) -> AngleResult:
+def analyse_angles(trajectory: Trajectory, options: AngleOptions, *, progress: bool = True) -> AngleResult:
     """Stream the selected frames into bond-angle distributions."""
     frames = iterate_frames(trajectory, options.indices(trajectory), "angles", progress=progress)
     return angles_of_frames(frames, trajectory.numbers, options)

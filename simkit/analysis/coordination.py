@@ -18,7 +18,8 @@ from simkit.analysis.angles import pair_cutoff_matrix, species_neighbours
 from simkit.analysis.frames import iterate_frames
 from simkit.analysis.options import CoordinationOptions
 from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
-from simkit.io.h5md_reader import Frame, H5mdTrajectory
+from simkit.io.h5md_reader import Frame
+from simkit.io.trajectory import Trajectory
 
 _MAX_COORDINATION = 32
 
@@ -93,7 +94,7 @@ def coordination_of_frames(frames: Iterable[Frame], species_numbers: Iterable[in
     return CoordinationResult(np.array(steps), np.array(times), mean, fractions, len(rows))
 
 
-def analyse_coordination(trajectory: H5mdTrajectory, options: CoordinationOptions, *,
+def analyse_coordination(trajectory: Trajectory, options: CoordinationOptions, *,
                          progress: bool = True) -> CoordinationResult:
     """Stream the selected frames into coordination statistics."""
     frames = iterate_frames(trajectory, options.indices(trajectory), "coordination", progress=progress)

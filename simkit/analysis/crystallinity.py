@@ -40,12 +40,13 @@ from ase.io import read
 from simkit.analysis.frames import iterate_frames
 from simkit.analysis.neighbors import neighbour_list
 from simkit.analysis.options import CrystallinityOptions, parse_lattice
-from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
+from simkit.analysis.output import new_figure, save_figure, time_axis, write_csv, write_hdf5
 from simkit.analysis.profiles import slab_index
 from simkit.analysis.soap import SoapDescriptor, unique_environments
 from simkit.analysis.steinhardt import BondOrderCriterion, bond_order
 from simkit.errors import InputDataError
-from simkit.io.h5md_reader import Frame, H5mdTrajectory
+from simkit.io.h5md_reader import Frame
+from simkit.io.trajectory import Trajectory
 
 
 def load_reference(options: CrystallinityOptions) -> Atoms | None:
@@ -145,18 +146,19 @@ class CrystallinityResult:
         datasets.update({f"fraction_by_species/{k}": (v, "1") for k, v in self.fraction_by_species.items()})
         figure = new_figure(6.4, 6.0 if regions > 1 else 4.2)
         axes = figure.subplots(2, 1) if regions > 1 else [figure.add_subplot()]
-        axes[0].plot(self.times_ps, self.fraction, "k-", label="all")
+        x, x_label = time_axis(self.times_ps, self.steps)
+        axes[0].plot(x, self.fraction, "k-", label="all")
         for key, values in self.fraction_by_species.items():
-            axes[0].plot(self.times_ps, values, lw=1, label=key)
+            axes[0].plot(x, values, lw=1, label=key)
         axes[0].set_ylim(-0.02, 1.02)
-        axes[0].set_xlabel("time (ps)")
+        axes[0].set_xlabel(x_label)
         axes[0].set_ylabel("crystalline fraction")
         axes[0].set_title(f"crystallinity ({self.method})")
         axes[0].legend(fontsize="small")
         if regions > 1:
             image = axes[1].imshow(self.fraction_by_region.T, aspect="auto", origin="lower", vmin=0, vmax=1,
-                                   extent=(self.times_ps[0], self.times_ps[-1], 0, regions), cmap="viridis")
-            axes[1].set_xlabel("time (ps)")
+                                   extent=(x[0], x[-1], 0, regions), cmap="viridis")
+            axes[1].set_xlabel(x_label)
             axes[1].set_ylabel(self.region_label)
             figure.colorbar(image, ax=axes[1], label="crystalline fraction")
         attrs = {"method": self.method, "parameters": self.parameters, "region": self.region_label}
@@ -209,7 +211,7 @@ def crystallinity_of_frames(frames: Iterable[Frame], model: CrystallinityModel, 
     )
 
 
-def analyse_crystallinity(trajectory: H5mdTrajectory, options: CrystallinityOptions, *,
+def analyse_crystallinity(trajectory: Trajectory, options: CrystallinityOptions, *,
                           progress: bool = True) -> CrystallinityResult:
     """Stream the selected frames into crystalline fractions (per frame, species, slab)."""
     model = CrystallinityModel(options, trajectory.numbers)

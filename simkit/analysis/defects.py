@@ -52,9 +52,10 @@ from simkit.analysis.defect_clusters import (
 )
 from simkit.analysis.frames import iterate_frames
 from simkit.analysis.options import DefectOptions
-from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
+from simkit.analysis.output import new_figure, save_figure, time_axis, write_csv, write_hdf5
 from simkit.errors import InputDataError
-from simkit.io.h5md_reader import Frame, H5mdTrajectory
+from simkit.io.h5md_reader import Frame
+from simkit.io.trajectory import Trajectory
 from simkit.runtime.files import atomic_write_text
 
 __all__ = ["WignerSeitz", "wigner_seitz", "default_cluster_cutoff_A", "cluster_labels", "cloud_shape",
@@ -257,14 +258,15 @@ class DefectResult:
                          for k, v in self.last_defects.items()})
         figure = new_figure(6.4, 6.0)
         counts, extent = figure.subplots(2, 1, sharex=True)
+        x, x_label = time_axis(self.times_ps, self.steps)
         for key in ("vacancies", "interstitials", "antisites"):
-            counts.plot(self.times_ps, self.columns[key], marker=".", label=key)
+            counts.plot(x, self.columns[key], marker=".", label=key)
         counts.set_ylabel("defects")
         counts.set_title(f"Wigner-Seitz defects (reference: {self.reference})", fontsize="small")
         counts.legend(fontsize="small")
         for key in ("semi_axis_1_A", "semi_axis_2_A", "semi_axis_3_A"):
-            extent.plot(self.times_ps, self.columns[key], marker=".", label=key.removesuffix("_A").replace("_", " "))
-        extent.set_xlabel("time (ps)")
+            extent.plot(x, self.columns[key], marker=".", label=key.removesuffix("_A").replace("_", " "))
+        extent.set_xlabel(x_label)
         extent.set_ylabel("defect cloud semi-axes (Å)")
         extent.legend(fontsize="small")
         json_path = atomic_write_text(output_dir / f"{stem}.json",
@@ -310,7 +312,7 @@ def defects_of_frames(frames: Iterable[Frame], reference: Atoms, cutoff_A: float
     return DefectResult(np.array(steps), np.array(times), columns, last, last_defects, reference_label, cutoff, rule)
 
 
-def load_reference(options: DefectOptions, trajectory: H5mdTrajectory) -> tuple[Atoms, str]:
+def load_reference(options: DefectOptions, trajectory: Trajectory) -> tuple[Atoms, str]:
     """(reference lattice, its label): the trajectory's frame 0, or the first structure in a file ASE reads."""
     if options.reference == "first":
         frame = trajectory.frame(0, velocities=False, forces=False, per_atom=())
@@ -329,7 +331,7 @@ def load_reference(options: DefectOptions, trajectory: H5mdTrajectory) -> tuple[
     return reference, str(path)
 
 
-def analyse_defects(trajectory: H5mdTrajectory, options: DefectOptions, *, progress: bool = True) -> DefectResult:
+def analyse_defects(trajectory: Trajectory, options: DefectOptions, *, progress: bool = True) -> DefectResult:
     """Stream the selected frames into Wigner-Seitz defect counts, clusters and cloud shapes."""
     reference, label = load_reference(options, trajectory)
     frames = iterate_frames(trajectory, options.indices(trajectory), "defects", progress=progress)

@@ -9,12 +9,13 @@ from ase import Atoms
 from tqdm import tqdm
 
 from simkit.analysis.options import FrameSelection
-from simkit.io.h5md_reader import Frame, H5mdTrajectory
+from simkit.io.h5md_reader import Frame
+from simkit.io.trajectory import Trajectory
 
 __all__ = ["FrameSelection", "frames_from_atoms", "iterate_frames"]
 
 
-def iterate_frames(trajectory: H5mdTrajectory, indices: np.ndarray, label: str, *, progress: bool = True,
+def iterate_frames(trajectory: Trajectory, indices: np.ndarray, label: str, *, progress: bool = True,
                    velocities: bool = False, forces: bool = False) -> Iterator[Frame]:
     """Yield the selected frames one at a time, with a progress bar on a terminal."""
     frames = trajectory.frames(indices=indices, velocities=velocities, forces=forces, per_atom=())

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from simkit.analysis.options import MsdOptions
 from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
 from simkit.errors import InputDataError
-from simkit.io.h5md_reader import H5mdTrajectory
+from simkit.io.trajectory import Trajectory
 
 # Bytes per (frame, atom) while a block is transformed: positions, FFT buffer, products.
 _BYTES_PER_FRAME_ATOM = 160
@@ -108,7 +108,7 @@ def atoms_per_block(frames: int, memory_MiB: float) -> int:
     return max(1, int(memory_MiB * 2**20 // (_BYTES_PER_FRAME_ATOM * max(frames, 1))))
 
 
-def _check_uniform(trajectory: H5mdTrajectory, indices: np.ndarray) -> np.ndarray:
+def _check_uniform(trajectory: Trajectory, indices: np.ndarray) -> np.ndarray:
     steps = trajectory.steps[indices]
     gaps = np.diff(steps)
     if len(gaps) and np.any(gaps != gaps[0]):
@@ -120,7 +120,7 @@ def _check_uniform(trajectory: H5mdTrajectory, indices: np.ndarray) -> np.ndarra
     return steps - steps[0]
 
 
-def _centre_of_mass(trajectory: H5mdTrajectory, indices: np.ndarray, block: int) -> np.ndarray:
+def _centre_of_mass(trajectory: Trajectory, indices: np.ndarray, block: int) -> np.ndarray:
     masses = np.array([atomic_masses[z] if z > 0 else 1.0 for z in trajectory.numbers])
     weighted = np.zeros((len(indices), 3))
     for start in range(0, trajectory.natoms, block):
@@ -129,7 +129,7 @@ def _centre_of_mass(trajectory: H5mdTrajectory, indices: np.ndarray, block: int)
     return weighted / masses.sum()
 
 
-def stream_msd(trajectory: H5mdTrajectory, indices: np.ndarray, groups: dict[str, np.ndarray], *,
+def stream_msd(trajectory: Trajectory, indices: np.ndarray, groups: dict[str, np.ndarray], *,
                memory_MiB: float = 1024.0, remove_drift: bool = False, progress: bool = True) -> dict[str, np.ndarray]:
     """MSD (Å²) of each group of atoms (boolean masks over all atoms) for equally spaced frames ``indices``.
 
@@ -156,8 +156,9 @@ def stream_msd(trajectory: H5mdTrajectory, indices: np.ndarray, groups: dict[str
     return {name: sums[name] / max(int(masks[name].sum()), 1) for name in masks}
 
 
-def analyse_msd(trajectory: H5mdTrajectory, options: MsdOptions, *, progress: bool = True) -> MsdResult:
+def analyse_msd(trajectory: Trajectory, options: MsdOptions, *, progress: bool = True) -> MsdResult:
     """Per-species MSD from the file, streaming blocks of atoms (see :func:`stream_msd`)."""
+    trajectory.require_unwrapped("msd")  # first: no frame selection could make it possible
     indices = options.indices(trajectory)
     lag_steps = _check_uniform(trajectory, indices)
     lag_ps = trajectory.times_ps[indices] - trajectory.times_ps[indices[0]]

@@ -40,6 +40,10 @@ class FrameSelection(Schema):
         """Selected frame indices; an empty selection is an error naming the file."""
         chosen = np.arange(len(trajectory))[self.start:self.stop:self.stride]
         times = trajectory.times_ps[chosen]
+        if (self.start_ps is not None or self.stop_ps is not None) and not np.isfinite(times).all():
+            # NaN times (a file without them, e.g. extended XYZ without time_ps) would silently select nothing.
+            raise InputDataError(f"{trajectory.path}: frames carry no time, so start_ps/stop_ps cannot select "
+                                 "them; select by start/stop/stride")
         if self.start_ps is not None:
             chosen = chosen[times >= self.start_ps]
             times = trajectory.times_ps[chosen]

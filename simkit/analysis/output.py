@@ -71,5 +71,14 @@ def save_figure(figure: Figure, path: Path, dpi: int = 150) -> Path:
     return path
 
 
+def time_axis(times_ps: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, str]:
+    """(x values, axis label) for a per-frame figure: times in ps, or steps where a frame has no time
+    (an extended XYZ file may give none, and NaN times would draw an empty figure)."""
+    times = np.asarray(times_ps, dtype=float)
+    if np.isfinite(times).all():
+        return times, "time (ps)"
+    return np.asarray(steps), "step (the file gives no times)"
+
+
 def pair_label(a: str, b: str) -> str:
     return f"{a}-{b}"

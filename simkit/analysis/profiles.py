@@ -20,7 +20,8 @@ from simkit.analysis.frames import iterate_frames
 from simkit.analysis.neighbors import wrap_into_cell
 from simkit.analysis.options import ProfileOptions
 from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
-from simkit.io.h5md_reader import Frame, H5mdTrajectory
+from simkit.io.h5md_reader import Frame
+from simkit.io.trajectory import Trajectory
 from simkit.units import AVOGADRO_PER_MOL, CM_PER_A
 
 
@@ -100,7 +101,7 @@ def profiles_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], 
                          np.array(mass), options.axis)
 
 
-def analyse_profiles(trajectory: H5mdTrajectory, options: ProfileOptions, *, progress: bool = True) -> ProfileResult:
+def analyse_profiles(trajectory: Trajectory, options: ProfileOptions, *, progress: bool = True) -> ProfileResult:
     """Stream the selected frames into density and composition profiles."""
     frames = iterate_frames(trajectory, options.indices(trajectory), "profiles", progress=progress)
     return profiles_of_frames(frames, trajectory.numbers, options)

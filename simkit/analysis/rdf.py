@@ -26,7 +26,8 @@ from simkit.analysis.frames import iterate_frames
 from simkit.analysis.neighbors import pad_cell
 from simkit.analysis.options import RdfOptions
 from simkit.analysis.output import new_figure, pair_label, save_figure, write_csv, write_hdf5
-from simkit.io.h5md_reader import Frame, H5mdTrajectory
+from simkit.io.h5md_reader import Frame
+from simkit.io.trajectory import Trajectory
 
 
 @dataclass
@@ -174,7 +175,7 @@ def rdf_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], optio
     return accumulator.result()
 
 
-def analyse_rdf(trajectory: H5mdTrajectory, options: RdfOptions, *, progress: bool = True) -> RdfResult:
+def analyse_rdf(trajectory: Trajectory, options: RdfOptions, *, progress: bool = True) -> RdfResult:
     """Stream the selected frames of ``trajectory`` into partial g(r)."""
     indices = options.indices(trajectory)
     frames = iterate_frames(trajectory, indices, "rdf", progress=progress)

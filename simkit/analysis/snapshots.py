@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from simkit.analysis.neighbors import wrap_into_cell
 from simkit.analysis.output import new_figure, save_figure
 from simkit.errors import InputDataError
-from simkit.io.h5md_reader import open_trajectory
+from simkit.io.trajectory import open_trajectory
 from simkit.units import A_PER_NM
 
 CRYSTAL_COLOUR = "#2166ac"

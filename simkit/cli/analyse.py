@@ -1,4 +1,4 @@
-"""``simkit analyse FILE ANALYSIS [options]``: one analysis of an H5MD trajectory.
+"""``simkit analyse FILE ANALYSIS [options]``: one analysis of an H5MD or extended XYZ trajectory.
 
 Options are command-line flags generated from each analysis's option model
 (``--r-max-A 8`` sets ``r_max_A``), validated like a YAML config. Flags rather
@@ -71,18 +71,20 @@ def add_model_flags(parser: argparse.ArgumentParser, model) -> None:
 
 
 class Command:
-    """Analyse an H5MD trajectory: rdf, angles, coordination, msd, profiles, crystallinity or defects.
+    """Analyse an H5MD or extended XYZ trajectory: rdf, angles, coordination, msd, profiles, crystallinity or
+    defects (msd needs H5MD: extended XYZ has no image flags to unwrap positions).
 
     Writes <name>.h5 (units attributes), <name>.csv (units in headers), <name>.png
     and run_summary.json into the output directory (default: analysis/<name>/
     beside the trajectory). `simkit analyse FILE NAME --help` lists the options.
     """
 
-    help = "analyse an H5MD trajectory (rdf, angles, coordination, msd, profiles, crystallinity, defects)"
+    help = ("analyse an H5MD or extended XYZ trajectory (rdf, angles, coordination, msd, profiles, crystallinity, "
+            "defects)")
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("file", type=Path, help="H5MD trajectory (.h5md)")
+        parser.add_argument("file", type=Path, help="trajectory: H5MD (.h5md), or extended XYZ (.xyz, .extxyz)")
         sub = parser.add_subparsers(dest="analysis", metavar="ANALYSIS")
         sub.required = True
         for name in ANALYSES:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import h5py
 import numpy as np
@@ -24,6 +24,7 @@ from ase.data import chemical_symbols
 
 from simkit.errors import InputDataError
 from simkit.io import h5md_layout as L
+from simkit.io.frame_sequence import FrameSequence
 from simkit.units import A_PER_PS_PER_ASE_VELOCITY
 
 _LENGTH_TO_A = {"Angstrom": 1.0, "angstrom": 1.0, "A": 1.0, "nm": 10.0, "pm": 0.01}
@@ -84,7 +85,7 @@ class Frame:
         return atoms
 
 
-class H5mdTrajectory:
+class H5mdTrajectory(FrameSequence):
     """A read-only view of an H5MD file. Use as a context manager.
 
     ``len(traj)`` frames; ``traj[i]`` a :class:`Frame`; ``traj[a:b:c]`` or
@@ -226,11 +227,9 @@ class H5mdTrajectory:
         if self._file.id.valid:
             self._file.close()
 
-    def __enter__(self) -> "H5mdTrajectory":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def require_unwrapped(self, purpose: str) -> None:
+        """Nothing to refuse: positions unwrap through the stored image flags (a file without any is taken as
+        storing unwrapped positions). Extended XYZ refuses here; see :mod:`simkit.io.extxyz_reader`."""
 
     # -- frames ------------------------------------------------------------------------
     def cell(self, index: int) -> np.ndarray:
@@ -242,7 +241,7 @@ class H5mdTrajectory:
         raw = edges["value"][index] if isinstance(edges, h5py.Group) else edges[...]
         raw = np.asarray(raw, dtype=float) * self._length_scale
         cell = np.diag(raw) if raw.shape == (3,) else raw
-        _check_cells(self.path, cell[None], [index], self.pbc)
+        check_cells(self.path, cell[None], [index], self.pbc)
         return cell
 
     def _cells(self, pick, count: int) -> np.ndarray:
@@ -256,21 +255,10 @@ class H5mdTrajectory:
     def _read_error(self, where: str, exc: OSError) -> InputDataError:
         return InputDataError(f"{self.path}: {where}: cannot read ({' '.join(str(exc).split())}); the file is damaged")
 
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            return self.frames(*key.indices(len(self)))
-        return self.frame(key)
-
-    def __iter__(self) -> Iterator[Frame]:
-        return self.frames()
-
     def frame(self, index: int, *, velocities: bool = True, forces: bool = True,
               per_atom: Sequence[str] | None = None) -> Frame:
         """Frame ``index`` (negative counts from the end); optional data only when asked and stored."""
-        count = len(self)
-        if not -count <= index < count:
-            raise InputDataError(f"{self.path}: frame {index} does not exist ({count} frames)")
-        index %= count
+        index = self._frame_index(index)
         p = self._particles
         try:
             images = p["image/value"][index].astype(np.int64) if self._has_images else None
@@ -292,27 +280,8 @@ class H5mdTrajectory:
             )
         except OSError as exc:
             raise self._read_error(f"frame {index}", exc) from exc
-        _check_positions(self.path, positions[None], [index])
+        check_positions(self.path, positions[None], [index])
         return frame
-
-    def frames(self, start: int = 0, stop: int | None = None, stride: int = 1, *,
-               indices: Sequence[int] | None = None, **options) -> Iterator[Frame]:
-        """Yield frames lazily, by range or by explicit ``indices`` (see :meth:`frame` for options)."""
-        chosen = range(len(self))[start:stop:stride] if indices is None else indices
-        for index in chosen:
-            yield self.frame(int(index), **options)
-
-    def select(self, start_ps: float | None = None, stop_ps: float | None = None, stride: int = 1) -> np.ndarray:
-        """Indices of frames with start_ps <= time <= stop_ps, every ``stride``-th."""
-        mask = np.ones(len(self), dtype=bool)
-        if start_ps is not None:
-            mask &= self.times_ps >= start_ps
-        if stop_ps is not None:
-            mask &= self.times_ps <= stop_ps
-        return np.nonzero(mask)[0][::stride]
-
-    def to_atoms(self, index: int, unwrapped: bool = False) -> Atoms:
-        return self.frame(index).to_atoms(unwrapped=unwrapped)
 
     def positions(self, frames: slice | Sequence[int] = slice(None), atoms: slice = slice(None), *,
                   unwrapped: bool = True) -> np.ndarray:
@@ -338,11 +307,11 @@ class H5mdTrajectory:
             if unwrapped and self._has_images:
                 images = p["image/value"][pick, atoms].astype(float)
                 cells = self._cells(pick, len(selection))
-                _check_cells(self.path, cells, selection, self.pbc)
+                check_cells(self.path, cells, selection, self.pbc)
                 positions += np.einsum("fnk,fkj->fnj", images, cells)
         except OSError as exc:
             raise self._read_error(f"frames {selection[0]}-{selection[-1]}", exc) from exc
-        _check_positions(self.path, positions, selection)
+        check_positions(self.path, positions, selection)
         return positions
 
     # -- observables and provenance ---------------------------------------------------
@@ -384,14 +353,14 @@ class H5mdTrajectory:
         return out
 
 
-def _check_positions(path: Path, positions: np.ndarray, frames: Sequence[int]) -> None:
+def check_positions(path: Path, positions: np.ndarray, frames: Sequence[int]) -> None:
     """Refuse non-finite positions (they would turn every average into NaN), naming the frame."""
     finite = np.isfinite(positions).all(axis=tuple(range(1, positions.ndim)))
     if not finite.all():
         raise InputDataError(f"{path}: frame {int(frames[int(np.argmin(finite))])}: non-finite atom positions")
 
 
-def _check_cells(path: Path, cells: np.ndarray, frames: Sequence[int], pbc: tuple[bool, bool, bool]) -> None:
+def check_cells(path: Path, cells: np.ndarray, frames: Sequence[int], pbc: tuple[bool, bool, bool]) -> None:
     """Refuse non-finite cells, and cells with a zero vector along a periodic direction."""
     for k, cell in enumerate(cells):
         if not np.all(np.isfinite(cell)):
@@ -425,7 +394,3 @@ def _scale(dataset: h5py.Dataset, table: dict[str, float], what: str, path: Path
         raise InputDataError(f"{path}: {dataset.name}: {what} unit {unit!r} not understood (known: {sorted(table)})")
     return table[unit]
 
-
-def open_trajectory(path: str | Path, group: str | None = None) -> H5mdTrajectory:
-    """Open an H5MD trajectory for lazy reading (same as ``H5mdTrajectory(path)``)."""
-    return H5mdTrajectory(path, group)

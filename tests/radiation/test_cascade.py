@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from simkit.config import load_config
-from simkit.io.h5md_reader import open_trajectory
+from simkit.io.trajectory import open_trajectory
 from simkit.radiation.cascade import cascade_cell
 from simkit.radiation.cascade_report import CASCADE_JSON, CASCADES_CSV, DEFECTS_ENERGY_PNG, DEFECTS_TIME_PNG
 from simkit.radiation.config import CascadeConfig
