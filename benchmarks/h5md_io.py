@@ -68,6 +68,7 @@ def _md_run(workdir: Path, natoms_repeat: int, steps: int, write: bool, index: i
     from simkit.lammps import dynamics
     from simkit.lammps.potentials import EamPotential
     from simkit.lammps.session import LammpsSession
+    from simkit.lammps.snapshot import append_session
     from simkit.runtime.paths import lammps_potentials_dir
 
     atoms = bulk("Cu", "fcc", 3.615, cubic=True).repeat(natoms_repeat)
@@ -85,7 +86,7 @@ def _md_run(workdir: Path, natoms_repeat: int, steps: int, write: bool, index: i
         def callback(thermo):
             if writer is not None:
                 begin = time.perf_counter()
-                writer.append_session(session, thermo=thermo)
+                append_session(writer, session, thermo=thermo)
                 in_writer[0] += time.perf_counter() - begin
 
         start, cpu = time.perf_counter(), time.process_time()

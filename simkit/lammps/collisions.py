@@ -39,6 +39,7 @@ _CORE_GROUP = "simkit_core"
 _BORDER_FIX = "simkit_border_tstat"
 _TIMESTEP_FIX = "simkit_dt_reset"
 STOPPING_FIX = "simkit_stopping"
+TTM_FIX = "simkit_ttm"
 
 BorderThermostat = Literal["langevin", "berendsen"]
 
@@ -104,6 +105,24 @@ def add_adaptive_timestep(session: LammpsSession, max_timestep_fs: float, max_di
 def add_electronic_stopping(session: LammpsSession, table: Path, min_energy_eV: float) -> None:
     """Electronic stopping from ``table`` (the format of ``fix electron/stopping``) above ``min_energy_eV``."""
     session.command(f"fix {STOPPING_FIX} all electron/stopping {_num(min_energy_eV)} {lammps_word(str(table))}")
+
+
+def add_two_temperature(session: LammpsSession, *, seed: int, specific_heat_eV_per_K: float,
+                        electron_density_per_A3: float, conductivity_eV_per_ps_A_K: float,
+                        coupling_amu_per_ps: float, stopping_amu_per_ps: float, stopping_velocity_A_per_ps: float,
+                        grid: tuple[int, int, int], electron_temperature_K: float) -> None:
+    """The two-temperature model on every atom (``fix ttm``), electrons starting at ``electron_temperature_K``.
+    Metal units are the argument units, so the numbers pass through unchanged."""
+    values = (specific_heat_eV_per_K, electron_density_per_A3, conductivity_eV_per_ps_A_K, coupling_amu_per_ps,
+              stopping_amu_per_ps, stopping_velocity_A_per_ps)
+    nx, ny, nz = (int(n) for n in grid)
+    session.command(f"fix {TTM_FIX} all ttm {marsaglia_seed(seed)} {' '.join(_num(v) for v in values)} "
+                    f"{nx} {ny} {nz} set {_num(electron_temperature_K)}")
+
+
+def electron_energy_eV(session: LammpsSession) -> float:
+    """Heat held by the electrons on the two-temperature grid now (the first element of ``fix ttm``'s vector)."""
+    return session.fix_vector(TTM_FIX, 0)
 
 
 def electronic_loss_eV(session: LammpsSession) -> float:

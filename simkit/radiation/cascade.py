@@ -28,12 +28,11 @@ from ase.data import atomic_masses, atomic_numbers
 from simkit.analysis.defects import defect_summary, wigner_seitz
 from simkit.errors import ConfigError
 from simkit.io.h5md_writer import H5mdWriter
-from simkit.lammps import collisions
 from simkit.lammps.session import LammpsSession
 from simkit.radiation import damage_models, stopping
 from simkit.radiation.config import CascadeConfig
 from simkit.radiation.directions import parse_direction
-from simkit.radiation.knock import Knock, KnockSettings, load_state, run_knock
+from simkit.radiation.knock import ElectronicLoss, Knock, KnockSettings, load_state, run_knock
 from simkit.radiation.tasks import Task
 from simkit.runtime.mpi import on_root, size_of
 
@@ -126,7 +125,9 @@ def cascade_task(task: Task, comm) -> dict:
         temperature_K=config.temperature_K, duration_ps=config.cascade.duration_ps, border=config.border,
         timestep=config.timestep, seed=seed, stopping_table=Path(table) if table else None,
         stopping_min_energy_eV=config.electronic_stopping.min_energy_eV if config.electronic_stopping else 10.0,
+        ttm=config.ttm,
     )
+    losses = ElectronicLoss(settings)
     series = {"time_ps": [], "vacancies": [], "interstitials": [], "antisites": [], "electronic_loss_eV": []}
     writer = H5mdWriter(frames_path, comm) if frames_path else None
     frame_every = config.cascade.frames_every_ps
@@ -143,7 +144,7 @@ def cascade_task(task: Task, comm) -> dict:
         def sample(time_ps: float) -> None:
             atoms = session.to_atoms()
             # every rank: reading the fix's total is a collective sum
-            loss = collisions.electronic_loss_eV(session) if settings.stopping_table else 0.0
+            loss = losses(session)
             if writer is not None and time_ps >= next_frame[0] - 1e-12:
                 writer.append_atoms(atoms, step=session.step, time_ps=time_ps)
                 next_frame[0] += frame_every
@@ -153,7 +154,7 @@ def cascade_task(task: Task, comm) -> dict:
         try:
             outcome = run_knock(session, state, potential, species,
                                 Knock(pka, parse_direction(direction), float(energy), mass), settings,
-                                sample_every_ps=config.cascade.defects_every_ps, on_sample=sample)
+                                sample_every_ps=config.cascade.defects_every_ps, on_sample=sample, losses=losses)
             final = session.to_atoms()
         finally:
             if writer is not None:
@@ -167,6 +168,8 @@ def cascade_task(task: Task, comm) -> dict:
             "pka_species": element, "series": series,
             "peak_frenkel_pairs": int(vacancies[peak]), "peak_time_ps": series["time_ps"][peak],
             "final": defect_summary(reference, final, config.cluster_cutoff_A),
+            "electronic_model": ("two-temperature" if config.ttm is not None else "none"
+                                 if config.electronic_stopping is None else config.electronic_stopping.model),
             "electronic_loss_eV": outcome.electronic_loss_eV,
             "energy_less_electronic_loss_eV": float(energy) - outcome.electronic_loss_eV,
             "estimates": estimates(config, element, float(energy)),

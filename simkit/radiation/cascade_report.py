@@ -39,8 +39,22 @@ def summarise(rows: list[dict]) -> dict:
             "vacancy_cluster_sizes": _histogram(vac_sizes),
             "interstitial_cluster_sizes": _histogram(int_sizes),
             "fraction_of_interstitials_clustered": _clustered(int_sizes),
+            "cloud_shape": _shape([r["final"]["shape"] for r in mine]),
         }
     return {"cascades": len(rows), "energies": per_energy}
+
+
+def _shape(shapes: list[dict]) -> dict:
+    """Intervals of the surviving defect cloud's semi-axes (largest first) and of the mean distances of
+    vacancies and interstitials from its centre, over the cascades where each is defined."""
+    found = {}
+    for axis in range(3):
+        values = [s["semi_axes_A"][axis] for s in shapes if s.get("semi_axes_A")]
+        found[f"semi_axis_{axis + 1}_A"] = _interval(values) if values else None
+    for key in ("mean_vacancy_distance_A", "mean_interstitial_distance_A"):
+        values = [s[key] for s in shapes if s.get(key) is not None]
+        found[key] = _interval(values) if values else None
+    return found
 
 
 def _histogram(sizes: list[int]) -> dict[str, int]:

@@ -152,6 +152,29 @@ class StoppingSpec(Schema):
         return self
 
 
+class TtmSpec(Schema):
+    """The two-temperature model (LAMMPS ``fix ttm``): electrons on a grid exchange heat with the atoms
+    (``electron_phonon_friction``) and stop fast atoms (``electronic_stopping_friction`` above
+    ``stopping_velocity_A_per_ps``). Parameters are material data the user supplies (e.g. from the
+    study being reproduced); simkit converts nothing. Replaces ``electronic_stopping``."""
+
+    electronic_specific_heat_eV_per_K: float = Field(gt=0, description="C_e, per electron")
+    electron_density_per_A3: float = Field(gt=0, description="rho_e")
+    electronic_conductivity_eV_per_ps_A_K: float = Field(gt=0, description="kappa_e")
+    electron_phonon_friction_amu_per_ps: float = Field(gt=0, description="gamma_p")
+    electronic_stopping_friction_amu_per_ps: float = Field(default=0.0, ge=0, description="gamma_s")
+    stopping_velocity_A_per_ps: float = Field(default=0.0, ge=0, description="v_0")
+    grid: tuple[int, int, int] = Field(default=(10, 10, 10), description="electron grid points along x, y, z")
+    initial_electron_temperature_K: float | None = Field(default=None, gt=0, description="default: temperature_K")
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, value):
+        if any(n < 1 or n > 1000 for n in value):
+            raise ValueError("grid points per axis must be 1-1000")
+        return value
+
+
 class CellSpec(Schema):
     """The cascade cell: the structure repeated cubically to at least ``atoms_per_eV`` x E_PKA atoms,
     unless the structure's ``repeat`` already holds that many (fewer is refused)."""
@@ -183,6 +206,7 @@ class CascadeConfig(Schema):
     border: BorderSpec = BorderSpec(width_A=3.0)
     timestep: TimestepSpec = TimestepSpec(max_displacement_A=0.1)
     electronic_stopping: StoppingSpec | None = StoppingSpec()
+    ttm: TtmSpec | None = None
     displacement_threshold_eV: float | None = Field(
         default=None, gt=0, description="E_d for the NRT and arc-dpa estimates (default: the element's tabulated value)"
     )
@@ -195,6 +219,12 @@ class CascadeConfig(Schema):
         if any(e <= 0 for e in values):
             raise ValueError("PKA energies must be above 0 eV")
         return values
+
+    @model_validator(mode="after")
+    def _one_electronic_model(self) -> "CascadeConfig":
+        if self.ttm is not None and self.electronic_stopping is not None:
+            raise ValueError("ttm includes electronic stopping: with ttm set electronic_stopping: null")
+        return self
 
     def input_files(self):
         files = [self.structure.file] if self.structure.file is not None else []

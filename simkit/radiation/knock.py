@@ -20,7 +20,7 @@ from simkit.errors import ConfigError, InputDataError
 from simkit.lammps import collisions, dynamics
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.session import LammpsSession
-from simkit.radiation.config import BorderSpec, EquilibrationSpec, PkaSpec, TimestepSpec
+from simkit.radiation.config import BorderSpec, EquilibrationSpec, PkaSpec, TimestepSpec, TtmSpec
 from simkit.runtime.files import atomic_write_bytes
 from simkit.units import PS_PER_FS, speed_A_per_ps, steps_for
 
@@ -99,6 +99,7 @@ class KnockSettings:
     seed: int
     stopping_table: Path | None = None
     stopping_min_energy_eV: float = 10.0
+    ttm: TtmSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -111,13 +112,17 @@ class KnockOutcome:
 
 def run_knock(session: LammpsSession, state: Atoms, potential: Potential, species: Sequence[str], knock: Knock,
               settings: KnockSettings, *, sample_every_ps: float | None = None,
-              on_sample: Callable[[float], None] | None = None) -> KnockOutcome:
+              on_sample: Callable[[float], None] | None = None,
+              losses: ElectronicLoss | None = None) -> KnockOutcome:
     """Load ``state`` into ``session``, knock, and run for ``settings.duration_ps``.
+
+    ``losses`` measures the energy lost to electrons (give one to read it inside ``on_sample`` too).
 
     ``on_sample(time_ps)`` runs (on every rank) at the start and whenever another
     ``sample_every_ps`` of simulated time has passed, and at the end.
     """
-    session.create_system(state, species)
+    losses = losses if losses is not None else ElectronicLoss(settings)
+    session.create_system(state, species, orthogonal=True)  # fix ttm refuses a triclinic box
     session.set_potential(potential)
     dynamics.set_timestep(session, settings.timestep.max_fs)
     dynamics.add_nve(session, "simkit_knock_nve")
@@ -127,6 +132,16 @@ def run_knock(session: LammpsSession, state: Atoms, potential: Potential, specie
     collisions.add_adaptive_timestep(session, settings.timestep.max_fs, settings.timestep.max_displacement_A)
     if settings.stopping_table is not None:
         collisions.add_electronic_stopping(session, settings.stopping_table, settings.stopping_min_energy_eV)
+    if settings.ttm is not None:
+        ttm = settings.ttm
+        collisions.add_two_temperature(
+            session, seed=settings.seed + 1, specific_heat_eV_per_K=ttm.electronic_specific_heat_eV_per_K,
+            electron_density_per_A3=ttm.electron_density_per_A3,
+            conductivity_eV_per_ps_A_K=ttm.electronic_conductivity_eV_per_ps_A_K,
+            coupling_amu_per_ps=ttm.electron_phonon_friction_amu_per_ps,
+            stopping_amu_per_ps=ttm.electronic_stopping_friction_amu_per_ps,
+            stopping_velocity_A_per_ps=ttm.stopping_velocity_A_per_ps, grid=ttm.grid,
+            electron_temperature_K=ttm.initial_electron_temperature_K or settings.temperature_K)
     collisions.kick(session, knock.index, knock.direction, knock.energy_eV, knock.mass_amu)
 
     speed = speed_A_per_ps(knock.energy_eV, knock.mass_amu)
@@ -145,14 +160,34 @@ def run_knock(session: LammpsSession, state: Atoms, potential: Potential, specie
         sampled["next"] = start_ps + every * (math.floor((now_ps - start_ps) / every + 1e-9) + 1)
 
     session.run(0)
+    losses.start(session)
     sample(start_ps)
     end = collisions.run_until(session, start_ps + settings.duration_ps, chunk_steps=_CHUNK_STEPS,
                                max_steps=max_steps, on_chunk=sample)
     if on_sample is not None and sampled["last"] != end:
         on_sample(end - start_ps)
-    loss = collisions.electronic_loss_eV(session) if settings.stopping_table is not None else 0.0
     return KnockOutcome(time_ps=end - start_ps, steps=session.step - start_step, border_atoms=border_atoms,
-                        electronic_loss_eV=loss)
+                        electronic_loss_eV=losses(session))
+
+
+class ElectronicLoss:
+    """Energy the atoms have lost to electrons since the knock: removed by stopping friction, or (the
+    two-temperature model) the rise of the electrons' heat. Calls are collective (every rank)."""
+
+    def __init__(self, settings: KnockSettings):
+        self.settings = settings
+        self._electrons_at_knock_eV = 0.0
+
+    def start(self, session: LammpsSession) -> None:
+        if self.settings.ttm is not None:
+            self._electrons_at_knock_eV = collisions.electron_energy_eV(session)
+
+    def __call__(self, session: LammpsSession) -> float:
+        if self.settings.stopping_table is not None:
+            return collisions.electronic_loss_eV(session)
+        if self.settings.ttm is not None:
+            return collisions.electron_energy_eV(session) - self._electrons_at_knock_eV
+        return 0.0
 
 
 def equilibrate_task(task, comm) -> dict:

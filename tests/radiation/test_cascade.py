@@ -17,6 +17,7 @@ from simkit.io.trajectory import open_trajectory
 from simkit.radiation.cascade import cascade_cell
 from simkit.radiation.cascade_report import CASCADE_JSON, CASCADES_CSV, DEFECTS_ENERGY_PNG, DEFECTS_TIME_PNG
 from simkit.radiation.config import CascadeConfig
+from simkit.radiation.jobs import cascade_job
 from simkit.structures.spec import load_structure
 from tests.conftest import BIN, run_cli, run_python_mpi
 from tests.fuzz.harness import run_in_process
@@ -66,6 +67,7 @@ def test_cascade_runs_under_mpirun_with_stopping_and_border(tmp_path):
     assert row["peak_frenkel_pairs"] > 0
     assert row["border_atoms"] > 0
     assert data["estimates"]["nrt_frenkel_pairs"] > 0
+    assert data["cloud_shape"]["semi_axis_1_A"]["mean"] >= data["cloud_shape"]["semi_axis_3_A"]["mean"] > 0
     assert row["series"]["time_ps"][-1] == pytest.approx(1.5, abs=0.05)
     for name in (CASCADES_CSV, DEFECTS_TIME_PNG, DEFECTS_ENERGY_PNG, "electronic_stopping.table"):
         assert (out / name).is_file(), name
@@ -147,6 +149,7 @@ from simkit.config import load_config
 from simkit.errors import SimkitError
 from simkit.radiation.config import CascadeConfig
 from simkit.radiation.jobs import cascade_job
+from simkit.radiation.jobs import cascade_job
 
 real = cascade.wigner_seitz
 calls = []
@@ -177,3 +180,25 @@ def test_an_analysis_failing_on_one_rank_stops_both_ranks(tmp_path):
     done = run_python_mpi(script, 2, config, timeout=300)  # rank 1 would wait inside LAMMPS forever
     assert done.returncode != 0
     assert done.stdout.count("stopped:") == 2 and "analysis failed on rank 0 only" in done.stdout, done.stdout
+
+
+@pytest.mark.slow
+def test_the_two_temperature_model_takes_heat_from_the_cascade(tmp_path):
+    ttm = {"electronic_specific_heat_eV_per_K": 3.0e-4, "electron_density_per_A3": 0.0848,
+           "electronic_conductivity_eV_per_ps_A_K": 0.1, "electron_phonon_friction_amu_per_ps": 6.0,
+           "electronic_stopping_friction_amu_per_ps": 10.0, "stopping_velocity_A_per_ps": 50.0, "grid": [4, 4, 4]}
+    data = _config(tmp_path, energies_eV=[200], electronic_stopping=None, ttm=ttm,
+                   cascade={"duration_ps": 0.6, "defects_every_ps": 0.2})
+    summary = cascade_job(load_config(CascadeConfig, _write(tmp_path, data)))
+    (row,) = [json.loads(p.read_text()) for p in (tmp_path / "cascade" / "results").glob("cascade_*.json")]
+    assert row["electronic_model"] == "two-temperature"
+    # The electrons start at the lattice's 300 K and gain heat from the hot cascade core, far less than E_PKA.
+    assert 0 < row["electronic_loss_eV"] < 200
+    assert summary["cascades"] == 1
+
+
+def test_ttm_and_friction_stopping_together_are_refused(tmp_path):
+    ttm = {"electronic_specific_heat_eV_per_K": 3.0e-4, "electron_density_per_A3": 0.0848,
+           "electronic_conductivity_eV_per_ps_A_K": 0.1, "electron_phonon_friction_amu_per_ps": 6.0}
+    ended = run_in_process(["cascade", _write(tmp_path, _config(tmp_path, ttm=ttm))])
+    assert ended.code != 0 and "electronic_stopping: null" in ended.stderr, ended.stderr
