@@ -21,6 +21,7 @@ from simkit.radiation.jobs import cascade_job
 from simkit.structures.spec import load_structure
 from tests.conftest import BIN, run_cli, run_python_mpi
 from tests.fuzz.harness import run_in_process
+from tests.one_rank_fault import MESSAGE, fault_script
 
 
 def _config(tmp_path, **changes) -> dict:
@@ -140,46 +141,17 @@ def test_a_bad_stopping_table_is_refused_naming_the_file(tmp_path):
     assert "Traceback" not in ended.stderr
 
 
-ONE_RANK_FAILS = """
-import sys
-from simkit.runtime.mpi import world
-comm = world()
-import simkit.radiation.cascade as cascade
-from simkit.config import load_config
-from simkit.errors import SimkitError
-from simkit.radiation.config import CascadeConfig
-from simkit.radiation.jobs import cascade_job
-from simkit.radiation.jobs import cascade_job
-
-real = cascade.wigner_seitz
-calls = []
-
-def flaky(reference, current):
-    calls.append(1)
-    if comm.Get_rank() == 0 and len(calls) == 3:
-        raise ValueError("analysis failed on rank 0 only")
-    return real(reference, current)
-
-cascade.wigner_seitz = flaky
-try:
-    cascade_job(load_config(CascadeConfig, sys.argv[1]), comm)
-except SimkitError as exc:
-    print(f"rank {comm.Get_rank()} stopped: {exc}", flush=True)
-    sys.exit(3)
-sys.exit(0)
-"""
-
-
 @pytest.mark.slow
 @pytest.mark.mpi
 def test_an_analysis_failing_on_one_rank_stops_both_ranks(tmp_path):
     script = tmp_path / "one_rank_fails.py"
-    script.write_text(ONE_RANK_FAILS)
+    script.write_text(fault_script(patch="simkit.radiation.cascade:wigner_seitz", on_call=3,
+                                   job="simkit.radiation.jobs:cascade_job", config="simkit.radiation.config:CascadeConfig"))
     config = _write(tmp_path, _config(tmp_path, energies_eV=[100],
                                       cascade={"duration_ps": 1.0, "defects_every_ps": 0.1}))
     done = run_python_mpi(script, 2, config, timeout=300)  # rank 1 would wait inside LAMMPS forever
     assert done.returncode != 0
-    assert done.stdout.count("stopped:") == 2 and "analysis failed on rank 0 only" in done.stdout, done.stdout
+    assert done.stdout.count("stopped:") == 2 and MESSAGE in done.stdout, done.stdout
 
 
 @pytest.mark.slow

@@ -16,7 +16,9 @@ from simkit.radiation.jobs import tde_job
 from simkit.radiation.study import open_study
 from simkit.radiation.tde import study_directions
 from simkit.radiation.tde_report import TDE_CSV, TDE_HISTOGRAM_PNG, TDE_JSON, TDE_SPHERE_PNG
+from tests.conftest import run_python_mpi
 from tests.fuzz.harness import run_in_process
+from tests.one_rank_fault import MESSAGE, fault_script
 
 
 def _config(tmp_path, **changes) -> dict:
@@ -112,3 +114,19 @@ def test_a_potential_without_a_repulsive_core_is_refused(tmp_path):
     ended = run_in_process(["tde", _write(tmp_path, data)])
     assert ended.code != 0 and "repulsive" in ended.stderr, ended.stderr
     shutil.rmtree(tmp_path / "tde", ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_scans_failing_on_one_rank_are_reported_and_the_others_kept(tmp_path):
+    script = tmp_path / "one_rank_fails.py"
+    script.write_text(fault_script(patch="simkit.radiation.tde:wigner_seitz", job="simkit.radiation.jobs:tde_job",
+                                   config="simkit.radiation.config:TdeConfig"))
+    config = _write(tmp_path, _config(tmp_path, scan={"start_eV": 12, "step_eV": 8, "max_eV": 60,
+                                                      "duration_fs": 200}))
+    done = run_python_mpi(script, 2, config, timeout=600)  # a rank left waiting would time out here
+    assert done.returncode != 0
+    assert done.stdout.count("stopped:") == 2 and MESSAGE in done.stdout, done.stdout
+    # Scans are dealt round-robin: rank 1 ran direction 1 and its result is kept for --resume.
+    kept = sorted(p.name for p in (tmp_path / "tde" / "results").glob("scan_*.json"))
+    assert kept == ["scan_T25K_e0_d1.json"]

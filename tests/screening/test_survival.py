@@ -14,7 +14,8 @@ from simkit.screening.replica import ReplicaStatus, ReplicaTask, run_replica
 from simkit.screening.report import SurvivalReport
 from simkit.screening.settings import SurvivalSettings, SurvivalThresholds
 from simkit.screening.survival import run_survival
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_python_mpi
+from tests.one_rank_fault import MESSAGE, fault_script
 from tests.screening.helpers import CrashingPotential, scrambled_si_snap, si_cell, si_snap
 
 SOUND_CONFIG = """\
@@ -310,3 +311,18 @@ def test_workers_of_a_killed_screen_stop_themselves(tmp_path):
     for pid in left:  # our own grandchildren, by id: do not leave them running after a failure
         os.kill(pid, signal.SIGKILL)
     assert not left, "orphaned workers kept running"
+
+
+@pytest.mark.mpi
+def test_a_replica_failing_on_one_rank_stops_both_ranks_with_its_message(tmp_path):
+    script = tmp_path / "one_rank_fails.py"
+    script.write_text(fault_script(patch="simkit.screening.scheduling:run_replica",
+                                   job="simkit.screening.jobs:survive_job", config="simkit.screening.config:SurviveConfig"))
+    config = tmp_path / "survive.yaml"
+    config.write_text(SOUND_CONFIG.format(out=tmp_path / "out"))
+    done = run_python_mpi(script, 2, str(config), timeout=300)  # a rank left waiting would time out here
+    assert done.returncode != 0
+    assert done.stdout.count("stopped:") == 2, done.stdout + done.stderr
+    assert MESSAGE in done.stdout
+    summary = json.loads((tmp_path / "out" / "run_summary.json").read_text())
+    assert summary["status"] == "failed" and MESSAGE in summary["error"]
