@@ -32,7 +32,7 @@ from simkit.lammps.session import LammpsSession
 from simkit.radiation import damage_models, stopping
 from simkit.radiation.config import CascadeConfig
 from simkit.radiation.directions import parse_direction
-from simkit.radiation.knock import ElectronicLoss, Knock, KnockSettings, load_state, run_knock
+from simkit.radiation.knock import ElectronicLoss, Knock, KnockSettings, derived_seed, load_state, run_knock
 from simkit.radiation.tasks import Task
 from simkit.runtime.mpi import on_root, size_of
 
@@ -54,21 +54,6 @@ def cascade_cell(atoms: Atoms, config: CascadeConfig) -> Atoms:
     return atoms.repeat((n, n, n))
 
 
-def pka_candidates(atoms: Atoms, species: str | None, index: int | None) -> np.ndarray:
-    """Atoms of ``species`` ordered by distance from the cell centre (or just ``index``)."""
-    if index is not None:
-        if index >= len(atoms):
-            raise ConfigError(f"pka.index = {index}: the cell has {len(atoms)} atoms (0-{len(atoms) - 1})")
-        return np.array([index])
-    candidates = np.arange(len(atoms))
-    if species is not None:
-        candidates = candidates[np.array(atoms.get_chemical_symbols()) == species]
-        if len(candidates) == 0:
-            raise ConfigError(f"pka.species = {species!r}: no such atom in the structure")
-    centre = np.asarray(atoms.cell).sum(axis=0) / 2.0
-    return candidates[np.argsort(np.linalg.norm(atoms.positions[candidates] - centre, axis=1), kind="stable")]
-
-
 def write_stopping_table(config: CascadeConfig, atoms: Atoms, species: tuple[str, ...], path: Path) -> None:
     """The table ``fix electron/stopping`` reads: Lindhard-Scharff for this cell, or the user's, checked."""
     spec = config.electronic_stopping
@@ -77,14 +62,14 @@ def write_stopping_table(config: CascadeConfig, atoms: Atoms, species: tuple[str
         if energies[-1] < max(config.energies_eV):
             raise ConfigError(f"electronic_stopping.table {spec.table}: its energies end at {energies[-1]:g} eV, "
                               f"below the largest PKA energy {max(config.energies_eV):g} eV")
+        how = f"user table {spec.table}"
     else:
         symbols = atoms.get_chemical_symbols()
         composition = {s: symbols.count(s) / len(symbols) for s in set(symbols)}
+        density = len(atoms) / atoms.get_volume()
         energies = stopping.stopping_fix_energy_grid(max(config.energies_eV))
-        table = stopping.stopping_power_table(list(species), composition, len(atoms) / atoms.get_volume(), energies)
-    how = (f"user table {spec.table}" if spec.model == "table" else
-           f"Lindhard-Scharff for a target of {', '.join(sorted(set(atoms.get_chemical_symbols())))} "
-           f"at {len(atoms) / atoms.get_volume():.5f} atoms/A^3")
+        table = stopping.stopping_power_table(list(species), composition, density, energies)
+        how = f"Lindhard-Scharff for a target of {', '.join(sorted(composition))} at {density:.5f} atoms/A^3"
     stopping.write_lammps_table(path, energies, table, species=list(species), description=how)
 
 
@@ -120,7 +105,7 @@ def cascade_task(task: Task, comm) -> dict:
     potential = config.potential.build()
     element = reference[pka].symbol
     mass = float(atomic_masses[atomic_numbers[element]])
-    seed = int(np.random.SeedSequence([config.seed, 3, repeat, int(energy * 1000)]).generate_state(1)[0])
+    seed = derived_seed(config.seed, 3, repeat, int(energy * 1000))
     settings = KnockSettings(
         temperature_K=config.temperature_K, duration_ps=config.cascade.duration_ps, border=config.border,
         timestep=config.timestep, seed=seed, stopping_table=Path(table) if table else None,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simkit.radiation.tde_report import _interval
+from simkit.radiation.tde_report import mean_and_ci95
 from simkit.runtime.files import atomic_write_text
 
 CASCADES_CSV = "cascades.csv"
@@ -27,10 +27,10 @@ def summarise(rows: list[dict]) -> dict:
         int_sizes = [s for r in mine for s in r["final"]["interstitial_clusters"]["sizes"]]
         per_energy[f"{energy:g}"] = {
             "cascades": len(mine),
-            "surviving_frenkel_pairs": _interval(surviving),
-            "peak_frenkel_pairs": _interval([r["peak_frenkel_pairs"] for r in mine]),
-            "peak_time_ps": _interval([r["peak_time_ps"] for r in mine]),
-            "electronic_loss_eV": _interval([r["electronic_loss_eV"] for r in mine]),
+            "surviving_frenkel_pairs": mean_and_ci95(surviving),
+            "peak_frenkel_pairs": mean_and_ci95([r["peak_frenkel_pairs"] for r in mine]),
+            "peak_time_ps": mean_and_ci95([r["peak_time_ps"] for r in mine]),
+            "electronic_loss_eV": mean_and_ci95([r["electronic_loss_eV"] for r in mine]),
             "estimates": estimates,
             "surviving_over_nrt": (float(np.mean(surviving)) / estimates["nrt_frenkel_pairs"]
                                    if estimates["nrt_frenkel_pairs"] > 0 else None),
@@ -50,10 +50,10 @@ def _shape(shapes: list[dict]) -> dict:
     found = {}
     for axis in range(3):
         values = [s["semi_axes_A"][axis] for s in shapes if s.get("semi_axes_A")]
-        found[f"semi_axis_{axis + 1}_A"] = _interval(values) if values else None
+        found[f"semi_axis_{axis + 1}_A"] = mean_and_ci95(values) if values else None
     for key in ("mean_vacancy_distance_A", "mean_interstitial_distance_A"):
         values = [s[key] for s in shapes if s.get(key) is not None]
-        found[key] = _interval(values) if values else None
+        found[key] = mean_and_ci95(values) if values else None
     return found
 
 

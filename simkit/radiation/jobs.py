@@ -16,14 +16,13 @@ from simkit.radiation.cascade import (
     cascade_cell,
     cascade_task,
     displacement_threshold_eV,
-    pka_candidates,
     write_stopping_table,
 )
 from simkit.radiation.config import CascadeConfig, RepulsionSpec, TdeConfig
-from simkit.radiation.knock import choose_pka, equilibrate_task
+from simkit.radiation.knock import choose_pka, derived_seed, equilibrate_task, pka_candidates, species_for
 from simkit.radiation.repulsion import check_repulsive_core
 from simkit.radiation.study import STATES, open_study
-from simkit.radiation.tasks import Task, run_tasks
+from simkit.radiation.tasks import Task, raise_failed, run_tasks
 from simkit.radiation.tde import run_tde_tasks
 from simkit.runtime.mpi import on_root, rank_of, size_of
 from simkit.runtime.provenance import RunRecord
@@ -55,7 +54,7 @@ def tde_job(config: TdeConfig, comm=None, *, resume: bool = False, overwrite: bo
     out = Path(config.output_dir)
     atoms = load_structure(config.structure, np.random.default_rng(config.seed))
     potential = config.potential.build()
-    species = tuple(potential.elements or sorted(set(atoms.get_chemical_symbols())))
+    species = species_for(potential, atoms)
     pka = choose_pka(atoms, config.pka)
     short_range = check_short_range(potential, species, config.scan.max_eV, config.repulsion, comm=comm)
     results_dir = open_study(out, "tde", config, resume=resume, overwrite=overwrite, comm=comm)
@@ -63,7 +62,7 @@ def tde_job(config: TdeConfig, comm=None, *, resume: bool = False, overwrite: bo
                        inputs=config.input_files(), potentials=[potential])
     with record:
         record.add_result("short_range", short_range)
-        rows, meta = run_tde_tasks(config, atoms, pka, results_dir, comm)
+        rows, meta = run_tde_tasks(config, atoms, species, pka, results_dir, comm)
         summary = _report(comm, record, out, rows, "scans", tde_report,
                           lambda done: tde_report.summarise(done, meta, config.scan.max_eV),
                           ("TDE_CSV", "TDE_JSON", "TDE_SPHERE_PNG", "TDE_HISTOGRAM_PNG"),
@@ -81,8 +80,8 @@ def cascade_job(config: CascadeConfig, comm=None, *, resume: bool = False, overw
     unit = load_structure(config.structure, np.random.default_rng(config.seed))
     atoms = cascade_cell(unit, config)
     potential = config.potential.build()
-    species = tuple(potential.elements or sorted(set(atoms.get_chemical_symbols())))
-    candidates = pka_candidates(atoms, config.pka.species, config.pka.index)
+    species = species_for(potential, atoms)
+    candidates = pka_candidates(atoms, config.pka)
     for element in {atoms[int(i)].symbol for i in candidates[: config.repeats]}:
         displacement_threshold_eV(config, element)  # refused before anything runs
     short_range = check_short_range(potential, species, max(config.energies_eV), config.repulsion, comm=comm)
@@ -96,10 +95,11 @@ def cascade_job(config: CascadeConfig, comm=None, *, resume: bool = False, overw
         record.add_result("atoms", len(atoms))
         record.add_result("short_range", short_range)
         state = out / STATES / f"T{config.temperature_K:g}K.npz"
-        seed = int(np.random.SeedSequence([config.seed, 1]).generate_state(1)[0])
+        seed = derived_seed(config.seed, 1)
         equilibration = Task("equilibrate", (config.potential, atoms, species, config.temperature_K,
                                              config.equilibration, seed, str(state)))
-        _raise_failed(run_tasks(equilibrate_task, [equilibration], results_dir, comm=comm, ranks_per_task=0))
+        raise_failed(run_tasks(equilibrate_task, [equilibration], results_dir, comm=comm, ranks_per_task=0),
+                     "equilibration")
         tasks = []
         for energy in config.energies_eV:
             for d_index, direction in enumerate(config.directions):
@@ -117,12 +117,6 @@ def cascade_job(config: CascadeConfig, comm=None, *, resume: bool = False, overw
                           ("CASCADES_CSV", "CASCADE_JSON", "DEFECTS_TIME_PNG", "DEFECTS_ENERGY_PNG"),
                           lambda done, summary: cascade_report.write_outputs(out, done, summary))
     return summary
-
-
-def _raise_failed(results: dict[str, dict]) -> None:
-    for key, result in results.items():
-        if result.get("status") != "done":
-            raise RunFailed(f"{key} failed: {result['error']}")
 
 
 def _report(comm, record: RunRecord, out: Path, rows: list[dict], what: str, module, summarise, outputs,

@@ -22,6 +22,7 @@ from simkit.lammps.potentials.base import Potential
 from simkit.lammps.session import LammpsSession
 from simkit.radiation.config import BorderSpec, EquilibrationSpec, PkaSpec, TimestepSpec, TtmSpec
 from simkit.runtime.files import atomic_write_bytes
+from simkit.runtime.mpi import rank_of
 from simkit.units import PS_PER_FS, speed_A_per_ps, steps_for
 
 _CHUNK_STEPS = 50
@@ -48,12 +49,22 @@ def load_state(path: Path) -> Atoms:
     return atoms
 
 
-def choose_pka(atoms: Atoms, spec: PkaSpec, key: str = "pka") -> int:
-    """The PKA's index: as given, or the atom (of ``species``) nearest the centre of the cell."""
+def derived_seed(*key: int) -> int:
+    """A seed drawn from ``key`` (the study's seed first, then what the seed is for), the same on every process."""
+    return int(np.random.SeedSequence(list(key)).generate_state(1)[0])
+
+
+def species_for(potential: Potential, atoms: Atoms) -> tuple[str, ...]:
+    """LAMMPS type order: the potential's elements, else the structure's in alphabetical order."""
+    return tuple(potential.elements or sorted(set(atoms.get_chemical_symbols())))
+
+
+def pka_candidates(atoms: Atoms, spec: PkaSpec, key: str = "pka") -> np.ndarray:
+    """Indices a PKA may be: the one given, or the atoms (of ``species``) by distance from the cell centre."""
     if spec.index is not None:
         if spec.index >= len(atoms):
             raise ConfigError(f"{key}.index = {spec.index}: the structure has {len(atoms)} atoms (0-{len(atoms) - 1})")
-        return spec.index
+        return np.array([spec.index])
     candidates = np.arange(len(atoms))
     if spec.species is not None:
         candidates = candidates[np.array(atoms.get_chemical_symbols()) == spec.species]
@@ -61,8 +72,12 @@ def choose_pka(atoms: Atoms, spec: PkaSpec, key: str = "pka") -> int:
             present = sorted(set(atoms.get_chemical_symbols()))
             raise ConfigError(f"{key}.species = {spec.species!r}: no such atom in the structure ({', '.join(present)})")
     centre = np.asarray(atoms.cell).sum(axis=0) / 2.0
-    distances = np.linalg.norm(atoms.positions[candidates] - centre, axis=1)
-    return int(candidates[int(np.argmin(distances))])
+    return candidates[np.argsort(np.linalg.norm(atoms.positions[candidates] - centre, axis=1), kind="stable")]
+
+
+def choose_pka(atoms: Atoms, spec: PkaSpec, key: str = "pka") -> int:
+    """The PKA's index: as given, or the atom (of ``species``) nearest the centre of the cell."""
+    return int(pka_candidates(atoms, spec, key)[0])
 
 
 def equilibrate(atoms: Atoms, potential: Potential, species: Sequence[str], temperature_K: float,
@@ -195,7 +210,7 @@ def equilibrate_task(task, comm) -> dict:
     EquilibrationSpec, seed, state path); the state is written by rank 0."""
     potential_spec, atoms, species, temperature_K, spec, seed, path = task.payload
     state = equilibrate(atoms, potential_spec.build(), species, temperature_K, spec, seed, comm=comm)
-    if comm is None or comm.Get_rank() == 0:
+    if rank_of(comm) == 0:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         save_state(Path(path), state)
     return {"state": str(path), "volume_A3": float(state.get_volume()), "temperature_K": temperature_K}

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from simkit.errors import InputDataError
+from simkit.errors import InputDataError, RunFailed
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.mpi import available_cores, on_all_ranks, rank_of, size_of
 
@@ -133,3 +133,11 @@ def _in_processes(fn: TaskFunction, pending: list[Task], results_dir: Path, work
                 results[task.key] = {"key": task.key, "status": "error",
                                      "error": "a worker process died (signal or out of memory); --resume reruns it"}
     return results
+
+
+def raise_failed(results: dict[str, dict], what: str) -> None:
+    """Raise if any task failed (up to three of them named): for tasks the next step cannot go without."""
+    failed = {k: r["error"] for k, r in results.items() if r.get("status") != "done"}
+    if failed:
+        shown = "; ".join(f"{k}: {e}" for k, e in list(failed.items())[:3])
+        raise RunFailed(f"{len(failed)} {what} task(s) failed ({shown}); fix the cause and run again with --resume")

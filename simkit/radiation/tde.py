@@ -25,12 +25,11 @@ from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
 from simkit.analysis.defects import wigner_seitz
-from simkit.errors import RunFailed
 from simkit.lammps.session import LammpsSession
 from simkit.radiation import directions as D
 from simkit.radiation.config import DirectionsSpec, TdeConfig
-from simkit.radiation.knock import Knock, KnockSettings, equilibrate_task, load_state, run_knock
-from simkit.radiation.tasks import Task, run_tasks
+from simkit.radiation.knock import Knock, KnockSettings, derived_seed, equilibrate_task, load_state, run_knock
+from simkit.radiation.tasks import Task, raise_failed, run_tasks
 from simkit.units import PS_PER_FS
 
 log = logging.getLogger(__name__)
@@ -56,26 +55,16 @@ def _label(value) -> str:
     return "<" + "".join(f"{v:g}" for v in value) + ">"
 
 
-def species_of(config: TdeConfig, atoms: Atoms) -> tuple[str, ...]:
-    potential = config.potential.build()
-    return tuple(potential.elements or sorted(set(atoms.get_chemical_symbols())))
-
-
 def _state_path(out: Path, temperature_K: float, equilibration: int) -> Path:
     return out / "states" / f"T{temperature_K:g}K_e{equilibration}.npz"
 
 
-def _seed(config: TdeConfig, *key: int) -> int:
-    return int(np.random.SeedSequence([config.seed, *key]).generate_state(1)[0])
-
-
 def scan_task(task: Task, comm) -> dict:
     """Raise the PKA energy along one direction until a defect survives."""
-    config, reference, t_index, equilibration, d_index, direction, pka, path = task.payload
+    config, reference, species, t_index, equilibration, d_index, direction, pka, path = task.payload
     temperature = config.temperatures_K[t_index]
     state = load_state(Path(path))
     potential = config.potential.build()
-    species = species_of(config, reference)
     mass = float(atomic_masses[atomic_numbers[reference[pka].symbol]])
     trials = []
     threshold = None
@@ -84,7 +73,7 @@ def scan_task(task: Task, comm) -> dict:
         for trial, energy in enumerate(energies):
             settings = KnockSettings(
                 temperature_K=temperature, duration_ps=config.scan.duration_fs * PS_PER_FS, border=config.border,
-                timestep=config.timestep, seed=_seed(config, 2, t_index, equilibration, d_index, trial),
+                timestep=config.timestep, seed=derived_seed(config.seed, 2, t_index, equilibration, d_index, trial),
             )
             run_knock(session, state, potential, species, Knock(pka, np.asarray(direction), float(energy), mass),
                       settings)
@@ -98,36 +87,31 @@ def scan_task(task: Task, comm) -> dict:
             "direction": [float(x) for x in direction], "tde_eV": threshold, "trials": trials}
 
 
-def run_tde_tasks(config: TdeConfig, atoms: Atoms, pka: int, results_dir: Path, comm) -> tuple[list[dict], dict]:
+def run_tde_tasks(config: TdeConfig, atoms: Atoms, species: tuple[str, ...], pka: int, results_dir: Path,
+                  comm) -> tuple[list[dict], dict]:
     """Equilibrate, then knock atom ``pka`` along every direction at every (temperature, equilibration);
-    every scan's result."""
+    every scan's result. ``species``: the LAMMPS type order."""
     out = Path(config.output_dir)
     vectors, weights, labels = study_directions(config.directions)
     equilibrations = []
     for t_index, temperature in enumerate(config.temperatures_K):
         for e in range(config.equilibrations):
             path = _state_path(out, temperature, e)
-            payload = (config.potential, atoms, species_of(config, atoms), temperature, config.equilibration,
-                       _seed(config, 1, t_index, e), str(path))
+            payload = (config.potential, atoms, species, temperature, config.equilibration,
+                       derived_seed(config.seed, 1, t_index, e), str(path))
             equilibrations.append(Task(f"equilibrate_T{temperature:g}K_e{e}", payload))
     states = run_tasks(equilibrate_task, equilibrations, results_dir, comm=comm, workers=config.workers)
-    _raise_failures(states, "equilibration")
+    raise_failed(states, "equilibration")
     scans = []
     for t_index, temperature in enumerate(config.temperatures_K):
         for e in range(config.equilibrations):
             path = _state_path(out, temperature, e)
             for d_index, vector in enumerate(vectors):
                 key = f"scan_T{temperature:g}K_e{e}_d{d_index}"
-                scans.append(Task(key, (config, atoms, t_index, e, d_index, vector, pka, str(path))))
+                scans.append(Task(key, (config, atoms, species, t_index, e, d_index, vector, pka, str(path))))
     results = run_tasks(scan_task, scans, results_dir, comm=comm, workers=config.workers)
     rows = [results[t.key] for t in scans]
     meta = {"pka_index": pka, "pka_species": atoms[pka].symbol, "directions": vectors.tolist(),
             "weights": weights.tolist(), "labels": labels, "atoms": len(atoms)}
     return rows, meta
 
-
-def _raise_failures(results: dict[str, dict], what: str) -> None:
-    failed = {k: r["error"] for k, r in results.items() if r.get("status") != "done"}
-    if failed:
-        shown = "; ".join(f"{k}: {e}" for k, e in list(failed.items())[:3])
-        raise RunFailed(f"{len(failed)} {what} task(s) failed ({shown}); fix the cause and run again with --resume")

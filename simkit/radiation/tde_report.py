@@ -25,7 +25,7 @@ TDE_SPHERE_PNG = "tde_directions.png"
 TDE_HISTOGRAM_PNG = "tde_histogram.png"
 
 
-def _interval(values: list[float]) -> dict:
+def mean_and_ci95(values: list[float]) -> dict:
     """Mean, sample std and a two-sided 95 % Student-t confidence interval of the mean."""
     array = np.asarray(values, dtype=float)
     n = len(array)
@@ -57,10 +57,10 @@ def summarise(rows: list[dict], meta: dict, max_eV: float) -> dict:
         for d_index, label in enumerate(labels):
             found = [r["tde_eV"] for r in mine if r["direction_index"] == d_index]
             values = [v for v in found if v is not None]
-            directions[label] = {"tde_eV": _interval(values) if values else None,
+            directions[label] = {"tde_eV": mean_and_ci95(values) if values else None,
                                  "censored": len(found) - len(values), "weight": float(weights[d_index])}
         per_temperature[f"{temperature:g}"] = {
-            "average_eV": _interval(averages), "averages_eV": averages,
+            "average_eV": mean_and_ci95(averages), "averages_eV": averages,
             "averages_are_lower_bounds": censored_runs, "directions": directions,
             "minimum_eV": min((r["tde_eV"] for r in mine if r["tde_eV"] is not None), default=None),
         }
