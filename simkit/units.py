@@ -31,6 +31,8 @@ CM_PER_A = 1.0e-8
 M_PER_A = 1.0e-10
 
 BAR_PER_GPA = 1.0e4
+# Surface and fault energies: 1 eV/Å^2 = 1.602176634e-19 J / 1e-20 m^2
+J_PER_M2_PER_EV_PER_A2 = J_PER_EV / 1.0e-20
 # 1 eV/Å^3 = 1.602176634e11 Pa = 1.602176634e6 bar
 BAR_PER_EV_PER_A3 = J_PER_EV / 1.0e-30 / 1.0e5
 EV_PER_A3_PER_BAR = 1.0 / BAR_PER_EV_PER_A3

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.summary_scan import scan_tree
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -18,6 +20,22 @@ BIN = Path(sys.executable).parent
 def _isolated_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SIMKIT_CACHE_DIR", str(_shared_cache()))
+    yield
+    # Every summary a test run wrote is checked for numbers that stand for an undefined quantity.
+    findings = scan_tree(tmp_path)
+    if findings:
+        pytest.fail("summaries hold non-finite or absurd numbers (report null plus a reason):\n"
+                    + "\n".join(findings[:20]), pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_shared_outputs(tmp_path_factory):
+    """The same check over folders of module- and session-scoped fixtures, once at the end."""
+    yield
+    findings = scan_tree(tmp_path_factory.getbasetemp())
+    if findings:
+        pytest.fail("summaries hold non-finite or absurd numbers (report null plus a reason):\n"
+                    + "\n".join(findings[:20]), pytrace=False)
 
 
 def _shared_cache() -> Path:

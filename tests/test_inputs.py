@@ -16,6 +16,7 @@ from simkit.fitting.registry import FitConfig
 from simkit.optimise.config import OptimiseConfig
 from simkit.radiation.config import CascadeConfig, TdeConfig
 from simkit.screening.config import SpeedConfig, SurviveConfig
+from simkit.validation.config import ValidateConfig
 
 INPUTS = Path(__file__).resolve().parents[1] / "inputs"
 # inputs/<command>_<name>.yaml -> schema of <command>
@@ -27,6 +28,7 @@ SCHEMAS.update(distil=DistilConfig)
 SCHEMAS.update(diffusion=DiffusionConfig)
 SCHEMAS.update(demo=DemoConfig)
 SCHEMAS.update(tde=TdeConfig, cascade=CascadeConfig)
+SCHEMAS.update(validate=ValidateConfig)
 
 
 def _examples():

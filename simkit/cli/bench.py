@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simkit.config import load_config
+from simkit.config import load_config, output_dir_override
 
 
 class Command:
@@ -28,7 +28,7 @@ class Command:
         from simkit.bench.scaling import ScalingConfig
         from simkit.bench.scaling_report import table
 
-        overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
+        overrides = output_dir_override(args.output_dir)
         config = load_config(ScalingConfig, args.config, overrides)
         result = scaling_job(config)
         print(table(result))

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from simkit.config import load_config
+from simkit.config import load_config, output_dir_override
 from simkit.errors import ConfigError
 from simkit.runtime.mpi import world
 
@@ -82,5 +82,5 @@ def _config(args: argparse.Namespace):
         if args.output_dir:
             config.output_dir = args.output_dir.resolve()
         return config, str(run_dir)
-    overrides = {"output_dir": str(output_dir.resolve())} if output_dir else None
+    overrides = output_dir_override(output_dir)
     return load_config(DiffusionConfig, config_file, overrides), str(config_file)

@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from simkit.config import parse_override
+from simkit.config import output_dir_override, parse_override
 from simkit.runtime.mpi import world
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,5 @@ def _config(args: argparse.Namespace):
 
     # Parsed here, not by argparse, so a bad value is a one-line ConfigError naming the key.
     overrides = dict(parse_override(text) for text in args.overrides)
-    if args.output_dir:
-        overrides["output_dir"] = str(args.output_dir.resolve())
+    overrides.update(output_dir_override(args.output_dir) or {})
     return load_fit_config(args.config, overrides)

@@ -33,12 +33,14 @@ COMMANDS: dict[str, str] = {
     "demo": "simkit.cli.demo",
     "doctor": "simkit.cli.doctor",
     "evaluate": "simkit.cli.evaluate",
+    "export": "simkit.cli.export",
     "fit": "simkit.cli.fit",
     "md": "simkit.cli.md",
     "optimise": "simkit.cli.optimise",
     "speed": "simkit.cli.speed",
     "survive": "simkit.cli.survive",
     "tde": "simkit.cli.tde",
+    "validate": "simkit.cli.validate",
 }
 
 

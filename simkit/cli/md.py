@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from simkit.config import load_config
+from simkit.config import load_config, output_dir_override
 from simkit.errors import ConfigError
 from simkit.runtime.mpi import world
 
@@ -64,5 +64,5 @@ def _protocol(args: argparse.Namespace):
         if run_dir is None:
             raise ConfigError("simkit md: give a protocol YAML file, or --resume RUN_DIR")
         return saved_protocol(run_dir), str(run_dir)
-    overrides = {"output_dir": str(output_dir.resolve())} if output_dir else None
+    overrides = output_dir_override(output_dir)
     return load_config(MdProtocol, args.config, overrides), str(args.config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from simkit.config import output_dir_override
 from simkit.errors import ConfigError
 from simkit.runtime.logs import add_file_log
 from simkit.runtime.mpi import launched_by_mpirun, rank_of, world
@@ -68,7 +69,7 @@ def _config(args: argparse.Namespace):
         if args.output_dir is not None:
             raise ConfigError("--output-dir does not apply to --resume (the run stays in RUN_DIR)")
         return config_from_run_dir(args.resume), str(args.resume)
-    overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
+    overrides = output_dir_override(args.output_dir)
     return load_optimise_config(args.config, overrides), str(args.config)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simkit.config import load_config
+from simkit.config import load_config, output_dir_override
 from simkit.runtime.mpi import world
 
 
@@ -29,7 +29,7 @@ class Command:
         from simkit.screening.config import SpeedConfig
         from simkit.screening.jobs import speed_job
 
-        overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
+        overrides = output_dir_override(args.output_dir)
         config = load_config(SpeedConfig, args.config, overrides)
         comm = world()
         report = speed_job(config, comm)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simkit.config import load_config
+from simkit.config import load_config, output_dir_override
 from simkit.runtime.mpi import world
 
 
@@ -45,5 +45,5 @@ def _config(args: argparse.Namespace):
     # lazy: keep `simkit --help` fast
     from simkit.screening.config import SurviveConfig
 
-    overrides = {"output_dir": str(args.output_dir.resolve())} if args.output_dir else None
+    overrides = output_dir_override(args.output_dir)
     return load_config(SurviveConfig, args.config, overrides)

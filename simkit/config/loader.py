@@ -227,6 +227,12 @@ def load_config(model: type[M], path: str | Path, overrides: dict[str, Any] | No
     return validate_config(model, data, source=str(path), base_dir=path.resolve().parent)
 
 
+def output_dir_override(output_dir: str | Path | None) -> dict[str, Any] | None:
+    """The overrides of a command's ``-o/--output-dir`` flag (resolved here: the config's own paths are
+    relative to the config file, the flag's to the working directory)."""
+    return {"output_dir": str(Path(output_dir).resolve())} if output_dir else None
+
+
 def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """Return ``base`` with ``update`` merged in recursively (mappings merge, the rest replaces)."""
     merged = dict(base)

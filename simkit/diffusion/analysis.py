@@ -7,11 +7,22 @@ tracer D with a bootstrap over particles, collective and charge diffusion
 with time blocks, and the Nernst-Einstein conductivity
 (:mod:`~simkit.diffusion.estimate`). :func:`summarise_temperatures` fits
 Arrhenius laws to D(T) per species and to sigma(T) (:mod:`~simkit.diffusion.arrhenius`).
+
+Undefined quantities: the collective D, the charge-current conductivity and the
+Haven ratios are not always defined (one species in the system, no charges, a
+collective coordinate at rest, a ratio over a denominator consistent with zero;
+an Arrhenius fit needs two temperatures with D above zero). The summaries
+(``describe()``) then hold ``null`` and, beside it, ``<key>_undefined`` with the
+reason; an Arrhenius fit that cannot be made is left out of its mapping and
+named in ``<mapping>_undefined``; an absent key was not asked for; NaN is never
+written. The rules and the convention are in :mod:`simkit.diffusion.undefined`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +41,7 @@ from simkit.diffusion.estimate import (
     tracer_diffusion,
 )
 from simkit.diffusion.settings import AnalysisSettings
+from simkit.diffusion.undefined import SIGNIFICANCE_SIGMA, charge_reason, collective_reason, put, ratio_reason
 from simkit.diffusion.window import DiffusiveWindow, choose_window, local_slope
 from simkit.errors import ConfigError, InputDataError
 
@@ -49,15 +61,31 @@ class SpeciesResult:
     window: DiffusiveWindow
     tracer: DiffusionEstimate
     local_slope: np.ndarray  # on the grid
-    collective: DiffusionEstimate | None = None
+    collective: DiffusionEstimate | None = None  # None: not asked for, or undefined (then the reason is set)
     collective_msd_A2: np.ndarray | None = None  # <|sum dr|^2> / N at every lag
+    collective_undefined: str | None = None
+
+    def haven_ratio(self) -> tuple[float, float, str | None]:
+        """D_tracer / D_collective with its propagated error, or NaN and why it is undefined."""
+        if self.collective is None:
+            return math.nan, math.nan, self.collective_undefined or "no collective D"
+        c, t = self.collective, self.tracer
+        reason = ratio_reason("the collective D", c.D_A2_per_ps, c.D_err_A2_per_ps, "Å²/ps")
+        if reason:
+            return math.nan, math.nan, reason
+        ratio = t.D_A2_per_ps / c.D_A2_per_ps
+        error = math.hypot(t.D_err_A2_per_ps / c.D_A2_per_ps, ratio * c.D_err_A2_per_ps / c.D_A2_per_ps)
+        return ratio, error, None
 
     def describe(self) -> dict:
         data = {"atoms": self.atoms, "window": self.window.describe(), "tracer": self.tracer.describe()}
-        if self.collective is not None:
-            data["collective"] = self.collective.describe()
-            if self.collective.D_A2_per_ps > 0:
-                data["haven_ratio"] = self.tracer.D_A2_per_ps / self.collective.D_A2_per_ps
+        if self.collective is None and self.collective_undefined is None:
+            return data  # collective diffusion was not asked for
+        put(data, "collective", self.collective.describe() if self.collective else None, self.collective_undefined)
+        ratio, error, reason = self.haven_ratio()
+        put(data, "haven_ratio", ratio, reason)
+        if reason is None:
+            put(data, "haven_ratio_err", error, None if math.isfinite(error) else "the tracer D has no uncertainty")
         return data
 
 
@@ -69,8 +97,9 @@ class TemperatureResult:
     displacements: Displacements
     species: dict[str, SpeciesResult]
     nernst_einstein: Conductivity | None = None
-    charge: Conductivity | None = None
+    charge: Conductivity | None = None  # None: not asked for, or undefined (then the reason is set)
     charge_msd_e2A2: np.ndarray | None = None
+    charge_undefined: str | None = None
     settings: dict = field(default_factory=dict)
 
     @property
@@ -92,14 +121,25 @@ class TemperatureResult:
         }
         if self.nernst_einstein is not None:
             data["conductivity_nernst_einstein"] = self.nernst_einstein.describe()
-        if self.charge is not None:
-            data["conductivity_charge_current"] = self.charge.describe()
-            ne = self.nernst_einstein
-            if ne is not None and self.charge.sigma_S_per_cm > 0:
-                data["haven_ratio_measured"] = (
-                    ne.sigma_S_per_cm * ne.details["haven_ratio_assumed"] / self.charge.sigma_S_per_cm
-                )
+        if self.charge is not None or self.charge_undefined is not None:
+            put(data, "conductivity_charge_current", self.charge.describe() if self.charge else None,
+                self.charge_undefined)
+            ratio, reason = self.haven_ratio_measured()
+            put(data, "haven_ratio_measured", ratio, reason)
         return data
+
+    def haven_ratio_measured(self) -> tuple[float, str | None]:
+        """sigma_NE(H = 1) / sigma_charge, or NaN and why it is undefined."""
+        ne, charge = self.nernst_einstein, self.charge
+        if charge is None:
+            return math.nan, self.charge_undefined or "no charge-current conductivity"
+        if ne is None:
+            return math.nan, "no Nernst-Einstein conductivity"
+        reason = ratio_reason("the charge-current conductivity", charge.sigma_S_per_cm, charge.sigma_err_S_per_cm,
+                              "S/cm")
+        if reason:
+            return math.nan, reason
+        return ne.sigma_S_per_cm * ne.details["haven_ratio_assumed"] / charge.sigma_S_per_cm, None
 
 
 def _van_hove_lags(settings: AnalysisSettings, frames: int, dt: float, longest: int, source: str) -> np.ndarray:
@@ -137,12 +177,16 @@ def analyse_trajectory(
     rng: np.random.Generator,
     charges_e: dict[str, float] | None = None,
     haven_ratio: float = 1.0,
+    system_species: Collection[str] | None = None,
     progress: bool = True,
 ) -> TemperatureResult:
     """Diffusion of each mobile species in ``source`` at ``temperature_K`` (see the module docstring).
 
     ``charges_e`` (species -> e) enables the Nernst-Einstein conductivity and, with
     ``settings.collective``, the charge-current conductivity over every charged species.
+    ``system_species``: every species of the simulated system, which a trajectory may hold only
+    some of (None: not known); with one, collective quantities are undefined
+    (:mod:`simkit.diffusion.undefined`).
     """
     indices = np.nonzero(np.asarray(source.times_ps) >= np.asarray(source.times_ps)[0] + settings.start_ps)[0]
     indices = indices[::settings.stride]
@@ -158,12 +202,15 @@ def analyse_trajectory(
     van_hove_lags = _van_hove_lags(settings, frames, dt_guess, longest, str(source.path))
     grid = lag_grid(frames, settings.max_lag_fraction, settings.lag_points_per_decade, settings.linear_lag_points,
                     extra=tuple(int(v) for v in van_hove_lags))
-    charges = None
+    charges, charged_species = None, []
     if charges_e is not None and settings.collective:
         per_atom = np.zeros(source.natoms)
         for name, q in charges_e.items():
-            per_atom[np.asarray(source.numbers) == atomic_numbers.get(name, -1)] = q
-        charges = per_atom if np.any(per_atom != 0) else None
+            selected = np.asarray(source.numbers) == atomic_numbers.get(name, -1)
+            per_atom[selected] = q
+            if q != 0 and selected.any():
+                charged_species.append(name)
+        charges = per_atom if charged_species else None
     displacements = displacement_pass(
         source, indices, masks, grid=grid, van_hove_lags=van_hove_lags,
         van_hove_bin_width_A=settings.van_hove_bin_width_A, collective=settings.collective, charges_e=charges,
@@ -184,8 +231,11 @@ def analyse_trajectory(
         if group.position_sum_A is not None:
             slope = collective_slope(group.position_sum_A, d.frame_interval_ps, window.start_ps, window.stop_ps,
                                      settings.time_blocks, settings.max_lag_fraction)
-            result.collective = _collective_estimate(slope, group.atoms)
+            collective = _collective_estimate(slope, group.atoms)
             result.collective_msd_A2 = slope.msd / group.atoms
+            result.collective_undefined = collective_reason(
+                name, system_species, collective.D_A2_per_ps, collective.D_err_A2_per_ps, tracer.D_A2_per_ps)
+            result.collective = None if result.collective_undefined else collective
         results[name] = result
     outcome = TemperatureResult(temperature_K, displacements, results, settings=settings.model_dump(mode="json"))
     if charges_e is not None:
@@ -199,9 +249,16 @@ def analyse_trajectory(
             window = results[main].window
             slope = collective_slope(d.charge_sum_eA, d.frame_interval_ps, window.start_ps, window.stop_ps,
                                      settings.time_blocks, settings.max_lag_fraction)
-            outcome.charge = charge_conductivity(slope, d.volume_A3, temperature_K)
-            outcome.charge.details["window_of"] = main
+            charge = charge_conductivity(slope, d.volume_A3, temperature_K)
+            charge.details["window_of"] = main
             outcome.charge_msd_e2A2 = slope.msd
+            ne = outcome.nernst_einstein
+            outcome.charge_undefined = charge_reason(
+                charged_species, system_species, charge.sigma_S_per_cm, charge.sigma_err_S_per_cm,
+                ne.sigma_S_per_cm * ne.details["haven_ratio_assumed"])
+            outcome.charge = None if outcome.charge_undefined else charge
+        elif settings.collective:
+            outcome.charge_undefined = charge_reason(charged_species, system_species)
     return outcome
 
 
@@ -226,42 +283,80 @@ class ArrheniusSummary:
     conductivity: ArrheniusFit | None
     excluded: dict[str, list[float]]  # species (or "sigma") -> temperatures left out, with the reason in notes
     notes: list[str]
+    undefined: dict[str, str] = field(default_factory=dict)  # species without a fit -> why
+    conductivity_undefined: str | None = None  # set when conductivities exist but could not be fitted
 
     def describe(self) -> dict:
-        return {
-            "diffusion": {s: f.describe() for s, f in self.diffusion.items()},
-            "conductivity_sigma_T": self.conductivity.describe() if self.conductivity else None,
-            "excluded_temperatures_K": self.excluded,
-            "notes": self.notes,
-        }
+        data = {"diffusion": {s: f.describe() for s, f in self.diffusion.items()}}
+        if self.undefined:
+            data["diffusion_undefined"] = dict(self.undefined)
+        if self.conductivity is not None or self.conductivity_undefined is not None:
+            put(data, "conductivity_sigma_T", self.conductivity.describe() if self.conductivity else None,
+                self.conductivity_undefined)
+        data["excluded_temperatures_K"] = self.excluded
+        data["notes"] = self.notes
+        return data
+
+
+def _unusable(value: float, error: float) -> str | None:
+    """Why a value cannot enter an Arrhenius fit, whose logarithm it takes; None if it can."""
+    if not (math.isfinite(value) and value > 0):
+        return "not above zero (it has no logarithm)"
+    if math.isfinite(error) and value <= SIGNIFICANCE_SIGMA * error:
+        return f"not above zero by {SIGNIFICANCE_SIGMA:g} standard errors (its logarithm's interval is unbounded)"
+    return None
+
+
+def _usable(rows: list[TemperatureResult], values, errors, label: str, notes: list[str]) -> list[TemperatureResult]:
+    """``rows`` whose value can be fitted; each reason for leaving one out becomes a note."""
+    kept, reasons = [], {}
+    for row, value, error in zip(rows, values, errors):
+        reason = _unusable(value, error)
+        if reason is None:
+            kept.append(row)
+        else:
+            reasons.setdefault(reason, []).append(row.temperature_K)
+    notes.extend(f"{label}: left out {', '.join(f'{t:g}' for t in temps)} K: {reason}" for reason, temps in
+                 reasons.items())
+    return kept
+
+
+def _too_few(kept: list[TemperatureResult]) -> str:
+    found = ", ".join(f"{r.temperature_K:g} K" for r in kept) or "none"
+    return f"an Arrhenius fit needs at least two usable temperatures (usable: {found})"
 
 
 def summarise_temperatures(results: list[TemperatureResult], include: str = "diffusive") -> ArrheniusSummary:
     """Arrhenius fits of D(T) per species and of sigma(T) * T (Nernst-Einstein), weighted by their errors.
 
-    ``include="diffusive"`` leaves out temperatures whose window is not diffusive.
+    ``include="diffusive"`` leaves out temperatures whose window is not diffusive. A value not above
+    zero by two standard errors is left out too (its logarithm is undefined), with a note; a fit
+    needs two temperatures, else the species is named in ``undefined`` with the reason.
     """
     ordered = sorted(results, key=lambda r: r.temperature_K)
     species = list(ordered[0].species) if ordered else []
-    fits, excluded, notes = {}, {}, []
+    fits, excluded, notes, undefined = {}, {}, [], {}
     for name in species:
         kept = [r for r in ordered if include == "all" or r.species[name].window.diffusive]
         left = [r.temperature_K for r in ordered if r not in kept]
-        kept = [r for r in kept if r.species[name].tracer.D_A2_per_ps > 0]
-        excluded[name] = [r.temperature_K for r in ordered if r not in kept]
         if left:
             notes.append(f"{name}: left out non-diffusive temperatures {left} K")
+        kept = _usable(kept, [r.species[name].tracer.D_A2_per_ps for r in kept],
+                       [r.species[name].tracer.D_err_A2_per_ps for r in kept], f"{name}: D", notes)
+        excluded[name] = [r.temperature_K for r in ordered if r not in kept]
         if len(kept) < 2:
-            notes.append(f"{name}: fewer than two usable temperatures, no Arrhenius fit")
+            undefined[name] = _too_few(kept)
+            notes.append(f"{name}: no Arrhenius fit: {undefined[name]}")
             continue
         fits[name] = fit_arrhenius(
             [r.temperature_K for r in kept],
             [r.species[name].tracer.D_cm2_per_s for r in kept],
             [r.species[name].tracer.D_err_cm2_per_s for r in kept], quantity=f"D_{name} (cm^2/s)",
         )
-    conductivity = None
-    with_sigma = [r for r in ordered if r.nernst_einstein is not None and r.nernst_einstein.sigma_S_per_cm > 0
-                  and (include == "all" or r.diffusive)]
+    conductivity, conductivity_undefined = None, None
+    with_sigma = [r for r in ordered if r.nernst_einstein is not None and (include == "all" or r.diffusive)]
+    with_sigma = _usable(with_sigma, [r.nernst_einstein.sigma_S_per_cm for r in with_sigma],
+                         [r.nernst_einstein.sigma_err_S_per_cm for r in with_sigma], "sigma", notes)
     excluded["sigma"] = [r.temperature_K for r in ordered if r not in with_sigma]
     if len(with_sigma) >= 2:
         conductivity = fit_arrhenius(
@@ -271,6 +366,6 @@ def summarise_temperatures(results: list[TemperatureResult], include: str = "dif
             quantity="sigma*T (S K/cm)",
         )
     elif any(r.nernst_einstein is not None for r in ordered):
-        notes.append("sigma: fewer than two usable temperatures, no Arrhenius fit")
-    return ArrheniusSummary(fits, conductivity, excluded, notes)
-
+        conductivity_undefined = _too_few(with_sigma)
+        notes.append(f"sigma: no Arrhenius fit: {conductivity_undefined}")
+    return ArrheniusSummary(fits, conductivity, excluded, notes, undefined, conductivity_undefined)

@@ -10,6 +10,10 @@ with sigma(ln y) = sigma(y) / y, and the parameter covariance is
 alone); chi^2 per degree of freedom is reported to show whether the error
 bars explain the scatter. Otherwise the fit is unweighted and the
 covariance is scaled by the residual variance (needs three or more points).
+
+What two points cannot give (chi^2 per degree of freedom; every uncertainty of
+an unweighted two-point fit) is written as null with a reason by
+:meth:`ArrheniusFit.describe` (the convention of :mod:`simkit.diffusion.undefined`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from simkit.diffusion.undefined import finite_or_reason, put
 from simkit.units import BOLTZMANN_EV_PER_K
 
 
@@ -43,8 +48,15 @@ class ArrheniusFit:
 
     def describe(self) -> dict:
         data = asdict(self)
-        data["covariance"] = [list(row) for row in self.covariance]
         data["temperatures_K"] = list(self.temperatures_K)
+        no_spread = "an unweighted fit through two temperatures: no error bars, and no scatter to estimate them from"
+        for key in ("activation_err_eV", "prefactor_err", "ln_prefactor_err"):
+            finite_or_reason(data, key, getattr(self, key), no_spread)
+        finite = all(np.isfinite(v) for row in self.covariance for v in row)
+        put(data, "covariance", [list(row) for row in self.covariance], None if finite else no_spread)
+        no_dof = ("two temperatures: a line through two points has no degrees of freedom"
+                  if len(self.temperatures_K) == 2 else "unweighted fit: chi^2 needs error bars")
+        finite_or_reason(data, "chi2_per_dof", self.chi2_per_dof, no_dof)
         return data
 
 
@@ -54,8 +66,10 @@ def fit_arrhenius(temperature_K, values, errors=None, *, quantity: str = "D") ->
     y = np.asarray(values, dtype=float)
     if len(t) != len(y) or len(t) < 2:
         raise ValueError(f"an Arrhenius fit needs at least two temperatures, got {len(t)}")
-    if np.any(y <= 0) or np.any(t <= 0):
-        raise ValueError("Arrhenius fits need positive values and temperatures")
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(t))) or np.any(y <= 0) or np.any(t <= 0):
+        raise ValueError("Arrhenius fits need finite positive values and temperatures")
+    if len(np.unique(t)) < 2:
+        raise ValueError("an Arrhenius fit needs at least two distinct temperatures")
     x = 1.0 / (BOLTZMANN_EV_PER_K * t)
     design = np.column_stack([np.ones_like(x), -x])
     ln_y = np.log(y)

@@ -23,6 +23,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+from ase.io import read
 
 from simkit.config.loader import validate_config
 from simkit.diffusion.analysis import TemperatureResult, analyse_trajectory, summarise_temperatures
@@ -30,7 +31,7 @@ from simkit.diffusion.config import DiffusionConfig
 from simkit.diffusion.protocol import recorded_species, temperature_protocol
 from simkit.diffusion.report import write_run, write_temperature
 from simkit.drivers.md.protocol import MdProtocol
-from simkit.drivers.md.runner import run_protocol
+from simkit.drivers.md.runner import INITIAL_STRUCTURE, run_protocol
 from simkit.drivers.md.state import RunState, check_same_protocol, protocol_data
 from simkit.errors import ConfigError, InputDataError, LammpsError, RunFailed, SimkitError
 from simkit.io import TRAJECTORY_FILE, open_trajectory
@@ -98,6 +99,22 @@ def run_temperature_md(config: DiffusionConfig, atoms, temperature_K: float, com
     return folder / TRAJECTORY_FILE
 
 
+def system_species(folder: Path) -> list[str] | None:
+    """Species of the whole simulated system, from the MD's initial structure (the trajectory holds only
+    the mobile and charged species); None when the folder has none (trajectories from elsewhere)."""
+    path = Path(folder) / INITIAL_STRUCTURE
+    if not path.is_file():
+        return None
+    try:
+        # parallel=False: only the group's root analyses; ASE would otherwise broadcast over COMM_WORLD.
+        atoms = read(path, index=0, parallel=False)
+    except Exception as exc:  # noqa: BLE001 - ASE raises many types; the analysis works without it
+        log.warning("%s: cannot read the system's species (%s); collective quantities are judged from the "
+                    "trajectory alone", path, exc)
+        return None
+    return sorted(set(atoms.get_chemical_symbols()))
+
+
 def analyse_temperature(config: DiffusionConfig, temperature_K: float, *, progress: bool = True
                         ) -> TemperatureResult:
     """Analyse the production trajectory of one temperature and write its files (one process)."""
@@ -109,7 +126,7 @@ def analyse_temperature(config: DiffusionConfig, temperature_K: float, *, progre
         result = analyse_trajectory(
             trajectory, temperature_K, config.mobile_species, config.analysis,
             rng=np.random.default_rng(temperature_seed(config.seed, temperature_K, 2)),
-            charges_e=charges, haven_ratio=haven, progress=progress,
+            charges_e=charges, haven_ratio=haven, system_species=system_species(folder), progress=progress,
         )
     write_temperature(result, folder / ANALYSIS_DIR)
     for name, species in result.species.items():

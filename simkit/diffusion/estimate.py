@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simkit.analysis.msd import msd_fft
+from simkit.diffusion.undefined import finite_or_reason
 from simkit.units import BOLTZMANN_J_PER_K, CM2_PER_S_PER_A2_PER_PS, CM_PER_A, ELEMENTARY_CHARGE_C
 
 _BOOTSTRAP_CHUNK = 100
@@ -85,12 +86,23 @@ class DiffusionEstimate:
         return self.D_err_A2_per_ps * CM2_PER_S_PER_A2_PER_PS
 
     def describe(self) -> dict:
-        return {
-            "D_A2_per_ps": self.D_A2_per_ps, "D_err_A2_per_ps": self.D_err_A2_per_ps,
-            "D_cm2_per_s": self.D_cm2_per_s, "D_err_cm2_per_s": self.D_err_cm2_per_s,
-            "ci95_A2_per_ps": list(self.ci95_A2_per_ps), "intercept_A2": self.intercept_A2,
-            "method": self.method, **self.details,
-        }
+        """JSON-ready, in the convention of :mod:`simkit.diffusion.undefined`: an error that could not be
+        estimated is null with its reason; an interval or intercept the method does not give is left out."""
+        data = {"D_A2_per_ps": self.D_A2_per_ps, "D_cm2_per_s": self.D_cm2_per_s}
+        no_error = self.details.get("note") or "no uncertainty could be estimated"
+        finite_or_reason(data, "D_err_A2_per_ps", self.D_err_A2_per_ps, no_error)
+        finite_or_reason(data, "D_err_cm2_per_s", self.D_err_cm2_per_s, no_error)
+        if all(np.isfinite(self.ci95_A2_per_ps)):
+            data["ci95_A2_per_ps"] = list(self.ci95_A2_per_ps)
+        if np.isfinite(self.intercept_A2):
+            data["intercept_A2"] = self.intercept_A2
+        data["method"] = self.method
+        for key, value in self.details.items():
+            if isinstance(value, float):
+                finite_or_reason(data, key, value, no_error)
+            else:
+                data[key] = value
+        return data
 
 
 def tracer_diffusion(grid_ps: np.ndarray, particle_msd_A2: np.ndarray, window_mask: np.ndarray,
@@ -108,14 +120,22 @@ def tracer_diffusion(grid_ps: np.ndarray, particle_msd_A2: np.ndarray, window_ma
         size = min(_BOOTSTRAP_CHUNK, samples - start)
         resampled.append(per_particle[rng.integers(0, n, size=(size, n))].mean(axis=1))
     resampled = np.concatenate(resampled)
-    standard_error = float(per_particle.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    details = {"particles": n, "fit_lags": int(len(t))}
+    if n > 1:
+        error = float(resampled.std(ddof=1))
+        interval = (float(np.percentile(resampled, 2.5)), float(np.percentile(resampled, 97.5)))
+        details["standard_error_A2_per_ps"] = float(per_particle.std(ddof=1) / np.sqrt(n))
+    else:
+        # Resampling one particle always gives the same mean: a zero spread that would claim an exact D.
+        error, interval = float("nan"), (float("nan"), float("nan"))
+        details["note"] = "one particle: a bootstrap over particles needs at least two"
     return DiffusionEstimate(
         D_A2_per_ps=D,
-        D_err_A2_per_ps=float(resampled.std(ddof=1)),
+        D_err_A2_per_ps=error,
         method=f"bootstrap over particles ({samples} resamples of {n} particles)",
         intercept_A2=intercept_of(t, msd.mean(axis=0), 2 * DIMENSIONS * D, weights),
-        ci95_A2_per_ps=(float(np.percentile(resampled, 2.5)), float(np.percentile(resampled, 97.5))),
-        details={"particles": n, "standard_error_A2_per_ps": standard_error, "fit_lags": int(len(t))},
+        ci95_A2_per_ps=interval,
+        details=details,
     )
 
 
@@ -181,8 +201,10 @@ class Conductivity:
     details: dict = field(default_factory=dict)
 
     def describe(self) -> dict:
-        return {"sigma_S_per_cm": self.sigma_S_per_cm, "sigma_err_S_per_cm": self.sigma_err_S_per_cm,
-                "method": self.method, **self.details}
+        data = {"sigma_S_per_cm": self.sigma_S_per_cm}
+        finite_or_reason(data, "sigma_err_S_per_cm", self.sigma_err_S_per_cm,
+                         self.details.get("note") or "no uncertainty could be estimated")
+        return {**data, "method": self.method, **self.details}
 
 
 def nernst_einstein(tracers: dict[str, DiffusionEstimate], atoms: dict[str, int], charges_e: dict[str, float],

@@ -34,8 +34,10 @@ def plot_msd(result: TemperatureResult, path: Path) -> Path:
         w = species.window
         t = np.linspace(w.start_ps, w.stop_ps, 50)
         fit = 2 * DIMENSIONS * species.tracer.D_A2_per_ps * t + species.tracer.intercept_A2
+        error = species.tracer.D_err_cm2_per_s
+        spread = f" ± {error:.2g}" if np.isfinite(error) else " (no uncertainty)"
         msd_axis.loglog(t, fit, "--", color="k", lw=1.0,
-                        label=f"fit: D = {species.tracer.D_cm2_per_s:.3g} ± {species.tracer.D_err_cm2_per_s:.2g} cm²/s")
+                        label=f"fit: D = {species.tracer.D_cm2_per_s:.3g}{spread} cm²/s")
         _shade(msd_axis, w, "fit window" if k == 0 else None)
         slope_axis.semilogx(d.grid_ps, species.local_slope, "o-", ms=2.5, color=colour, label=name)
         _shade(slope_axis, w)

@@ -9,6 +9,10 @@ alpha_2, local slope and window flag on the lag grid), ``van_hove.csv``,
 Per run (``<output_dir>/analysis/``): ``diffusion.csv`` (one row per
 temperature and species), ``conductivity.csv``, ``arrhenius.json``,
 ``summary.md`` (the table of D, sigma and Ea), ``arrhenius.png``, ``msd_all.png``.
+
+Undefined quantities (:mod:`simkit.diffusion.undefined`): JSON holds ``null`` and
+``<key>_undefined`` with the reason; the CSV tables hold NaN and the reason in a
+``<quantity>_undefined`` column; ``summary.md`` writes "undefined" and lists the reasons.
 """
 
 from __future__ import annotations
@@ -121,10 +125,12 @@ def diffusion_rows(results: list[TemperatureResult]) -> dict[str, list]:
     rows: dict[str, list] = {key: [] for key in (
         "temperature_K", "species", "atoms", "D_cm2_per_s", "D_err_cm2_per_s", "D_A2_per_ps", "D_err_A2_per_ps",
         "window_start_ps", "window_stop_ps", "diffusive", "max_abs_alpha2_in_window", "D_collective_cm2_per_s",
-        "D_collective_err_cm2_per_s", "haven_ratio")}
+        "D_collective_err_cm2_per_s", "D_collective_undefined", "haven_ratio", "haven_ratio_err",
+        "haven_ratio_undefined")}
     for result in sorted(results, key=lambda r: r.temperature_K):
         for name, s in result.species.items():
             collective = s.collective
+            asked = collective is not None or s.collective_undefined is not None
             rows["temperature_K"].append(result.temperature_K)
             rows["species"].append(name)
             rows["atoms"].append(s.atoms)
@@ -138,15 +144,19 @@ def diffusion_rows(results: list[TemperatureResult]) -> dict[str, list]:
             rows["max_abs_alpha2_in_window"].append(s.window.max_abs_alpha2)
             rows["D_collective_cm2_per_s"].append(collective.D_cm2_per_s if collective else math.nan)
             rows["D_collective_err_cm2_per_s"].append(collective.D_err_cm2_per_s if collective else math.nan)
-            haven = s.describe().get("haven_ratio", math.nan)
-            rows["haven_ratio"].append(haven)
+            rows["D_collective_undefined"].append(s.collective_undefined or "")
+            ratio, error, reason = s.haven_ratio() if asked else (math.nan, math.nan, None)
+            rows["haven_ratio"].append(ratio)
+            rows["haven_ratio_err"].append(error)
+            rows["haven_ratio_undefined"].append(reason or "")
     return rows
 
 
 def conductivity_rows(results: list[TemperatureResult]) -> dict[str, list]:
     rows: dict[str, list] = {key: [] for key in (
         "temperature_K", "volume_A3", "sigma_NE_S_per_cm", "sigma_NE_err_S_per_cm", "sigma_charge_S_per_cm",
-        "sigma_charge_err_S_per_cm")}
+        "sigma_charge_err_S_per_cm", "sigma_charge_undefined", "haven_ratio_measured",
+        "haven_ratio_measured_undefined")}
     for result in sorted(results, key=lambda r: r.temperature_K):
         if result.nernst_einstein is None:
             continue
@@ -157,12 +167,19 @@ def conductivity_rows(results: list[TemperatureResult]) -> dict[str, list]:
         charge = result.charge
         rows["sigma_charge_S_per_cm"].append(charge.sigma_S_per_cm if charge else math.nan)
         rows["sigma_charge_err_S_per_cm"].append(charge.sigma_err_S_per_cm if charge else math.nan)
+        rows["sigma_charge_undefined"].append(result.charge_undefined or "")
+        asked = charge is not None or result.charge_undefined is not None
+        ratio, reason = result.haven_ratio_measured() if asked else (math.nan, None)
+        rows["haven_ratio_measured"].append(ratio)
+        rows["haven_ratio_measured_undefined"].append(reason or "")
     return rows
 
 
-def _value(value: float, error: float) -> str:
+def _value(value: float, error: float, style: str = "") -> str:
     if not math.isfinite(value):
         return "n/a"
+    if style:
+        return f"{value:{style}} ± {error:{style}}" if math.isfinite(error) else f"{value:{style}}"
     return f"{value:.3e} ± {error:.1e}" if math.isfinite(error) else f"{value:.3e}"
 
 
@@ -175,6 +192,7 @@ def summary_markdown(results: list[TemperatureResult], summary: ArrheniusSummary
     if has_sigma:
         header += ["σ Nernst-Einstein (S/cm)", "σ charge current (S/cm)"]
     lines = ["# Diffusion summary", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    undefined = []
     for r in ordered:
         cells = [f"{r.temperature_K:g}"]
         cells += [_value(r.species[s].tracer.D_cm2_per_s, r.species[s].tracer.D_err_cm2_per_s) for s in species]
@@ -183,20 +201,27 @@ def summary_markdown(results: list[TemperatureResult], summary: ArrheniusSummary
         if has_sigma:
             ne, charge = r.nernst_einstein, r.charge
             cells.append(_value(ne.sigma_S_per_cm, ne.sigma_err_S_per_cm) if ne else "n/a")
-            cells.append(_value(charge.sigma_S_per_cm, charge.sigma_err_S_per_cm) if charge else "n/a")
+            if r.charge_undefined:
+                cells.append("undefined")
+                undefined.append(f"- {r.temperature_K:g} K, σ charge current undefined: {r.charge_undefined}")
+            else:
+                cells.append(_value(charge.sigma_S_per_cm, charge.sigma_err_S_per_cm) if charge else "n/a")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Arrhenius fits", "", "| quantity | Ea (eV) | prefactor | temperatures (K) | chi²/dof |",
               "|---|---|---|---|---|"]
     fits = list(summary.diffusion.values()) + ([summary.conductivity] if summary.conductivity else [])
     for fit in fits:
-        lines.append(f"| {fit.quantity} | {fit.activation_eV:.4f} ± {fit.activation_err_eV:.4f} | "
-                     f"{fit.prefactor:.3e} ± {fit.prefactor_err:.1e} | "
-                     f"{', '.join(f'{t:g}' for t in fit.temperatures_K)} | {fit.chi2_per_dof:.3g} |")
+        chi2 = f"{fit.chi2_per_dof:.3g}" if math.isfinite(fit.chi2_per_dof) else "undefined"
+        lines.append(f"| {fit.quantity} | {_value(fit.activation_eV, fit.activation_err_eV, '.4f')} | "
+                     f"{_value(fit.prefactor, fit.prefactor_err)} | "
+                     f"{', '.join(f'{t:g}' for t in fit.temperatures_K)} | {chi2} |")
     if not fits:
         lines.append("| (none: fewer than two usable temperatures) | | | | |")
     lines += ["", "D: bootstrap over particles (1 sigma); σ: Nernst-Einstein from tracer D; charge current: "
               "one trajectory, time-block uncertainty; σ fitted as σT = A exp(-Ea/kT)."]
     lines += [f"- {note}" for note in summary.notes]
+    if undefined:
+        lines += ["", "Undefined quantities (the JSON files hold null and the reason):", *undefined]
     return "\n".join(lines) + "\n"
 
 

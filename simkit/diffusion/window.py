@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from simkit.diffusion.settings import AnalysisSettings
+from simkit.diffusion.undefined import finite_or_reason, put
 
 _FALLBACK_FRACTION = 0.25
 
@@ -69,7 +70,13 @@ class DiffusiveWindow:
         return (t >= self.start_ps - tolerance) & (t <= self.stop_ps + tolerance)
 
     def describe(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        slopes_finite = all(np.isfinite(self.slope_range))
+        put(data, "slope_range", list(self.slope_range),
+            None if slopes_finite else "the local slope is undefined in the window (MSD not positive)")
+        finite_or_reason(data, "max_abs_alpha2", self.max_abs_alpha2,
+                         "alpha2 is undefined in the window (MSD zero)")
+        return data
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:

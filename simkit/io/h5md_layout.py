@@ -11,12 +11,29 @@ Layout (H5MD 1.1; ``[T]`` = one entry per frame, ``N`` atoms)::
         velocity/, force/      optional, value[T, N, 3] (Angstrom ps-1, eV Angstrom-1)
         <extra>/               optional per-atom data, value[T, N] or [T, N, k]
         species                [N] atomic numbers; mass [N] (u)
-    /observables/<name>/       step[S], time[S], value[S] (thermo time series, own cadence)
-    /parameters/simkit/run_<i> provenance of each run segment that wrote to the file (JSON)
-    /simkit/committed          [frames, observable records] safely on disk (see the writer)
+    /observables/dt/           step[T], time[T], value[T]: time between frames (ps; frame 0 holds
+                               frame 1's spacing, NaN while the file has one frame)
+    /parameters/simkit/run_<i> provenance of each run segment that wrote to the file (JSON; attrs
+                               status = running|finished|failed|interrupted)
+    /simkit/thermo/<name>/     step[S], time[S], value[S] (thermo time series, own cadence)
+    /simkit/committed          [frames, thermo records] safely on disk (see the writer)
+
+Every ``time`` dataset carries ``origin``: what t = 0 is (the writer's caller
+says; simkit's MD engine: step 0 of the protocol, the start of its first stage,
+so a file that records only a production stage starts later than 0).
+
+Why the thermo series are not under ``/observables``: MDAnalysis's H5MD reader
+(the most used one) reads every ``/observables/<name>/value`` at the *frame*
+index, so a series at its own cadence would be served as the wrong frame's
+value without a warning. ``/observables`` therefore holds only frame-aligned
+data: ``dt``, which is also the one place that reader takes the frame spacing
+from (``Universe(file).trajectory.dt``). Files written before this layout keep
+their thermo series under ``/observables``; the reader and resume accept both.
 
 Every time-dependent element of a frame shares the ``position`` step and time
-datasets through HDF5 hard links (allowed by H5MD), so they cannot disagree.
+datasets through HDF5 hard links (allowed by H5MD), so they cannot disagree;
+``/observables/dt`` keeps its own copies (a link across top-level groups does
+not survive the group-by-group copy of :func:`simkit.io.h5md_recover.recover`).
 Every dataset carries ``units`` (simkit's convention; ``1`` when
 dimensionless); physical ones also carry H5MD's ``unit``, spelled so that
 MDAnalysis's H5MD reader understands length, time and velocity (it knows no
@@ -31,9 +48,12 @@ H5MD_VERSION = (1, 1)
 UNITS_MODULE_VERSION = (1, 0)
 PARTICLES_GROUP = "trajectory"  # MDAnalysis finds a topology-less file's atoms under this name
 PARTICLES = f"particles/{PARTICLES_GROUP}"
-OBSERVABLES = "observables"
+OBSERVABLES = "observables"  # frame-aligned observables only (see above)
+FRAME_DT = f"{OBSERVABLES}/dt"
+THERMO_SERIES = "simkit/thermo"  # scalar series at their own cadence; older files: OBSERVABLES
 PROVENANCE = "parameters/simkit"
-COMMITTED = "simkit/committed"  # int64[2]: frames, observable records
+COMMITTED = "simkit/committed"  # int64[2]: frames, thermo records
+DEFAULT_TIME_ORIGIN = "t = 0 ps at step 0"
 FRAME_ELEMENTS = ("position", "image", "velocity", "force")
 RESERVED_NAMES = frozenset({*FRAME_ELEMENTS, "box", "species", "mass", "id"})
 
@@ -51,7 +71,7 @@ TRAJECTORY_FILE = "trajectory.h5md"
 
 @dataclass(frozen=True)
 class ObservableSpec:
-    """A scalar time series stored under ``/observables/<name>``."""
+    """A scalar time series stored under ``/simkit/thermo/<name>``."""
 
     name: str
     unit: str

@@ -211,6 +211,13 @@ class H5mdTrajectory(FrameSequence):
         return len(self.steps)
 
     @property
+    def time_origin(self) -> str:
+        """What t = 0 is on this file's time axis (``origin`` of the frame clock; older files: unstated)."""
+        time = self._particles["position"].get("time")
+        origin = time.attrs.get("origin") if time is not None else None
+        return str(origin) if origin is not None else "unstated (file written before simkit recorded it)"
+
+    @property
     def species(self) -> tuple[str, ...]:
         """Distinct species, ordered by atomic number."""
         return tuple(chemical_symbols[z] for z in sorted(set(self.numbers.tolist())))
@@ -317,13 +324,13 @@ class H5mdTrajectory(FrameSequence):
     # -- observables and provenance ---------------------------------------------------
     def observables(self) -> dict[str, dict[str, np.ndarray | str]]:
         """Every observable: ``{name: {"step", "time_ps", "value", "units"}}`` (committed records only)."""
-        root = self._file.get(L.OBSERVABLES)
+        root = self._file.get(L.THERMO_SERIES if L.THERMO_SERIES in self._file else L.OBSERVABLES)  # older: the latter
         if root is None:
             return {}
         committed = int(self._file[L.COMMITTED][1]) if L.COMMITTED in self._file else None
         result = {}
         for name, group in root.items():
-            if not isinstance(group, h5py.Group) or "value" not in group:
+            if not isinstance(group, h5py.Group) or "value" not in group or group.name == "/" + L.FRAME_DT:
                 continue
             count = min(group["value"].shape[0], group["step"].shape[0], committed if committed is not None else 1 << 62)
             value = group["value"]
@@ -348,6 +355,7 @@ class H5mdTrajectory(FrameSequence):
             entry["_segment"] = {
                 "resumed_after_step": int(attrs.get("resumed_after_step", -1)),
                 "first_frame": int(attrs.get("first_frame", 0)),
+                "status": str(attrs.get("status", "unknown")),
             }
             out.append(entry)
         return out

@@ -42,7 +42,11 @@ def _rewrite(path: Path) -> int:
             src.copy(src[name], dst, name=name)
         frames, records = (int(v) for v in src[L.COMMITTED][...]) if L.COMMITTED in src else (None, None)
         _truncate_series(dst, L.PARTICLES, frames)
-        _truncate_series(dst, L.OBSERVABLES, records)
+        if L.THERMO_SERIES in dst:
+            _truncate_series(dst, L.OBSERVABLES, frames)  # frame-aligned (dt)
+            _truncate_series(dst, L.THERMO_SERIES, records)
+        else:  # the older layout: thermo series under /observables
+            _truncate_series(dst, L.OBSERVABLES, records)
     replace_durably(tmp, path)
     return frames or 0
 

@@ -31,6 +31,11 @@ Resume: ``H5mdWriter(path, mode="resume", resume_after_step=S)`` reopens the
 file, drops frames and observable records with step > S (a restart from S
 repeats them), and continues appending, so a resumed run has no duplicated and
 no missing frames.
+
+Provenance: each writer adds a segment ``/parameters/simkit/run_<i>`` with
+``status`` "running"; :meth:`H5mdWriter.close` sets it to "finished" (or the
+status it is given), and a resume marks earlier segments still "running" as
+"interrupted", so the file never claims a finished run is still running.
 """
 
 from __future__ import annotations
@@ -87,6 +92,8 @@ class H5mdWriter:
         index, so a file with fewer records than frames does not open there.
     provenance: a RunRecord-like dict (config, seeds, versions, potential hashes),
         stored as JSON under ``/parameters/simkit/run_<i>``.
+    time_origin: what t = 0 is, stored as ``origin`` on the time datasets (e.g. "step 0 of
+        the protocol"); the times given to the append methods are on that axis.
     position_dtype: ``float64`` (default, exact) or ``float32`` (half the size).
     compression_level: gzip level 0-9 (0: no compression); shuffle is always on.
     flush_every: frames between flushes; a flush is the unit of crash safety.
@@ -104,6 +111,7 @@ class H5mdWriter:
         per_atom: Sequence[PerAtomSpec] = (),
         observables: Iterable[ObservableSpec] = (),
         provenance: Mapping | None = None,
+        time_origin: str = L.DEFAULT_TIME_ORIGIN,
         position_dtype: Literal["float64", "float32"] = "float64",
         compression_level: int = 4,
         flush_every: int = 1,
@@ -115,6 +123,10 @@ class H5mdWriter:
         self.forces = forces
         self.per_atom = {spec.name: spec for spec in per_atom}
         self.observables = {spec.name: spec for spec in observables}
+        self.time_origin = str(time_origin)
+        self._series_root = L.THERMO_SERIES  # older files: L.OBSERVABLES (found on resume)
+        self._last_time: float | None = None
+        self._segment: str | None = None  # this writer's provenance group
         self.position_dtype = np.dtype(position_dtype)
         if not 0 <= compression_level <= 9:
             raise ValueError(f"compression_level must be 0-9, got {compression_level}")
@@ -200,12 +212,19 @@ class H5mdWriter:
         units.attrs["version"] = np.array(L.UNITS_MODULE_VERSION, dtype=np.int32)
         f.create_group(L.PARTICLES)
         f.create_group(L.OBSERVABLES)
+        f.create_group(L.THERMO_SERIES)
         f.create_group(L.PROVENANCE)
 
     def _add_provenance(self, provenance: Mapping | None, resumed_after_step: int | None) -> None:
         group = self._file.require_group(L.PROVENANCE)
         index = len([k for k in group if k.startswith("run_")])
+        for key in group:
+            if key.startswith("run_") and group[key].attrs.get("status") == "running":
+                group[key].attrs["status"] = "interrupted"  # its writer never closed: killed or crashed
+                group[key].attrs["json"] = _with_status(group[key].attrs.get("json", "{}"), "interrupted")
         run = group.create_group(f"run_{index}")
+        self._segment = run.name
+        run.attrs["status"] = "running"
         run.attrs["json"] = json.dumps(dict(provenance or {}), default=str, sort_keys=True)
         run.attrs["resumed_after_step"] = -1 if resumed_after_step is None else int(resumed_after_step)
         run.attrs["first_frame"] = self._frames
@@ -228,13 +247,14 @@ class H5mdWriter:
         _set_units(step, L.DIMENSIONLESS)
         time = group.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(_SERIES_CHUNK,))
         _set_units(time, L.TIME_UNIT)
+        time.attrs["origin"] = self.time_origin
 
     def _link_clock(self, group: h5py.Group, source: h5py.Group) -> None:
         group["step"] = source["step"]  # hard links: one clock for all elements
         group["time"] = source["time"]
 
     def _create_observables(self) -> None:
-        root = self._file.require_group(L.OBSERVABLES)
+        root = self._file.require_group(self._series_root)
         clock = None
         for name, spec in self.observables.items():
             if name in root:
@@ -249,6 +269,13 @@ class H5mdWriter:
             value = self._series(group, (), np.float64, chunks=(_SERIES_CHUNK,), fill=np.nan)
             value.resize(self._records, axis=0)
             _set_units(value, spec.unit)
+
+    def _create_frame_dt(self) -> None:
+        group = self._file.require_group(L.FRAME_DT)
+        self._shared_clock(group)  # own copies of the frame clock (see h5md_layout)
+        value = self._series(group, (), np.float64, chunks=(_SERIES_CHUNK,), fill=np.nan)
+        _set_units(value, L.TIME_UNIT)
+        value.attrs["description"] = "time since the previous frame; frame 0 holds frame 1's spacing"
 
     def _frame_chunks(self, natoms: int, itemsize: int, components: int) -> tuple[int, int]:
         atoms = min(natoms, _MAX_ATOMS_PER_CHUNK)
@@ -287,6 +314,8 @@ class H5mdWriter:
             self._element("force", (natoms, 3), self.position_dtype, L.FORCE_UNIT, fill=np.nan)
         for spec in self.per_atom.values():
             self._element(spec.name, spec.shape(natoms), spec.dtype, spec.unit, fill=_fill_for(spec.dtype))
+        if self._series_root != L.OBSERVABLES:  # files of the older layout carry no frame dt
+            self._create_frame_dt()
         species = particles.create_dataset("species", data=numbers.astype(np.int32))
         _set_units(species, L.DIMENSIONLESS)
         species.attrs["description"] = "atomic number"
@@ -302,6 +331,8 @@ class H5mdWriter:
         if committed is None:
             raise InputDataError(f"{self.path}: not a trajectory written by simkit's H5mdWriter (no {L.COMMITTED})")
         self._committed = f[L.COMMITTED]
+        if L.THERMO_SERIES not in f:  # written before the thermo series left /observables
+            self._series_root = L.OBSERVABLES
         particles = f[L.PARTICLES]
         if "position" in particles:
             steps = particles["position/step"][: int(committed[0])]
@@ -314,8 +345,12 @@ class H5mdWriter:
             particles["box/edges/value"].resize(keep, axis=0)
             particles["position/step"].resize(keep, axis=0)
             particles["position/time"].resize(keep, axis=0)
+            if L.FRAME_DT in f:
+                for name in ("step", "time", "value"):
+                    f[f"{L.FRAME_DT}/{name}"].resize(keep, axis=0)
             self._frames = keep
             self._last_step = int(steps[keep - 1]) if keep else None
+            self._last_time = float(particles["position/time"][keep - 1]) if keep else None
             for spec in self.per_atom.values():
                 if spec.name not in particles:
                     self._element(spec.name, spec.shape(self._natoms), spec.dtype, spec.unit, fill=_fill_for(spec.dtype))
@@ -337,7 +372,7 @@ class H5mdWriter:
             raise InputDataError(f"{self.path}: the file stores per-atom {sorted(extra)}; declare them to resume")
 
     def _resume_observables(self, committed_records: int, resume_after_step: int | None) -> None:
-        root = self._file[L.OBSERVABLES]
+        root = self._file[self._series_root]
         clock = next((root[k] for k in root if "step" in root[k]), None)
         if clock is not None:
             steps = clock["step"][:committed_records]
@@ -453,14 +488,25 @@ class H5mdWriter:
         for name, array in arrays.items():
             self._append(f"{L.PARTICLES}/{name}/value", index, array)
         self._append(f"{L.PARTICLES}/box/edges/value", index, cell)
+        if L.FRAME_DT in self._file:
+            self._append_frame_dt(index, step, time_ps)
         # The clock is written last: a frame without its step is not a frame.
         self._append(f"{L.PARTICLES}/position/time", index, time_ps)
         self._append(f"{L.PARTICLES}/position/step", index, step)
         self._frames += 1
         self._last_step = step
+        self._last_time = time_ps
         self._unflushed += 1
         if commit and self._unflushed >= self.flush_every:
             self._commit()
+
+    def _append_frame_dt(self, index: int, step: int, time_ps: float) -> None:
+        dt = np.nan if self._last_time is None else time_ps - self._last_time
+        self._append(f"{L.FRAME_DT}/value", index, dt)
+        if index == 1:
+            self._dataset(f"{L.FRAME_DT}/value")[0] = dt
+        self._append(f"{L.FRAME_DT}/time", index, time_ps)
+        self._append(f"{L.FRAME_DT}/step", index, step)
 
     def _leave_swmr(self) -> None:
         """Close and reopen the file out of SWMR mode (the only way out), to create datasets."""
@@ -478,7 +524,7 @@ class H5mdWriter:
             )
         index = self._records
         for name in self.observables:
-            self._append(f"{L.OBSERVABLES}/{name}/value", index, float(values.get(name, np.nan)))
+            self._append(f"{self._series_root}/{name}/value", index, float(values.get(name, np.nan)))
         clock = self._observable_clock()
         self._append(f"{clock}/time", index, time_ps)
         self._append(f"{clock}/step", index, step)
@@ -502,8 +548,8 @@ class H5mdWriter:
     def _observable_clock(self) -> str:
         """Path of the observables group holding the shared step/time datasets."""
         if "observable_clock" not in self.__dict__:
-            root = self._file[L.OBSERVABLES]
-            self.observable_clock = f"{L.OBSERVABLES}/" + next(k for k in root if "step" in root[k])
+            root = self._file[self._series_root]
+            self.observable_clock = f"{self._series_root}/" + next(k for k in root if "step" in root[k])
         return self.observable_clock
 
     def _commit(self) -> None:
@@ -519,22 +565,47 @@ class H5mdWriter:
         """Frames in the file so far (rank 0's count; 0 on other ranks)."""
         return self._frames
 
-    def close(self) -> None:
+    def close(self, status: str = "finished") -> None:
+        """Commit, record this segment's final ``status`` in the file's provenance, and close."""
+
         def _close():
             if self._file is not None:
                 if self._file.id.valid:
                     self._commit()
+                    self._finalise_provenance(status)
                     self._file.close()
                 self._file = None
             if self._claim is not None:
                 self._claim.release()
         self._collective(_close)
 
+    def _finalise_provenance(self, status: str) -> None:
+        if self._segment is None:
+            return
+        # Rewritten in SWMR mode: leaving it (close, reopen) would open a window in which a kill
+        # leaves a file flagged open-for-write that neither SWMR readers nor recover can open.
+        run = self._file[self._segment]
+        run.attrs["status"] = status
+        run.attrs["json"] = _with_status(run.attrs.get("json", "{}"), status)
+        self._file.flush()
+
     def __enter__(self) -> "H5mdWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close("finished" if exc_type is None else "failed")
+
+
+def _with_status(provenance_json: str, status: str) -> str:
+    """The segment's provenance JSON with its run ``status`` replaced (the start-of-run copy says running)."""
+    try:
+        data = json.loads(provenance_json)
+    except ValueError:
+        return provenance_json
+    if isinstance(data, dict) and data:
+        data["status"] = status
+        return json.dumps(data, default=str, sort_keys=True)
+    return provenance_json
 
 
 def _numbers(symbols: Sequence[str]) -> np.ndarray:

@@ -42,10 +42,14 @@ def minimise(
     force_tolerance_eV_per_A: float = 1e-3,
     max_iterations: int = 1000,
     relax_box_bar: float | None = None,
+    relax_box_dims: str = "aniso",
 ) -> None:
-    """Conjugate-gradient minimisation; ``relax_box_bar`` also relaxes the cell to that pressure."""
+    """Conjugate-gradient minimisation; ``relax_box_bar`` also relaxes the cell to that pressure, along
+    ``relax_box_dims`` (``aniso``: each length on its own; ``iso``; or one of ``x``, ``y``, ``z``)."""
+    if relax_box_dims not in ("aniso", "iso", "x", "y", "z"):
+        raise ValueError(f"relax_box_dims must be aniso, iso, x, y or z, got {relax_box_dims!r}")
     if relax_box_bar is not None:
-        session.command(f"fix simkit_boxrelax all box/relax aniso {float(relax_box_bar)!r} vmax 0.001")
+        session.command(f"fix simkit_boxrelax all box/relax {relax_box_dims} {float(relax_box_bar)!r} vmax 0.001")
     session.command("min_style cg")
     session.command(
         f"minimize {float(energy_tolerance)!r} {float(force_tolerance_eV_per_A)!r} "

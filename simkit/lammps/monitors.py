@@ -143,6 +143,16 @@ class LoopTiming:
     sections_max_s: dict[str, float] = field(default_factory=dict)
 
     @property
+    def katom_steps_per_s(self) -> float | None:
+        """LAMMPS's own figure in katom-step/s, whichever prefix it printed it with (it picks one by
+        magnitude); None when the Performance line gave none."""
+        for unit, scale in (("katom-step/s", 1.0), ("Matom-step/s", 1e3), ("Gatom-step/s", 1e6),
+                            ("atom-step/s", 1e-3)):
+            if unit in self.performance:
+                return self.performance[unit] * scale
+        return None
+
+    @property
     def atom_steps_per_s(self) -> float:
         """Atom-steps per second from the loop time (LAMMPS's katom-step/s x 1000)."""
         return self.atoms * self.steps / self.loop_time_s if self.loop_time_s > 0 else math.inf

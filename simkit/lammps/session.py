@@ -282,6 +282,39 @@ class LammpsSession:
         self.set_thermo(every=0)
         log.debug("created %d atoms of %s in a %s box", len(atoms), species, "triclinic" if box.triclinic else "orthogonal")
 
+    def update_system(self, atoms: Atoms, *, label: str = "structure", box: LammpsBox | None = None) -> None:
+        """Give the loaded system the cell and positions of ``atoms`` in place (potential and fixes kept).
+
+        ``atoms`` holds the loaded atoms in atom-ID order with the same
+        periodicity; anything else needs :meth:`create_system`. Image flags are
+        set as :meth:`create_system` sets them; velocities are left alone.
+        ``box``: ``lammps_box(atoms)`` if the caller has computed it already.
+        """
+        if self.box is None:
+            raise RuntimeError("update_system() needs create_system() first")
+        pbc = tuple(bool(p) for p in atoms.pbc)
+        if len(atoms) != self.natoms or pbc != self.box.pbc:
+            raise InputDataError(f"{label}: {len(atoms)} atoms with pbc {pbc} cannot replace the loaded "
+                                 f"{self.natoms} with pbc {self.box.pbc} in place; create the system anew")
+        box = box if box is not None else lammps_box(atoms, label)
+        if box.triclinic and not int(self.lmp.extract_setting("triclinic")):
+            raise InputDataError(f"{label}: a tilted cell needs a triclinic box; this one was created orthogonal")
+        wrapped, images = wrap_positions(box.to_lammps(atoms.get_positions()), box)
+        encoded = self._encode_images(images)
+        lo = np.asarray(box.origin_A)
+        hi = lo + np.asarray(box.lengths_A)
+        words = ["change_box all", *(f"{axis} final {_num(lo[i])} {_num(hi[i])}" for i, axis in enumerate("xyz"))]
+        if int(self.lmp.extract_setting("triclinic")):
+            words += [f"{name} final {_num(value)}" for name, value in zip(("xy", "xz", "yz"), box.tilts_A)]
+        # The box first: change_box wraps atoms into each intermediate box, which would shift scattered positions.
+        self.command(" ".join([*words, "units box"]))
+        self.lmp.scatter("x", 1, 3, np.ctypeslib.as_ctypes(np.ascontiguousarray(wrapped, dtype=np.float64).ravel()))
+        self.lmp.scatter("image", 0, 1, (self.lmp.c_imageint * len(encoded))(*encoded))
+        if self.size > 1:
+            # A run's setup passes atoms only to neighbouring ranks; change_box migrates them any distance.
+            self.command(f"change_box all x final {_num(lo[0])} {_num(hi[0])} units box")
+        self.box = box
+
     def read_restart(self, path: str, species: Sequence[str], box: LammpsBox) -> None:
         """Replace whatever is loaded by the system of a LAMMPS restart file (``path`` as LAMMPS reads it).
 

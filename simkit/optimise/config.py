@@ -25,12 +25,16 @@ Example (see ``inputs/optimise_snap_si.yaml``)::
 The scalar objective (smaller is better) is::
 
     loss_weight * f(L) + cost_weight * f(cost) + instability_weight * (1 - survival fraction)
+        + sum over property targets of weight * ((value - target) / tolerance)^2
 
 with ``f`` the identity (``scale: linear``) or log10 (``scale: log``), ``L`` the
 validation loss of the fit (``alpha * L_E + (1 - alpha) * L_F``, meV and
 meV/Å) and ``cost`` the reference potential's speed over the candidate's
 (1 = as fast as ``speed.reference``) or, without a reference, core-microseconds
-per atom-step (1e6 / atom-steps per second per core).
+per atom-step (1e6 / atom-steps per second per core). Property targets
+(``properties:``, e.g. ``C44_GPa: {target: 76.2, tolerance: 5, weight: 0.1}``)
+are computed as ``simkit validate`` computes them; the property term is
+added as it is on either scale.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from simkit.screening.config import FramesSpec
 from simkit.screening.settings import SurvivalSettings
 from simkit.screening.speed import TimingSettings
 from simkit.structures.spec import StructureSpec
+from simkit.validation.config import PropertiesSpec, with_quantities
 
 _NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_+\-]+)+$|^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -165,6 +170,46 @@ class SurvivalStage(SurvivalSettings):
         return SurvivalSettings.model_validate(self.model_dump(exclude={"structure", "frames", "workers"}))
 
 
+class PropertyTarget(Schema):
+    """A physical property a candidate should reproduce: ``weight`` adds weight * ((value - target) /
+    tolerance)^2 to the objective, ``constraint`` makes |value - target| <= tolerance a hard limit."""
+
+    target: float
+    tolerance: float = Field(gt=0)
+    weight: float = Field(default=0.0, ge=0)
+    constraint: bool = False
+
+    @model_validator(mode="after")
+    def _does_something(self) -> "PropertyTarget":
+        if self.weight == 0 and not self.constraint:
+            raise ValueError("a target with weight 0 and constraint false does nothing: give a weight, "
+                             "or constraint: true")
+        return self
+
+
+class PropertiesStage(Schema):
+    """Physical properties of every candidate (as ``simkit validate`` computes them on ``structure``),
+    right after the fit: they cost seconds, less than the speed test and far less than survival.
+    ``compute`` sets the properties' settings; those the targets need are switched on by themselves."""
+
+    structure: StructureSpec
+    compute: PropertiesSpec = Field(default_factory=PropertiesSpec)
+    targets: dict[str, PropertyTarget] = Field(default_factory=dict)
+    no_dimer_hole: bool = Field(default=False, description="constraint: no dimer curve may have a hole")
+
+    @model_validator(mode="after")
+    def _settings(self) -> "PropertiesStage":
+        if not self.targets and not self.no_dimer_hole:
+            raise ValueError("give targets, or no_dimer_hole: true")
+        names = list(self.targets) + (["dimer_"] if self.no_dimer_hole else [])
+        self.__dict__["compute"] = with_quantities(self.compute, names, "properties.targets")
+        return self
+
+    @property
+    def weighted(self) -> bool:
+        return any(t.weight > 0 for t in self.targets.values())
+
+
 class GpHedge(Schema):
     """skopt's portfolio of EI, LCB and PI, chosen by their past gains."""
 
@@ -255,6 +300,7 @@ class OptimiseConfig(Schema):
     objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
     speed: SpeedStage | None = None
     survival: SurvivalStage | None = None
+    properties: PropertiesStage | None = None
     budget: Budget
     optimiser: OptimiserSpec = Field(default_factory=OptimiserSpec)
     parallel: ParallelSpec = Field(default_factory=ParallelSpec)

@@ -1,4 +1,5 @@
-"""One candidate, cheap stages first: fit and validation loss, then speed, then survival.
+"""One candidate, cheap stages first: fit and validation loss, then physical properties, then speed,
+then survival.
 
 :func:`evaluate_candidate` is what a worker process (or every rank of an MPI
 group) runs for one point of the search space. It never raises for a bad
@@ -24,16 +25,18 @@ from simkit.datasets.splits import PreparedData
 from simkit.fitting.base import FitConfigBase
 from simkit.fitting.candidate import fit_and_score
 from simkit.fitting.registry import with_overrides
-from simkit.optimise.config import ObjectiveSpec, SpeedStage, SurvivalStage
+from simkit.optimise.config import ObjectiveSpec, PropertiesStage, SpeedStage, SurvivalStage
 from simkit.optimise.objective import CandidateStatus, Objective
 from simkit.runtime.mpi import on_root
 from simkit.screening.speed import SpeedSettings, measure_speed
 from simkit.screening.survival import run_survival
+from simkit.validation.properties import compute as compute_properties
 
 log = logging.getLogger(__name__)
 
 SPEED_JSON = "speed.json"
 SURVIVAL_JSON = "survival.json"
+PROPERTIES_JSON = "properties.json"
 CANDIDATE_LOG = "candidate.log"
 
 
@@ -61,6 +64,8 @@ class EvaluationContext:
     speed_structure: Atoms | None = None
     survival: SurvivalStage | None = None
     survival_structures: list[Atoms] | None = None
+    properties: PropertiesStage | None = None
+    properties_structure: Atoms | None = None
     cores: int = 1  # per candidate: fit threads, survival workers (processes mode)
     concurrent: int = 1  # candidates evaluated at once
     mode: str = "processes"  # or "mpi"
@@ -84,6 +89,9 @@ class CandidateOutcome:
     survival: float | None = None  # fraction survived (a lower bound if the screen stopped early)
     survival_max: float | None = None  # highest fraction still possible when it stopped
     survival_detail: dict | None = None
+    properties: dict | None = None  # quantity -> value, as simkit validate names them
+    property_term: float | None = None  # the objective's property term (0 without weighted targets)
+    property_problems: list[str] = field(default_factory=list)
     objective: float | None = None  # complete candidates only
     lower_bound: float | None = None
     stages: list[str] = field(default_factory=list)
@@ -120,7 +128,7 @@ def _stop(outcome: CandidateOutcome, status: str, reason: str, bound: float | No
 
 
 def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcome, workdir: Path) -> None:
-    objective = Objective(context.objective)
+    objective = Objective(context.objective, context.properties)
     outcome.stages.append("fit")
     config = with_overrides(context.fit, {**task.params, "scoring.alpha": context.alpha, "output_dir": str(workdir)})
     t = time.perf_counter()
@@ -138,9 +146,26 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
         return _stop(outcome, CandidateStatus.INFEASIBLE, violation, bound)
     # Pruning saves the stages still to come; a candidate with none left is simply complete.
     later_stages = context.speed is not None or context.survival is not None
-    if later_stages and objective.cannot_win(bound, task.best):
+    if (later_stages or context.properties is not None) and objective.cannot_win(bound, task.best):
         return _stop(outcome, CandidateStatus.PRUNED, f"after the fit: objective >= {bound:.6g} >= best {task.best:.6g}", bound)
     potential = result.build_potential()
+
+    misfit = 0.0
+    if context.properties is not None:
+        outcome.stages.append("properties")
+        t = time.perf_counter()
+        misfit = _properties(potential, context, comm, outcome, workdir)
+        outcome.timings_s["properties_s"] = time.perf_counter() - t
+        violation = objective.property_violation(outcome.properties, outcome.property_problems)
+        bound = objective.lower_bound(loss, None, None, misfit)
+        if violation:
+            return _stop(outcome, CandidateStatus.INFEASIBLE, violation, bound)
+        if not math.isfinite(misfit):
+            return _stop(outcome, CandidateStatus.FAILED, "a weighted property could not be computed "
+                         f"({', '.join(outcome.property_problems) or 'not finite'})")
+        if later_stages and objective.cannot_win(bound, task.best):
+            return _stop(outcome, CandidateStatus.PRUNED,
+                         f"after the properties: objective >= {bound:.6g} >= best {task.best:.6g}", bound)
 
     cost = None
     if context.speed is not None:
@@ -149,7 +174,7 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
         cost = _measure_speed(potential, context, comm, outcome, workdir)
         outcome.timings_s["speed_s"] = time.perf_counter() - t
         violation = objective.speed_violation(outcome.speed_per_core, outcome.relative_speed)
-        bound = objective.lower_bound(loss, cost)
+        bound = objective.lower_bound(loss, cost, None, misfit)
         if violation:
             return _stop(outcome, CandidateStatus.INFEASIBLE, violation, bound)
         if context.survival is not None and objective.cannot_win(bound, task.best):
@@ -160,7 +185,7 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
     if context.survival is not None:
         outcome.stages.append("survival")
         t = time.perf_counter()
-        required, why = objective.survival_requirement(loss, cost, task.best)
+        required, why = objective.survival_requirement(loss, cost, task.best, misfit)
         report = _screen(potential, context, comm, required, workdir)
         outcome.timings_s["survival_s"] = time.perf_counter() - t
         outcome.artefacts["survival"] = str(workdir / SURVIVAL_JSON)
@@ -176,17 +201,35 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
         violation = objective.survival_violation(outcome.survival_max)
         if violation:
             if not report.early_stopped:
-                outcome.objective = objective.lower_bound(loss, cost, survival)
-            return _stop(outcome, CandidateStatus.INFEASIBLE, violation, objective.lower_bound(loss, cost, outcome.survival_max))
+                outcome.objective = objective.lower_bound(loss, cost, survival, misfit)
+            return _stop(outcome, CandidateStatus.INFEASIBLE, violation,
+                         objective.lower_bound(loss, cost, outcome.survival_max, misfit))
         if report.early_stopped:
-            bound = objective.lower_bound(loss, cost, outcome.survival_max)
+            bound = objective.lower_bound(loss, cost, outcome.survival_max, misfit)
             return _stop(outcome, CandidateStatus.PRUNED, f"survival screen stopped: at most {outcome.survival_max:.3g} survive, "
                          f"objective >= {bound:.6g} >= best {task.best}", bound)
 
-    outcome.objective = objective.value(loss, cost, survival)
+    outcome.objective = objective.value(loss, cost, survival, misfit)
     outcome.lower_bound = outcome.objective
     outcome.status = CandidateStatus.OK
     log.info("candidate %d: objective %.6g", task.id, outcome.objective)
+
+
+def _properties(potential, context: EvaluationContext, comm, outcome: CandidateOutcome, workdir: Path) -> float:
+    """Compute the stage's properties; returns the objective's property term."""
+    stage = context.properties
+    found = compute_properties(potential, context.properties_structure, tuple(stage.structure.repeat),
+                               stage.compute, comm, label=f"candidate {outcome.id}")
+    outcome.properties = found.quantities
+    outcome.property_problems = list(found.problems)
+    term = Objective(context.objective, stage).property_term(found.quantities)
+    outcome.property_term = term if math.isfinite(term) else None
+    data = {"quantities": found.quantities, "notes": found.notes, "problems": found.problems,
+            "failed_properties": found.failed, "property_term": outcome.property_term,
+            "targets": {k: v.model_dump() for k, v in stage.targets.items()}, "seconds": found.seconds}
+    on_root(comm, lambda: (workdir / PROPERTIES_JSON).write_text(json.dumps(data, indent=2) + "\n"))
+    outcome.artefacts["properties"] = str(workdir / PROPERTIES_JSON)
+    return term
 
 
 def _measure_speed(potential, context: EvaluationContext, comm, outcome: CandidateOutcome, workdir: Path) -> float:

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from simkit.optimise.config import ObjectiveSpec
+from simkit.optimise.config import ObjectiveSpec, PropertiesStage
 
 
 class CandidateStatus(StrEnum):
@@ -40,9 +40,14 @@ _TINY = 1e-300
 
 @dataclass(frozen=True)
 class Objective:
-    """The user's combination of loss, cost and survival (see :mod:`simkit.optimise.config`)."""
+    """The user's combination of loss, cost, survival and property misfit (see :mod:`simkit.optimise.config`).
+
+    ``properties`` is the term of the property targets (:meth:`property_term`), 0 before they are measured:
+    it is never negative, so leaving it out keeps a lower bound a lower bound.
+    """
 
     spec: ObjectiveSpec
+    targets: PropertiesStage | None = None
 
     def _f(self, value: float) -> float:
         return math.log10(max(value, _TINY)) if self.spec.scale == "log" else float(value)
@@ -55,7 +60,8 @@ class Objective:
     def uses_survival(self) -> bool:
         return self.spec.instability_weight > 0
 
-    def lower_bound(self, loss: float, cost: float | None = None, survival_max: float | None = None) -> float:
+    def lower_bound(self, loss: float, cost: float | None = None, survival_max: float | None = None,
+                    properties: float = 0.0) -> float:
         """Smallest objective a candidate can still reach given what has been measured.
 
         ``survival_max`` is the highest survival fraction still possible (1 before
@@ -70,26 +76,59 @@ class Objective:
                 return -math.inf
         if s.instability_weight and survival_max is not None:
             value += s.instability_weight * (1.0 - survival_max)
-        return value
+        return value + properties
 
-    def value(self, loss: float, cost: float | None, survival: float | None) -> float:
+    def value(self, loss: float, cost: float | None, survival: float | None, properties: float = 0.0) -> float:
         """The objective of a fully measured candidate (unused terms may be None)."""
         if (self.uses_cost and cost is None) or (self.uses_survival and survival is None):
             raise ValueError("the objective needs every term it weights")
-        return self.lower_bound(loss, cost, survival)
+        return self.lower_bound(loss, cost, survival, properties)
 
-    def survival_needed(self, loss: float, cost: float | None, best: float | None) -> float | None:
+    def property_term(self, values: dict) -> float:
+        """Sum of weight * ((value - target) / tolerance)^2 over the weighted targets."""
+        if self.targets is None:
+            return 0.0
+        term = 0.0
+        for name, target in self.targets.targets.items():
+            if target.weight > 0:
+                value = values.get(name)
+                if value is None or not math.isfinite(value):
+                    return math.inf
+                term += target.weight * ((value - target.target) / target.tolerance) ** 2
+        return term
+
+    def property_violation(self, values: dict, problems: list[str]) -> str | None:
+        """The first property constraint missed (a target out of tolerance, a dimer hole), or None."""
+        if self.targets is None:
+            return None
+        for name, target in self.targets.targets.items():
+            if not target.constraint:
+                continue
+            value = values.get(name)
+            if value is None:
+                return f"property {name} could not be computed (constraint {target.target:g} +- {target.tolerance:g})"
+            if abs(value - target.target) > target.tolerance:
+                return (f"property {name} = {value:.6g}, outside {target.target:g} +- {target.tolerance:g}")
+        if self.targets.no_dimer_hole:
+            holes = [p for p in problems if "dimer" in p]
+            if holes:
+                return f"no_dimer_hole: {holes[0]}"
+        return None
+
+    def survival_needed(self, loss: float, cost: float | None, best: float | None,
+                        properties: float = 0.0) -> float | None:
         """Survival fraction a candidate must exceed to beat ``best`` (None: no requirement)."""
         if best is None or not self.uses_survival or not math.isfinite(best):
             return None
-        partial = self.lower_bound(loss, cost, 1.0)
+        partial = self.lower_bound(loss, cost, 1.0, properties)
         needed = 1.0 - (best - partial) / self.spec.instability_weight
         return needed if needed > 0 else None
 
-    def survival_requirement(self, loss: float, cost: float | None, best: float | None) -> tuple[float | None, str]:
+    def survival_requirement(self, loss: float, cost: float | None, best: float | None,
+                             properties: float = 0.0) -> tuple[float | None, str]:
         """Minimum survival fraction to ask the screen for, and why (constraint or pruning)."""
         constraint = self.spec.constraints.min_survival_fraction
-        needed = self.survival_needed(loss, cost, best) if self.spec.early_stop else None
+        needed = self.survival_needed(loss, cost, best, properties) if self.spec.early_stop else None
         if needed is not None and needed > 1.0:
             needed = 1.0
         if needed is not None and (constraint is None or needed > constraint):

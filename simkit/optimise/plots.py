@@ -72,12 +72,16 @@ def plot_pareto(rows: list[dict], path: Path, *, front: set[int], best_id: int |
         y_key, y_label = "cost", cost_label
     elif "instability" in axes_names:
         y_key, y_label = "instability", "1 - survival fraction"
+    elif "property_misfit" in axes_names:
+        y_key, y_label = "property_misfit", "property misfit (sum of weight x (error / tolerance)^2)"
     else:
         y_key, y_label = "id", "candidate"
 
     def y_of(row):
         if y_key == "instability":
             return None if row["survival"] is None else 1.0 - row["survival"]
+        if y_key == "property_misfit":
+            return (row.get("outcome") or {}).get("property_term")
         return row[y_key]
 
     shown = [r for r in measured if y_of(r) is not None]
@@ -118,7 +122,8 @@ def plot_pareto(rows: list[dict], path: Path, *, front: set[int], best_id: int |
     axes.set_xlabel("validation loss L (meV)")
     axes.set_ylabel(y_label)
     axes.set_title("Pareto front over (" + ", ".join(
-        {"loss": "loss", "cost": "cost", "instability": "1 - survival"}[a] for a in axes_names) + ")")
+        {"loss": "loss", "cost": "cost", "instability": "1 - survival", "property_misfit": "property misfit"}[a]
+        for a in axes_names) + ")")
     if shown:
         axes.legend(fontsize="small")
     path = Path(path)

@@ -8,7 +8,8 @@ that points at them, its metrics, speed and survival reports and
 ``provenance.json`` (config, data hashes, versions, the candidate's row).
 
 The Pareto front is taken over the measured axes (loss; cost with a speed
-stage; 1 - survival with a survival stage) among candidates that have all of
+stage; 1 - survival with a survival stage; the property misfit with weighted
+property targets) among candidates that have all of
 them: a candidate pruned before a stage stays off it (``early_stop: false``
 measures every candidate fully), and the survival of a screen that stopped
 early is its lower bound.
@@ -28,6 +29,7 @@ import numpy as np
 from simkit.fitting.deployed import POTENTIAL_FILE, write_potential_yaml
 from simkit.optimise.objective import CandidateStatus, pareto_mask
 from simkit.runtime.files import replace_directory, replace_durably, restore_directory
+from simkit.validation.report import unit_of
 
 CANDIDATES_CSV = "candidates.csv"
 CANDIDATES_H5 = "candidates.h5"
@@ -40,7 +42,7 @@ _METRICS = ("energy_rmse_meV_per_atom", "energy_mae_meV_per_atom", "force_compon
             "force_vector_rmse_meV_per_A", "force_vector_mae_meV_per_A", "virial_rmse_meV_per_atom",
             "loss_energy_meV", "loss_forces_meV_per_A")
 _PER_TYPE = ("energy_rmse_meV_per_atom", "force_vector_rmse_meV_per_A")
-_CANDIDATE_FILES = ("metrics.json", "parity.png", "candidate.json", "speed.json", "survival.json")
+_CANDIDATE_FILES = ("metrics.json", "parity.png", "candidate.json", "properties.json", "speed.json", "survival.json")
 
 
 def cost_column(has_reference: bool) -> str:
@@ -58,8 +60,14 @@ def best_row(rows: list[dict]) -> dict | None:
     return min(ok, key=lambda r: (r["objective"], r["id"])) if ok else None
 
 
-def pareto_axes(has_speed: bool, has_survival: bool) -> list[str]:
-    return ["loss"] + (["cost"] if has_speed else []) + (["instability"] if has_survival else [])
+def pareto_axes(has_speed: bool, has_survival: bool, has_property_term: bool = False) -> list[str]:
+    return (["loss"] + (["cost"] if has_speed else []) + (["instability"] if has_survival else [])
+            + (["property_misfit"] if has_property_term else []))
+
+
+def property_misfit(row: dict) -> float | None:
+    """The objective's property term of a candidate (None: not measured)."""
+    return ((row.get("outcome") or {}).get("property_term"))
 
 
 def pareto_ids(rows: list[dict], axes: list[str]) -> set[int]:
@@ -71,6 +79,8 @@ def pareto_ids(rows: list[dict], axes: list[str]) -> set[int]:
             values.append(_number(row["cost"]))
         if "instability" in axes:
             values.append(1.0 - _number(row["survival"]))
+        if "property_misfit" in axes:
+            values.append(_number(property_misfit(row)))
         if all(math.isfinite(v) for v in values):
             table.append((row["id"], values))
     if not table:
@@ -86,6 +96,8 @@ def candidate_table(rows: list[dict], *, names: list[str], has_reference: bool, 
     import pandas as pd
 
     types = sorted({t for r in rows for t in ((r["outcome"] or {}).get("validation") or {}).get("config_types", {})})
+    # every property any candidate reports, in first-seen order (the stage computes the same set for all)
+    properties = list(dict.fromkeys(k for r in rows for k in ((r["outcome"] or {}).get("properties") or {})))
     records = []
     for row in rows:
         outcome = row["outcome"] or {}
@@ -114,7 +126,12 @@ def candidate_table(rows: list[dict], *, names: list[str], has_reference: bool, 
             "survival_fraction_max": _number(row["survival_max"]),
             "pareto": row["id"] in front, "best": row["id"] == best_id,
         })
-        for key in ("fit_s", "speed_s", "survival_s", "total_s"):
+        if properties:
+            record["property_misfit"] = _number(property_misfit(row))
+            values = outcome.get("properties") or {}
+            for name in properties:
+                record[f"property:{name}"] = _number(values.get(name))
+        for key in ("fit_s", "properties_s", "speed_s", "survival_s", "total_s"):
             record[key] = _number(timings.get(key))
         for name in names:
             value = (row["params"] or {}).get(name)
@@ -126,6 +143,8 @@ def candidate_table(rows: list[dict], *, names: list[str], has_reference: bool, 
 
 
 def _unit(column: str) -> str:
+    if column.startswith("property:"):
+        return unit_of(column.removeprefix("property:"))
     for suffix, unit in (("_meV_per_atom", "meV/atom"), ("_meV_per_A", "meV/Å"), ("_meV", "meV"),
                          ("_atom_steps_per_s_per_core", "atom-steps/s/core"), ("_core_us_per_atom_step", "core-µs"),
                          ("_s", "s")):

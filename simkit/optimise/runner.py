@@ -124,6 +124,8 @@ def build_context(config: OptimiseConfig, *, cores: int, concurrent: int, mode: 
         fit=fit, data=data, objective=config.objective, alpha=config.alpha, seed=config.seed,
         speed=config.speed, speed_structure=speed_structure, survival=config.survival,
         survival_structures=survival_structures, cores=cores, concurrent=concurrent, mode=mode,
+        properties=config.properties,
+        properties_structure=load_structure(config.properties.structure, rng) if config.properties else None,
     )
 
 
@@ -227,7 +229,8 @@ def _results(config: OptimiseConfig, space: SearchSpace, journal: Journal, run_d
              total: int) -> dict:
     rows = journal.rows()
     has_reference = config.speed is not None and config.speed.reference is not None
-    axes = results.pareto_axes(config.speed is not None, config.survival is not None)
+    axes = results.pareto_axes(config.speed is not None, config.survival is not None,
+                               config.properties is not None and config.properties.weighted)
     front = results.pareto_ids(rows, axes)
     best = results.best_row(rows)
     best_id = best["id"] if best else None

@@ -114,7 +114,9 @@ def cascade_task(task: Task, comm) -> dict:
     )
     losses = ElectronicLoss(settings)
     series = {"time_ps": [], "vacancies": [], "interstitials": [], "antisites": [], "electronic_loss_eV": []}
-    writer = H5mdWriter(frames_path, comm) if frames_path else None
+    writer = None
+    if frames_path:
+        writer = H5mdWriter(frames_path, comm, time_origin="t = 0 ps is the knock (the PKA's velocity is set)")
     frame_every = config.cascade.frames_every_ps
     next_frame = [0.0]
 
@@ -141,9 +143,12 @@ def cascade_task(task: Task, comm) -> dict:
                                 Knock(pka, parse_direction(direction), float(energy), mass), settings,
                                 sample_every_ps=config.cascade.defects_every_ps, on_sample=sample, losses=losses)
             final = session.to_atoms()
-        finally:
+        except BaseException:
             if writer is not None:
-                writer.close()
+                writer.close("failed")
+            raise
+        if writer is not None:
+            writer.close()
 
     def describe() -> dict:
         vacancies = np.array(series["vacancies"])

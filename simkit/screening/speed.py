@@ -16,6 +16,7 @@ under mpirun). Scans over rank counts launch one such job per point
 
 from __future__ import annotations
 
+import math
 import statistics
 import tempfile
 import time
@@ -79,7 +80,7 @@ class SpeedPoint:
     steps: int
     wall_s: list[float]
     lammps_loop_s: list[float]
-    lammps_katom_steps_per_s: list[float]  # as printed on LAMMPS's Performance line
+    lammps_katom_steps_per_s: list[float | None]  # LAMMPS's Performance line (None: it printed none)
     sections_s: dict[str, float] = field(default_factory=dict)  # median over repeats, rank average
     cpu_use_percent: float | None = None
 
@@ -141,7 +142,8 @@ class SpeedReport:
         lines = [f"{'atoms':>8} {'ranks':>5} {'atom-steps/s':>13} {'spread':>7} {'per core':>10} "
                  f"{'LAMMPS loop':>12} {'Performance':>12}  breakdown (s)"]
         for p in self.points:
-            performance = 1000 * statistics.median(p.lammps_katom_steps_per_s)
+            printed = [v for v in p.lammps_katom_steps_per_s if v is not None]
+            performance = 1000 * statistics.median(printed) if printed else math.nan
             breakdown = " ".join(f"{k} {v:.3g}" for k, v in p.sections_s.items())
             lines.append(
                 f"{p.natoms:>8} {p.ranks:>5} {p.atom_steps_per_s['median']:>13.5g} {100 * p.relative_spread:>6.1f}% "
@@ -230,7 +232,7 @@ def _measure_one(potential, settings, cell, comm, ranks, seed, log_path) -> tupl
     point = SpeedPoint(
         natoms=len(cell), ranks=ranks, steps=settings.steps, wall_s=walls,
         lammps_loop_s=[t.loop_time_s for t in timings],
-        lammps_katom_steps_per_s=[t.performance.get("katom-step/s", float("nan")) for t in timings],
+        lammps_katom_steps_per_s=[t.katom_steps_per_s for t in timings],
         sections_s=_median_sections(timings),
         cpu_use_percent=statistics.median(t.cpu_use_percent for t in timings if t.cpu_use_percent is not None)
         if any(t.cpu_use_percent is not None for t in timings) else None,

@@ -72,6 +72,8 @@ COMMANDS: dict[str, Command] = {
                          _import("simkit.diffusion.config", "DiffusionConfig")),
     "tde": Command("tde", lambda c, d: ["tde", c], _import("simkit.radiation.config", "TdeConfig")),
     "cascade": Command("cascade", lambda c, d: ["cascade", c], _import("simkit.radiation.config", "CascadeConfig")),
+    "validate": Command("validate", lambda c, d: ["validate", c, "-o", d / "validate-out"],
+                        _import("simkit.validation.config", "ValidateConfig")),
     "demo": Command("demo", lambda c, d: ["demo", c, "-o", d / "demo-out"], _import("simkit.demo.config", "DemoConfig"),
                     sections={"data": _import("simkit.distil.config", "DistilConfig"),
                               "snap": _import("simkit.optimise.config", "OptimiseConfig"),

@@ -102,10 +102,14 @@ def test_mdanalysis_reads_simkit_files(rng):
             np.testing.assert_allclose(ts.dimensions[:3], np.diag(frame.cell_A), atol=1e-4)
             np.testing.assert_allclose(ts.velocities, frame.velocities_A_per_ps, atol=1e-5)
             assert ts.time == pytest.approx(frame.time_ps) and ts.data["step"] == frame.step
-            assert ts.data["temperature"] == pytest.approx(300.0 + frame.index)
+            assert ts.dt == pytest.approx(0.04)
+            # thermo series have their own cadence: MDAnalysis would serve them by frame index, so it gets none
+            assert set(ts.data) == {"dt", "step", "time"}
+    assert universe.trajectory.dt == pytest.approx(0.04)  # not MDAnalysis's 1 ps fallback
+    assert universe.trajectory.totaltime == pytest.approx(0.16)
     _write_small("bare.h5md", rng, thermo=False)  # the writer's defaults: no observables
     bare = mda.Universe("bare.h5md")
-    assert len(bare.trajectory) == 5
+    assert len(bare.trajectory) == 5 and bare.trajectory.dt == pytest.approx(0.04)
 
     # And back: a file MDAnalysis writes (in nm and fs) reads in simkit in Å and ps.
     with mda.Writer("from_mda.h5md", n_atoms=bare.atoms.n_atoms, lengthunit="nm", timeunit="fs") as writer:
@@ -165,7 +169,7 @@ def test_a_killed_file_whose_first_records_were_observables_resumes(tmp_path, fr
     with h5py.File(path, "r", libver="latest", swmr=True) as f:
         frames, records = (int(v) for v in f["simkit/committed"][...])
         assert records >= printed + 1 and (frames == 0 if frames_from > printed else frames >= printed + 1 - frames_from)
-        np.testing.assert_array_equal(f["observables/temperature/value"][:printed + 1], np.arange(printed + 1))
+        np.testing.assert_array_equal(f["simkit/thermo/temperature/value"][:printed + 1], np.arange(printed + 1))
     with H5mdWriter(path, mode="resume", resume_after_step=50,
                     observables=[ObservableSpec("temperature", "K")]) as writer:
         writer.append_observables(step=51, time_ps=0.051, values={"temperature": -1.0})
@@ -177,3 +181,5 @@ def test_a_killed_file_whose_first_records_were_observables_resumes(tmp_path, fr
         np.testing.assert_array_equal(temperature, [*range(51), -1.0])
         expected_frames = [51] if frames_from > 50 else [*range(frames_from, 52)]
         np.testing.assert_array_equal(traj.steps, expected_frames)
+        # the killed writer's segment says so; the resumed one finished
+        assert [segment["_segment"]["status"] for segment in traj.provenance()] == ["interrupted", "finished"]

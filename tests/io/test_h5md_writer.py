@@ -74,7 +74,7 @@ def test_layout_follows_h5md_and_every_dataset_has_units(rng):
         assert position["value"].compression == "gzip" and position["value"].shape == (3, len(atoms), 3)
         # One clock shared by every element of a frame (hard links).
         assert f["particles/trajectory/image/step"].id == position["step"].id
-        assert f["observables/temperature/value"].attrs["unit"] == "K"
+        assert f["simkit/thermo/temperature/value"].attrs["unit"] == "K"
         missing = []
         f.visititems(lambda name, obj: missing.append(name)
                      if isinstance(obj, h5py.Dataset) and "units" not in obj.attrs else None)
@@ -95,9 +95,9 @@ def test_thermo_dict_becomes_observables(rng):
                                            ObservableSpec("potential_energy", "eV")]) as writer:
         writer.append_thermo(thermo)
     with h5py.File("t.h5md", "r") as f:
-        assert f["observables/temperature/value"][0] == 450.0
-        assert f["observables/potential_energy/value"].attrs["units"] == "eV"
-        assert "c_x[1]" not in f["observables"]
+        assert f["simkit/thermo/temperature/value"][0] == 450.0
+        assert f["simkit/thermo/potential_energy/value"].attrs["units"] == "eV"
+        assert "c_x[1]" not in f["simkit/thermo"]
 
 
 def test_bad_frames_are_refused_with_the_step_named(rng):
@@ -145,7 +145,11 @@ def test_resume_drops_frames_after_the_restart_step(rng):
             np.testing.assert_allclose(traj[k].unwrapped_positions_A, truth[k], atol=1e-12)
         segments = traj.provenance()
         assert [s["run"] for s in segments] == [1, 2]
-        assert segments[1]["_segment"] == {"resumed_after_step": 45, "first_frame": 5}
+        assert segments[1]["_segment"] == {"resumed_after_step": 45, "first_frame": 5, "status": "finished"}
+        assert segments[0]["_segment"]["status"] == "finished"
+    with h5py.File("t.h5md", "r") as f:  # the frame spacing MDAnalysis reads survives the resume's truncation
+        np.testing.assert_allclose(f["observables/dt/value"][...], np.full(10, 0.01), rtol=1e-12)
+        np.testing.assert_array_equal(f["observables/dt/step"][...], 10 * np.arange(10))
 
 
 def test_resume_refuses_a_different_layout(rng):
@@ -169,3 +173,27 @@ def test_float32_positions_halve_precision_not_correctness(rng):
         np.testing.assert_allclose(traj[-1].unwrapped_positions_A, truth[-1], atol=1e-4)
         np.testing.assert_array_equal(traj[-1].images, np.floor(
             np.linalg.solve(cell.T, truth[-1].T).T).astype(int))
+
+
+def test_provenance_and_time_origin_say_what_happened(rng):
+    atoms, cell, truth = _moving_frames(rng, frames=2)
+
+    def write(path, **options):
+        with H5mdWriter(path, provenance={"status": "running", "seed": 1}, **options) as writer:
+            writer.append_frame(step=0, time_ps=6.0, positions_A=truth[0], cell_A=cell,
+                                symbols=atoms.get_chemical_symbols())
+            return writer
+
+    write("ok.h5md", time_origin="t = 0 ps is the start of the equilibration")
+    with pytest.raises(RuntimeError, match="boom"):
+        with H5mdWriter("bad.h5md", provenance={"status": "running"}):
+            raise RuntimeError("boom")
+    with open_trajectory("ok.h5md") as traj:
+        assert traj.time_origin == "t = 0 ps is the start of the equilibration"
+        [segment] = traj.provenance()
+        assert segment["status"] == "finished" and segment["_segment"]["status"] == "finished"
+    with h5py.File("bad.h5md", "r") as f:
+        assert f["parameters/simkit/run_0"].attrs["status"] == "failed"
+        assert '"status": "failed"' in f["parameters/simkit/run_0"].attrs["json"]
+    with h5py.File("ok.h5md", "r") as f:
+        assert np.isnan(f["observables/dt/value"][0])  # one frame: no spacing yet, not a made-up one

@@ -92,6 +92,12 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
         assert np.all(np.diff(observed["step"]) > 0)
         assert np.array_equal(observed["value"], b.observables()["total_energy"]["value"])
         assert [p["_segment"]["resumed_after_step"] for p in a.provenance()] == [-1, checkpoint["step"]]
+        # the killed segment is marked so, the resumed one finished: the file never claims "running" afterwards
+        assert [p["_segment"]["status"] for p in a.provenance()] == ["interrupted", "finished"]
+        assert [p["status"] for p in b.provenance()] == ["finished"]
+        assert "step 0 of the protocol" in a.time_origin and a.times_ps[0] == 0.0
+        # frames every 250 steps
+        assert np.allclose(np.diff(a.times_ps), a.times_ps[1])
 
     summary = json.loads((killed / "run_summary.json").read_text())
     assert summary["status"] == "finished"

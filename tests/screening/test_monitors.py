@@ -87,3 +87,14 @@ Nlocal:              2 ave           5 max           1 min
     assert timing.sections_s["Modify"] == 9.4873e-06
     assert timing.sections_s["Other"] == 0.0006955 and "Other" not in timing.sections_max_s
     assert timing.performance == {"ns/day": 36.908, "hours/ns": 0.65, "timesteps/s": 427.174, "katom-step/s": 3.417}
+
+
+@pytest.mark.parametrize(("line", "katom"), [
+    ("Performance: 1.2 ns/day, 20 hours/ns, 14.1 timesteps/s, 3.417 katom-step/s", 3.417),
+    ("Performance: 1.2 ns/day, 20 hours/ns, 14.1 timesteps/s, 945.2 atom-step/s", 0.9452),  # slow: no prefix
+    ("Performance: 1.2 ns/day, 20 hours/ns, 14.1 timesteps/s, 2.5 Matom-step/s", 2500.0),
+    ("Performance: 1.2 ns/day, 20 hours/ns, 14.1 timesteps/s", None),
+])
+def test_lammps_performance_figure_whatever_prefix_it_is_printed_with(line, katom):
+    (timing,) = parse_loop_timings(f"Loop time of 0.5 on 1 procs for 20 steps with 64 atoms\n\n{line}\n")
+    assert timing.katom_steps_per_s == (None if katom is None else pytest.approx(katom))

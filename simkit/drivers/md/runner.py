@@ -133,7 +133,7 @@ def run_protocol(
             # A rank that failed alone cannot join the collective close (the CLI aborts the others);
             # the file keeps every frame committed so far either way.
             if not (isinstance(exc, LammpsError) and exc.fatal):
-                recorders.trajectory.close()
+                recorders.trajectory.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
             raise
         recorders.trajectory.close()
         record.add_result("segments", executor.segment_records)

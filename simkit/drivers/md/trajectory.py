@@ -38,6 +38,11 @@ _PER_ATOM = {
 }
 
 
+# LAMMPS's simulated time, which the engine never resets: a file that records only a later
+# stage (e.g. a diffusion production) starts at that stage's time, not at 0.
+TIME_ORIGIN = "t = 0 ps is step 0 of the protocol, the start of its first stage"
+
+
 class TrajectoryRecord:
     """Collective writer of frames and observables (every rank calls every method)."""
 
@@ -68,6 +73,7 @@ class TrajectoryRecord:
             per_atom=[_PER_ATOM[name][0] for name in self.per_atom],
             observables=observables,
             provenance=provenance,
+            time_origin=TIME_ORIGIN,
         )
         self.last_frame_step = resume_after_step
         self.last_observable_step = last_observable_step
@@ -110,5 +116,5 @@ class TrajectoryRecord:
     def frames(self) -> int:
         return self.writer.frames
 
-    def close(self) -> None:
-        self.writer.close()
+    def close(self, status: str = "finished") -> None:
+        self.writer.close(status)

@@ -1,0 +1,1 @@
+"""Physical validation of a potential: crystal, defects, short range, against a reference (``simkit validate``)."""
