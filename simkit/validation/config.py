@@ -159,17 +159,28 @@ class PropertiesSpec(Schema):
     liquid: LiquidSpec | None = None
 
 
+class ReferenceCurves(Schema):
+    """Measured or published liquid curves: CSV files with a header, ``r_A,g`` and ``angle_deg,P_per_deg``."""
+
+    liquid_rdf: ExistingFile | None = None
+    liquid_adf: ExistingFile | None = None
+
+
 class ReferenceSpec(Schema):
-    """Exactly one of ``potential`` or ``values`` (quantity name -> number, units in the name)."""
+    """Exactly one of ``potential`` or ``values`` (quantity name -> number, units in the name), which may
+    come with ``curves`` (e.g. a measured liquid g(r))."""
 
     potential: PotentialSpec | None = None
     values: dict[str, float] = Field(default_factory=dict)
+    curves: ReferenceCurves | None = None
     source: str = Field(default="", description="where the values come from (paper, table)")
 
     @model_validator(mode="after")
     def _one(self) -> "ReferenceSpec":
-        if (self.potential is None) == (not self.values):
-            raise ValueError("give exactly one of potential or values")
+        if self.potential is not None and (self.values or self.curves):
+            raise ValueError("give a reference potential, or values and curves, not both")
+        if self.potential is None and not self.values and self.curves is None:
+            raise ValueError("give a reference potential, or values and/or curves")
         return self
 
 
@@ -186,10 +197,16 @@ class ValidateConfig(Schema):
     def _tolerances_need_a_reference(self) -> "ValidateConfig":
         if self.tolerances and self.reference is None:
             raise ValueError("tolerances compare with a reference: give reference")
+        if self.reference is not None and self.reference.curves is not None and self.properties.liquid is None:
+            raise ValueError("reference.curves are liquid curves: add properties.liquid to compare with them")
         return self
 
     def input_files(self):
-        return [self.structure.file] if self.structure.file is not None else []
+        files = [self.structure.file] if self.structure.file is not None else []
+        files += [planar.file for planar in self.properties.planar_defects.values()]
+        if self.reference is not None and self.reference.curves is not None:
+            files += [f for f in (self.reference.curves.liquid_rdf, self.reference.curves.liquid_adf) if f]
+        return files
 
 
 # Quantities of the lattice relaxation (always computed) and of each optional property.

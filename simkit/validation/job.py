@@ -27,6 +27,8 @@ def validate_job(config: ValidateConfig, comm=None, *, overwrite: bool = False) 
     reference_potential = config.reference.potential.build() if config.reference and config.reference.potential \
         else None
     potentials = [potential] + ([reference_potential] if reference_potential else [])
+    curves = config.reference.curves if config.reference is not None else None
+    given = liquid.given_curves(curves.liquid_rdf, curves.liquid_adf) if curves is not None else None  # fail fast
     record = RunRecord("validate", out, config, rank=rank_of(comm), mpi_size=size_of(comm),
                        inputs=config.input_files(), potentials=potentials)
     with record:
@@ -41,12 +43,7 @@ def validate_job(config: ValidateConfig, comm=None, *, overwrite: bool = False) 
             if unknown:
                 raise ConfigError(f"reference.values: {unknown} are not quantities this validation computes "
                                   f"(it computes: {sorted(ours.quantities)})")
-        if isinstance(reference, Properties) and "liquid" in ours.curves and "liquid" in reference.curves:
-            # g(r) and angle distributions against the reference's own run: a difference, whose reference is 0
-            for name, value in liquid.curve_difference(ours.curves["liquid"], reference.curves["liquid"]).items():
-                ours.quantities[name] = value
-                reference.quantities[name] = 0.0
-                ours.notes[name] = "integrated |difference| from the reference potential's own liquid run"
+        _compare_liquid_curves(ours, reference, given)
         table = report.rows(ours, reference, config.tolerances)
         failed = [f"{row['quantity']}: {_fmt_failure(row)}" for row in table if row["passed"] is False]
         failed += ours.problems
@@ -70,6 +67,28 @@ def validate_job(config: ValidateConfig, comm=None, *, overwrite: bool = False) 
         on_root(comm, lambda: report.write_outputs(out, summary, ours,
                                                    reference if isinstance(reference, Properties) else None))
     return summary
+
+
+def _compare_liquid_curves(ours: Properties, reference: Properties | dict | None, given: dict | None) -> None:
+    """g(r) and angle distributions against the reference potential's own run or the curves given: a
+    difference, so its reference value is 0 (a tolerance on it is the largest difference allowed)."""
+    if "liquid" not in ours.curves:
+        return
+    if isinstance(reference, Properties):
+        curves, origin = reference.curves.get("liquid"), "the reference potential's own liquid run"
+    elif given is not None:
+        curves, origin = given, "the reference curves given"
+    else:
+        return
+    for name, value in liquid.curve_difference(ours.curves["liquid"], curves or {}).items():
+        ours.quantities[name] = value
+        if isinstance(reference, Properties):
+            reference.quantities[name] = 0.0
+        else:
+            reference[name] = 0.0
+        ours.notes[name] = f"integrated |difference| from {origin}"
+    if isinstance(reference, dict) and curves:
+        ours.curves["liquid_reference"] = curves
 
 
 def _fmt_failure(row: dict) -> str:

@@ -13,6 +13,7 @@ distributions and coordinations compare).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
@@ -21,6 +22,7 @@ from simkit.analysis.angles import angles_of_frames
 from simkit.analysis.frames import frames_from_atoms
 from simkit.analysis.options import AngleOptions, RdfOptions
 from simkit.analysis.rdf import rdf_of_frames
+from simkit.errors import InputDataError
 from simkit.lammps.dynamics import add_npt, create_velocities, remove_fix, run_steps, set_timestep
 from simkit.units import mass_density_g_per_cm3
 from simkit.validation.config import LiquidSpec
@@ -90,11 +92,46 @@ def _measure(frames: list[Atoms], spec: LiquidSpec) -> tuple[dict, dict]:
 
 
 def curve_difference(ours: dict, reference: dict) -> dict:
-    """Integrated absolute differences of g(r) (per Å) and of the angle distribution (a fraction)."""
-    r = np.asarray(ours["r_A"])
-    g_ours, g_ref = np.asarray(ours["g_total"]), np.interp(r, reference["r_A"], reference["g_total"])
-    angles = np.asarray(ours["angle_deg"])
-    p_ours, p_ref = np.asarray(ours["adf_per_deg"]), np.interp(angles, reference["angle_deg"], reference["adf_per_deg"])
-    width_r, width_a = np.gradient(r), np.gradient(angles)
-    return {"liquid_rdf_abs_difference_A": float(np.sum(np.abs(g_ours - g_ref) * width_r)),
-            "liquid_adf_abs_difference": float(0.5 * np.sum(np.abs(p_ours - p_ref) * width_a))}
+    """Integrated absolute differences of g(r) (per Å) and of the angle distribution (a fraction), over the
+    range both cover; only for the curves ``reference`` has."""
+    found = {}
+    if "g_total" in reference:
+        r = np.asarray(ours["r_A"])
+        r = r[(r >= reference["r_A"][0]) & (r <= reference["r_A"][-1])]
+        g_ours = np.interp(r, ours["r_A"], ours["g_total"])
+        g_ref = np.interp(r, reference["r_A"], reference["g_total"])
+        found["liquid_rdf_abs_difference_A"] = float(np.sum(np.abs(g_ours - g_ref) * np.gradient(r)))
+    if "adf_per_deg" in reference:
+        angles = np.asarray(ours["angle_deg"])
+        angles = angles[(angles >= reference["angle_deg"][0]) & (angles <= reference["angle_deg"][-1])]
+        p_ours = np.interp(angles, ours["angle_deg"], ours["adf_per_deg"])
+        p_ref = np.interp(angles, reference["angle_deg"], reference["adf_per_deg"])
+        found["liquid_adf_abs_difference"] = float(0.5 * np.sum(np.abs(p_ours - p_ref) * np.gradient(angles)))
+    return found
+
+
+def read_curve(path: Path, x_name: str, y_name: str, what: str) -> np.ndarray:
+    """Two columns of a CSV file with a header naming them; (n, 2), x increasing."""
+    try:
+        table = np.genfromtxt(path, delimiter=",", names=True, dtype=float, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise InputDataError(f"{path}: cannot read the {what} curve: {exc}") from exc
+    names = table.dtype.names or ()
+    if x_name not in names or y_name not in names:
+        raise InputDataError(f"{path}: the {what} curve needs columns {x_name} and {y_name}, found {list(names)}")
+    curve = np.column_stack([np.atleast_1d(table[x_name]), np.atleast_1d(table[y_name])])
+    if len(curve) < 2 or not np.isfinite(curve).all() or np.any(np.diff(curve[:, 0]) <= 0):
+        raise InputDataError(f"{path}: the {what} curve needs at least two finite rows with {x_name} increasing")
+    return curve
+
+
+def given_curves(rdf_file: Path | None, adf_file: Path | None) -> dict:
+    """Reference curves from files, in the layout :func:`curve_difference` compares."""
+    curves: dict = {}
+    if rdf_file is not None:
+        rdf = read_curve(rdf_file, "r_A", "g", "g(r)")
+        curves.update(r_A=rdf[:, 0].tolist(), g_total=rdf[:, 1].tolist())
+    if adf_file is not None:
+        adf = read_curve(adf_file, "angle_deg", "P_per_deg", "bond-angle")
+        curves.update(angle_deg=adf[:, 0].tolist(), adf_per_deg=adf[:, 1].tolist())
+    return curves

@@ -155,6 +155,11 @@ def _liquid_figure(path: Path, ours: Properties, reference: Properties | None) -
         curve = props.curves["liquid"]
         rdf_axes.plot(curve["r_A"], curve["g_total"], style, label=name)
         adf_axes.plot(curve["angle_deg"], curve["adf_per_deg"], style, label=name)
+    given = ours.curves.get("liquid_reference") or {}
+    if "g_total" in given:
+        rdf_axes.plot(given["r_A"], given["g_total"], "k:", label="reference curve")
+    if "adf_per_deg" in given:
+        adf_axes.plot(given["angle_deg"], given["adf_per_deg"], "k:", label="reference curve")
     curve = ours.curves["liquid"]
     rdf_axes.axvline(curve["bond_cutoff_A"], color="grey", lw=0.8, ls=":")
     rdf_axes.set_xlabel("r (Å)")

@@ -309,3 +309,82 @@ def test_a_planar_defect_of_another_composition_is_refused(tmp_path):
                      properties={"planar_defects": {"x": {"file": "ni.extxyz"}}})
     result = run_cli("validate", str(config))
     assert result.returncode == 2 and "planar_defects.x" in result.stderr and "one element" in result.stderr
+
+
+def test_snap_elastic_constants_by_stress_equal_those_by_energy_with_relaxed_ions(tmp_path):
+    """Diamond Si with the Zuo SNAP shipped in LAMMPS: validate's stress differences (LAMMPS minimiser,
+    Richardson step) against energy second derivatives with ions relaxed by ASE's BFGS through the
+    calculator: two routes to the relaxed-ion C_ij (C44 differs from the clamped-ion value in diamond)."""
+    from ase.optimize import BFGS
+    from threadpoolctl import threadpool_limits
+
+    from simkit.lammps.ase_calculator import SimkitCalculator
+    from simkit.lammps.potentials.snap import SnapPotential
+    from simkit.runtime.paths import lammps_potentials_dir
+
+    folder = lammps_potentials_dir()
+    snap = {"kind": "snap", "coeff": "lammps:Si_Zuo_JPCA2020.snapcoeff", "param": "lammps:Si_Zuo_JPCA2020.snapparam"}
+    config = _config(tmp_path / "si.yaml", potential=snap, properties={"elastic": {}},
+                     structure={"bulk": {"element": "Si", "crystal": "diamond", "a_A": 5.45, "cubic": True}})
+    rows = {row["quantity"]: row["value"] for row in validate_job(load_config(ValidateConfig, config))["table"]}
+    a = rows["a_A"]
+    potential = SnapPotential(folder / "Si_Zuo_JPCA2020.snapcoeff", folder / "Si_Zuo_JPCA2020.snapparam")
+    step = 2e-3
+    with SimkitCalculator(potential) as calc, threadpool_limits(1):
+        def energy(strain, relax):
+            atoms = bulk("Si", "diamond", a, cubic=True)
+            atoms.set_cell(np.asarray(atoms.cell) @ (np.eye(3) + strain).T, scale_atoms=True)
+            atoms.calc = calc
+            if relax:
+                BFGS(atoms, logfile=None).run(fmax=1e-6, steps=200)
+            return atoms.get_potential_energy(), atoms.get_volume()
+
+        e0, v0 = energy(np.zeros((3, 3)), False)
+
+        def curvature(strain, relax=False):
+            plus, _ = energy(strain * step, relax)
+            minus, _ = energy(-strain * step, relax)
+            return (plus + minus - 2 * e0) / step**2 / v0 * GPA_PER_EV_PER_A3
+
+        xx, xx_yy, shear = np.zeros((3, 3)), np.zeros((3, 3)), np.zeros((3, 3))
+        xx[0, 0] = xx_yy[0, 0] = xx_yy[1, 1] = 1.0
+        shear[1, 2] = shear[2, 1] = 0.5
+        c11 = curvature(xx)
+        c12 = curvature(xx_yy) / 2 - c11
+        c44_relaxed, c44_clamped = curvature(shear, relax=True), curvature(shear)
+    assert rows["C11_GPa"] == pytest.approx(c11, rel=2e-3)
+    assert rows["C12_GPa"] == pytest.approx(c12, rel=5e-3)
+    assert rows["C44_GPa"] == pytest.approx(c44_relaxed, rel=5e-3)
+    assert c44_clamped - c44_relaxed > 5.0  # the internal relaxation validate includes is not negligible
+
+
+@pytest.mark.slow
+def test_liquid_curves_compare_with_curves_given_as_files(tmp_path):
+    liquid = {"temperature_K": 1600, "melt_temperature_K": 2500, "melt_ps": 1, "equilibrate_ps": 1,
+              "production_ps": 2, "bond_cutoff_A": 3.3, "repeat": [3, 3, 3]}
+    first = validate_job(load_config(ValidateConfig, _config(tmp_path / "a.yaml", properties={"liquid": liquid})))
+    curve = first["curves"]["potential"]["liquid"]
+    np.savetxt(tmp_path / "same.csv", np.column_stack([curve["r_A"], curve["g_total"]]), delimiter=",",
+               header="r_A,g", comments="")
+    np.savetxt(tmp_path / "flat.csv", np.column_stack([curve["r_A"], np.ones(len(curve["r_A"]))]), delimiter=",",
+               header="r_A,g", comments="")
+    np.savetxt(tmp_path / "adf.csv", np.column_stack([curve["angle_deg"], curve["adf_per_deg"]]), delimiter=",",
+               header="angle_deg,P_per_deg", comments="")
+
+    def difference(rdf_file, name):
+        config = _config(tmp_path / f"{name}.yaml", output_dir=name, properties={"liquid": liquid},
+                         reference={"curves": {"liquid_rdf": rdf_file, "liquid_adf": "adf.csv"}, "source": "test"},
+                         tolerances={"liquid_rdf_abs_difference_A": 0.5})
+        rows = {r["quantity"]: r for r in validate_job(load_config(ValidateConfig, config))["table"]}
+        assert rows["liquid_adf_abs_difference"]["value"] == 0.0
+        return rows["liquid_rdf_abs_difference_A"]
+
+    assert difference("same.csv", "same")["value"] == 0.0  # the same seed: the same run
+    flat = difference("flat.csv", "flat")  # an ideal gas's g(r) = 1 is far from a liquid's
+    assert flat["value"] > 0.5 and flat["passed"] is False
+
+    (tmp_path / "bad.csv").write_text("x,y\n1,2\n")
+    config = _config(tmp_path / "bad.yaml", output_dir="bad", properties={"liquid": liquid},
+                     reference={"curves": {"liquid_rdf": "bad.csv"}})
+    result = run_cli("validate", str(config))
+    assert result.returncode == 2 and "bad.csv" in result.stderr and "r_A" in result.stderr
