@@ -390,6 +390,9 @@ def _open(path: Path) -> h5py.File:
     try:
         return h5py.File(path, "r", libver="latest", swmr=True, rdcc_nbytes=_READ_CACHE_BYTES)
     except OSError as exc:
+        if "not already open for SWMR writing" in str(exc):
+            raise InputDataError(f"{path}: left flagged open for writing by a writer killed outside SWMR mode; "
+                                 "resuming its run, or simkit.io.recover(path), repairs it") from exc
         raise InputDataError(f"{path}: cannot open as HDF5: {exc}") from exc
 
 

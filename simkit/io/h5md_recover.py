@@ -2,19 +2,26 @@
 
 A writer killed in SWMR mode leaves HDF5's "file open for writing" flag set;
 HDF5 then refuses ordinary opens (simkit's reader falls back to SWMR reading).
+A writer killed in one of the moments it had the file open outside SWMR mode
+leaves a file not even SWMR readers open: its flags are cleared first
+(:mod:`simkit.io.hdf5_flags`), then it is read as any file.
 :func:`recover` copies everything into a fresh file, cuts every time series to
 its committed length, and replaces the original atomically.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import h5py
 
 from simkit.io import h5md_layout as L
+from simkit.io.hdf5_flags import clear_consistency_flags
 from simkit.runtime.files import replace_durably
 from simkit.runtime.locks import claim
+
+log = logging.getLogger(__name__)
 
 
 def recover(path: str | Path) -> int:
@@ -33,9 +40,22 @@ def recover(path: str | Path) -> int:
         lock.release()
 
 
+def _open_killed(path: Path) -> h5py.File:
+    """Open a file a killed writer left flagged "open for write": as an SWMR reader, or, when it was killed
+    outside SWMR mode (no SWMR reader may open it then), after clearing the flags (the folder's lock is held)."""
+    try:
+        return h5py.File(path, "r", libver="latest", swmr=True)
+    except OSError as exc:
+        if "not already open for SWMR writing" not in str(exc):
+            raise
+    log.warning("%s: killed while open outside SWMR mode; clearing its open-for-write flags", path)
+    clear_consistency_flags(path)
+    return h5py.File(path, "r", libver="latest")
+
+
 def _rewrite(path: Path) -> int:
     tmp = path.with_name(path.name + ".recover.tmp")
-    with h5py.File(path, "r", libver="latest", swmr=True) as src, h5py.File(tmp, "w", libver="latest") as dst:
+    with _open_killed(path) as src, h5py.File(tmp, "w", libver="latest") as dst:
         for key, value in src.attrs.items():
             dst.attrs[key] = value
         for name in src:

@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
+from simkit.errors import InputDataError
 from simkit.io import H5mdWriter, ObservableSpec, open_trajectory, recover
 
 WRITER = """
@@ -183,3 +184,43 @@ def test_a_killed_file_whose_first_records_were_observables_resumes(tmp_path, fr
         np.testing.assert_array_equal(traj.steps, expected_frames)
         # the killed writer's segment says so; the resumed one finished
         assert [segment["_segment"]["status"] for segment in traj.provenance()] == ["interrupted", "finished"]
+
+
+@pytest.mark.parametrize("swmr", [True, False], ids=["killed-in-swmr", "killed-outside-swmr"])
+def test_a_writer_killed_outside_swmr_mode_leaves_a_file_resume_repairs(tmp_path, rng, swmr):
+    """The writer leaves SWMR mode for moments (creating datasets, truncating on resume); a kill then leaves
+    HDF5's open-for-write flag set without the SWMR one, and nothing opens the file until it is cleared."""
+    from simkit.io.hdf5_flags import consistency_flags
+
+    _write_small("t.h5md", rng)
+    script = tmp_path / "kill.py"
+    script.write_text(
+        "import h5py, os, signal\n"
+        "f = h5py.File('t.h5md', 'r+', libver='latest')\n"
+        + ("f.swmr_mode = True\n" if swmr else "")
+        + "f.flush()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, str(script)], check=False)
+    assert consistency_flags("t.h5md") == (0b101 if swmr else 0b001)
+    if not swmr:
+        with pytest.raises(InputDataError, match="resuming its run"):
+            open_trajectory("t.h5md")
+    with H5mdWriter("t.h5md", mode="resume", velocities=True, observables=[ObservableSpec("temperature", "K")]):
+        pass
+    assert consistency_flags("t.h5md") == 0
+    with open_trajectory("t.h5md") as traj:
+        assert len(traj) == 5 and traj.observables()["temperature"]["value"].tolist() == [300.0 + k for k in range(5)]
+
+
+def test_lookup3_is_hdf5s_checksum(tmp_path):
+    from simkit.io.hdf5_flags import lookup3
+
+    # the published test vectors of lookup3's driver, then HDF5's own superblock checksum
+    assert lookup3(b"") == 0xDEADBEEF
+    assert lookup3(b"Four score and seven years ago") == 0x17770551
+    assert lookup3(b"Four score and seven years ago", 1) == 0xCD628161
+    with h5py.File(tmp_path / "x.h5", "w", libver="latest") as f:
+        f["x"] = np.arange(3)
+    head = (tmp_path / "x.h5").read_bytes()[:48]
+    assert lookup3(head[:44]) == int.from_bytes(head[44:48], "little")
