@@ -154,7 +154,7 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
     if context.properties is not None:
         outcome.stages.append("properties")
         t = time.perf_counter()
-        misfit = _properties(potential, context, comm, outcome, workdir)
+        misfit = _properties(potential, context, objective, comm, outcome, workdir)
         outcome.timings_s["properties_s"] = time.perf_counter() - t
         violation = objective.property_violation(outcome.properties, outcome.property_problems)
         bound = objective.lower_bound(loss, None, None, misfit)
@@ -215,14 +215,15 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
     log.info("candidate %d: objective %.6g", task.id, outcome.objective)
 
 
-def _properties(potential, context: EvaluationContext, comm, outcome: CandidateOutcome, workdir: Path) -> float:
+def _properties(potential, context: EvaluationContext, objective: Objective, comm, outcome: CandidateOutcome,
+                workdir: Path) -> float:
     """Compute the stage's properties; returns the objective's property term."""
     stage = context.properties
     found = compute_properties(potential, context.properties_structure, tuple(stage.structure.repeat),
                                stage.compute, comm, label=f"candidate {outcome.id}")
     outcome.properties = found.quantities
     outcome.property_problems = list(found.problems)
-    term = Objective(context.objective, stage).property_term(found.quantities)
+    term = objective.property_term(found.quantities)
     outcome.property_term = term if math.isfinite(term) else None
     data = {"quantities": found.quantities, "notes": found.notes, "problems": found.problems,
             "failed_properties": found.failed, "property_term": outcome.property_term,

@@ -50,7 +50,7 @@ def validate_job(config: ValidateConfig, comm=None, *, overwrite: bool = False) 
         summary = {
             "title": f"Validation of {potential.describe().get('kind', 'potential')} on "
                      f"{atoms.get_chemical_formula()}",
-            "reference": _reference_description(config),
+            "reference": _reference_description(config, reference_potential),
             "table": table,
             "failed": failed,
             "problems": ours.problems,
@@ -98,9 +98,9 @@ def _fmt_failure(row: dict) -> str:
             f"(difference {row['difference']:+.3g}, tolerance {row['tolerance']:g})")
 
 
-def _reference_description(config: ValidateConfig) -> dict | None:
+def _reference_description(config: ValidateConfig, reference_potential) -> dict | None:
     if config.reference is None:
         return None
-    if config.reference.potential is not None:
-        return {"potential": config.reference.potential.build().describe(), "source": config.reference.source}
+    if reference_potential is not None:
+        return {"potential": reference_potential.describe(), "source": config.reference.source}
     return {"values": dict(config.reference.values), "source": config.reference.source}

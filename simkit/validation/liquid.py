@@ -45,20 +45,20 @@ def liquid(engine: Engine, relaxed_unit: Atoms, spec: LiquidSpec, seed: int) -> 
     _npt(session, spec.melt_temperature_K or spec.temperature_K, spec.temperature_K, spec,
          round(spec.equilibrate_ps * per_ps))
     frames: list[Atoms] = []
-    add_npt(session, _NPT, spec.temperature_K, spec.temperature_K, 100 * spec.timestep_fs, spec.pressure_bar,
-            1000 * spec.timestep_fs)
     every = max(1, round(spec.sample_every_ps * per_ps))
     steps = max(every, round(spec.production_ps * per_ps))
-    run_steps(session, steps, chunk=every, on_chunk=lambda _: frames.append(session.to_atoms()))
-    remove_fix(session, _NPT)
+    _npt(session, spec.temperature_K, spec.temperature_K, spec, steps, every=every,
+         on_chunk=lambda _: frames.append(session.to_atoms()))
     return _measure(frames, spec)
 
 
-def _npt(session, start_K: float, stop_K: float, spec: LiquidSpec, steps: int) -> None:
+def _npt(session, start_K: float, stop_K: float, spec: LiquidSpec, steps: int, *, every: int | None = None,
+         on_chunk=None) -> None:
+    """NPT for ``steps`` (none when 0), ``on_chunk`` called every ``every`` steps."""
     if steps <= 0:
         return
     add_npt(session, _NPT, start_K, stop_K, 100 * spec.timestep_fs, spec.pressure_bar, 1000 * spec.timestep_fs)
-    run_steps(session, steps, chunk=steps)
+    run_steps(session, steps, chunk=every or steps, on_chunk=on_chunk)
     remove_fix(session, _NPT)
 
 

@@ -15,7 +15,7 @@ from simkit.lammps.potentials.base import Potential
 from simkit.structures.spec import StructureSpec, load_structure
 from simkit.validation import crystal, defects, liquid, phonons, shortrange
 from simkit.validation.config import PropertiesSpec
-from simkit.validation.engine import Engine
+from simkit.validation.engine import Engine, State
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,10 @@ def compute(potential: Potential, atoms: Atoms, repeat: tuple[int, int, int], sp
                           f"cutoff ({potential.cutoff_A:g} Å)")
     out = Properties()
 
-    def step(name, action) -> bool:
-        """Run one property; a LAMMPS failure (a collapsing cell, atoms lost) is recorded as the property's
-        result and the properties that do not depend on it still run."""
+    def step(name, action):
+        """Run one property: its action's result (True when it returns nothing), or False when LAMMPS failed
+        (a collapsing cell, atoms lost); the failure is recorded as the property's result and the
+        properties that do not depend on it still run."""
         start = time.perf_counter()
         try:
             result = action()
@@ -80,12 +81,9 @@ def compute(potential: Potential, atoms: Atoms, repeat: tuple[int, int, int], sp
     if spec.dimer is not None:  # first: cheap, and it needs no crystal (a potential with a hole may have none)
         step("dimer", lambda: _dimers(out, potential, species, spec, comm))
     with Engine(potential, species, comm) as engine:
-        found = {}
-        if not step("lattice", lambda: found.update(zip(("state", "quantities"),
-                                                          crystal.equilibrium(engine, atoms, repeat)))):
+        state = step("lattice", lambda: _lattice(out, engine, atoms, repeat))
+        if not state:
             return _finish(out, atoms)
-        out.quantities.update(found["quantities"])
-        state = found["state"]
         relaxed = state.atoms
         if spec.eos is not None:
             step("eos", lambda: _eos(out, engine, relaxed, spec))
@@ -110,6 +108,12 @@ def compute(potential: Potential, atoms: Atoms, repeat: tuple[int, int, int], sp
         if spec.liquid is not None:  # last: MD, the most expensive
             step("liquid", lambda: _liquid(out, engine, relaxed, spec))
     return _finish(out, atoms)
+
+
+def _lattice(out: Properties, engine: Engine, atoms: Atoms, repeat: tuple[int, int, int]) -> State:
+    state, quantities = crystal.equilibrium(engine, atoms, repeat)
+    out.quantities.update(quantities)
+    return state
 
 
 def _dimers(out: Properties, potential: Potential, species, spec: PropertiesSpec, comm) -> None:
