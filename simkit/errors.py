@@ -65,3 +65,8 @@ class ParseError(SimkitError):
     """A file written by an external code could not be parsed (names the file and line)."""
 
     exit_code = 6
+
+
+class StopRequested(Exception):
+    """Not an error: a run reached the stop its user asked for (e.g. ``--stop-after-steps``) and
+    wrote a checkpoint there; ``--resume`` continues it. The message says where it stopped."""

@@ -14,6 +14,8 @@ crystallinity   crystal-like atoms (SOAP similarity or ten Wolde bonds),
                 crystalline fraction per frame and per slab
 defects         Wigner-Seitz vacancies, interstitials, antisites and Frenkel
                 pairs against a reference lattice; their clusters and extent
+grains          crystalline grains (crystal-like atoms of one Steinhardt
+                orientation): count, equivalent diameters, nucleation events
 ==============  ==========================================================
 """
 
@@ -34,6 +36,7 @@ ANALYSES: dict[str, tuple[str, str, str]] = {
     "profiles": ("ProfileOptions", "simkit.analysis.profiles", "analyse_profiles"),
     "crystallinity": ("CrystallinityOptions", "simkit.analysis.crystallinity", "analyse_crystallinity"),
     "defects": ("DefectOptions", "simkit.analysis.defects", "analyse_defects"),
+    "grains": ("GrainOptions", "simkit.analysis.grains", "analyse_grains"),
 }
 
 

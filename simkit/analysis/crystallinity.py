@@ -28,25 +28,32 @@ passed to :func:`crystallinity_of_frames`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+import scipy.sparse
 from ase import Atoms
 from ase.data import chemical_symbols
 from ase.io import read
 
 from simkit.analysis.frames import iterate_frames
-from simkit.analysis.neighbors import neighbour_list
+from simkit.analysis.neighbors import NeighbourSearch, neighbour_list
 from simkit.analysis.options import CrystallinityOptions, parse_lattice
 from simkit.analysis.output import new_figure, save_figure, time_axis, write_csv, write_hdf5
 from simkit.analysis.profiles import slab_index
-from simkit.analysis.soap import SoapDescriptor, unique_environments
+from simkit.analysis.soap import ATOM_BLOCK, SoapDescriptor, unique_environments
 from simkit.analysis.steinhardt import BondOrderCriterion, bond_order
 from simkit.errors import InputDataError
 from simkit.io.h5md_reader import Frame
 from simkit.io.trajectory import Trajectory
+
+log = logging.getLogger(__name__)
+
+# Per-atom values an analysis keeps for its output file by default (float32: 200 MB).
+PER_ATOM_LIMIT = 50_000_000
 
 
 def load_reference(options: CrystallinityOptions) -> Atoms | None:
@@ -88,30 +95,46 @@ class CrystallinityModel:
         self.descriptor = SoapDescriptor(options.soap_parameters(), sorted(species))
         radius = options.average_radius_A
         self.average_radius = 1.2 * neighbour_shells(reference, 1)[0] if radius is None else radius
-        spectra = self._spectra(reference.positions, np.array(reference.cell), reference.pbc, reference.numbers)
+        averaged = [block for _, block in self._averaged_blocks(reference.positions, np.array(reference.cell),
+                                                                 reference.pbc, reference.numbers)]
+        spectra = np.concatenate(averaged)
         self.references = {int(z): unique_environments(spectra[reference.numbers == z])
                            for z in set(reference.numbers.tolist())}
 
-    def _spectra(self, positions, cell, pbc, numbers) -> np.ndarray:
-        spectra = self.descriptor.compute(positions, cell, pbc, numbers)
-        if self.average_radius > 0:
-            pairs = neighbour_list(positions, cell, pbc, self.average_radius)
-            summed = spectra.copy()
-            np.add.at(summed, pairs.i, spectra[pairs.j])
-            spectra = summed / np.linalg.norm(summed, axis=1, keepdims=True).clip(1e-300)
-        return spectra
+    def _averaged_blocks(self, positions, cell, pbc, numbers):
+        """(centre indices, unit spectra averaged over each centre and its neighbours) a block at a time.
+
+        Spectra are stored in float32 (half the memory of a large frame; the kernel's
+        inputs are unit vectors, so 1e-7 in a dot product, ~2e-6 in k at zeta 16) and
+        summed in float64.
+        """
+        spectra = self.descriptor.compute(positions, cell, pbc, numbers, dtype=np.float32)
+        search = NeighbourSearch(positions, cell, pbc, self.average_radius) if self.average_radius > 0 else None
+        for start in range(0, len(positions), ATOM_BLOCK):
+            centres = np.arange(start, min(start + ATOM_BLOCK, len(positions)))
+            summed = spectra[centres].astype(np.float64)
+            if search is not None:
+                pairs = search.pairs(centres)
+                # A sparse sum over each centre's neighbours (np.add.at is unbuffered and far slower), over
+                # the rows it needs only: a product with all of `spectra` would copy it to float64 per block.
+                rows, columns = np.unique(pairs.j, return_inverse=True)
+                neighbours = scipy.sparse.csr_matrix(
+                    (np.ones(len(pairs.i)), (pairs.i - start, columns)), shape=(len(centres), len(rows)))
+                summed += neighbours @ spectra[rows].astype(np.float64)
+            yield centres, summed / np.linalg.norm(summed, axis=1, keepdims=True).clip(1e-300)
 
     def per_atom(self, positions, cell, pbc, numbers) -> tuple[np.ndarray, np.ndarray]:
         """(score, crystal_like) per atom: SOAP similarity, or the number of solid-like bonds."""
         if self.options.method == "bond_order":
             result = bond_order(positions, cell, pbc, self.criterion)
             return result.solid_bonds.astype(float), result.crystal_like
-        spectra = self._spectra(positions, cell, pbc, numbers)
         score = np.zeros(len(positions))
-        for z, references in self.references.items():
-            members = numbers == z
-            if members.any():
-                score[members] = self.descriptor.kernel(spectra[members], references).max(axis=1)
+        for centres, averaged in self._averaged_blocks(positions, cell, pbc, numbers):
+            block_numbers = numbers[centres]
+            for z, references in self.references.items():
+                members = block_numbers == z
+                if members.any():
+                    score[centres[members]] = self.descriptor.kernel(averaged[members], references).max(axis=1)
         return score, score > self.options.threshold
 
 
@@ -123,10 +146,27 @@ class CrystallinityResult:
     fraction_by_species: dict[str, np.ndarray]  # (F,)
     fraction_by_region: np.ndarray  # (F, regions); NaN where a region is empty
     region_label: str
-    score: np.ndarray | list[np.ndarray]  # (F, N) similarity or solid-like bonds; a list if N varies
+    score: np.ndarray | list[np.ndarray] | None  # (F, N) similarity or solid bonds; a list if N varies; None: not kept
     method: str
     score_units: str = "1"
     parameters: dict = field(default_factory=dict)
+
+    @classmethod
+    def merge(cls, parts: list["CrystallinityResult"]) -> "CrystallinityResult":
+        """One result from results of consecutive blocks of frames (in order): per-frame rows joined."""
+        first = parts[0]
+        scores = [s for p in parts for s in (p.score if p.score is not None else [])]
+        kept = all(p.score is not None for p in parts)
+        return cls(
+            steps=np.concatenate([p.steps for p in parts]), times_ps=np.concatenate([p.times_ps for p in parts]),
+            fraction=np.concatenate([p.fraction for p in parts]),
+            fraction_by_species={k: np.concatenate([p.fraction_by_species[k] for p in parts])
+                                 for k in first.fraction_by_species},
+            fraction_by_region=np.concatenate([p.fraction_by_region for p in parts]),
+            region_label=first.region_label,
+            score=(np.array(scores) if len({len(s) for s in scores}) <= 1 else scores) if kept else None,
+            method=first.method, score_units=first.score_units, parameters=first.parameters,
+        )
 
     def write(self, output_dir: Path, stem: str = "crystallinity") -> dict[str, Path]:
         output_dir = Path(output_dir)
@@ -141,7 +181,7 @@ class CrystallinityResult:
         }
         if isinstance(self.score, np.ndarray):
             datasets["per_atom_score"] = (self.score, self.score_units)
-        else:
+        elif self.score is not None:
             datasets.update({f"per_atom_score/frame_{k}": (v, self.score_units) for k, v in enumerate(self.score)})
         datasets.update({f"fraction_by_species/{k}": (v, "1") for k, v in self.fraction_by_species.items()})
         figure = new_figure(6.4, 6.0 if regions > 1 else 4.2)
@@ -170,11 +210,13 @@ class CrystallinityResult:
 
 
 def crystallinity_of_frames(frames: Iterable[Frame], model: CrystallinityModel, *,
-                            regions: np.ndarray | None = None, region_count: int | None = None) -> CrystallinityResult:
+                            regions: np.ndarray | None = None, region_count: int | None = None,
+                            keep_scores: bool = True) -> CrystallinityResult:
     """Crystalline fraction per frame, per species and per region.
 
     Regions are slabs from the options unless ``regions`` (a per-atom region id,
-    fixed over frames) is given.
+    fixed over frames) is given. ``keep_scores``: keep the per-atom scores of
+    every frame (F x N floats in memory until written).
     """
     options = model.options
     steps, times, fractions, by_region, scores = [], [], [], [], []
@@ -195,7 +237,8 @@ def crystallinity_of_frames(frames: Iterable[Frame], model: CrystallinityModel, 
         fractions.append(float(crystal.mean()))
         steps.append(frame.step)
         times.append(frame.time_ps)
-        scores.append(score.astype(np.float32))
+        if keep_scores:
+            scores.append(score.astype(np.float32))
     label = f"slab along {'abc'[options.slab_axis]}" if regions is None else "region id"
     parameters = options.model_dump(mode="json", exclude={"start", "stop", "stride", "start_ps", "stop_ps"})
     if options.method == "bond_order":
@@ -206,14 +249,28 @@ def crystallinity_of_frames(frames: Iterable[Frame], model: CrystallinityModel, 
         steps=np.array(steps), times_ps=np.array(times), fraction=np.array(fractions),
         fraction_by_species={k: np.array(v) for k, v in by_species.items()},
         fraction_by_region=np.array(by_region), region_label=label,
-        score=np.array(scores) if len({len(s) for s in scores}) <= 1 else scores,
+        score=(np.array(scores) if len({len(s) for s in scores}) <= 1 else scores) if keep_scores else None,
         method=options.method, score_units="1", parameters=parameters,
     )
 
 
 def analyse_crystallinity(trajectory: Trajectory, options: CrystallinityOptions, *,
-                          progress: bool = True) -> CrystallinityResult:
-    """Stream the selected frames into crystalline fractions (per frame, species, slab)."""
+                          progress: bool = True, frames: np.ndarray | None = None) -> CrystallinityResult:
+    """Stream the selected frames into crystalline fractions (per frame, species, slab).
+
+    ``frames``: a block of the selected frame indices (MPI ranks each take one,
+    :mod:`simkit.analysis.parallel`); default all of them. Per-atom scores are
+    kept when ``options.per_atom_scores`` says so, by default when the whole
+    selection holds at most :data:`PER_ATOM_LIMIT` values.
+    """
+    selected = options.indices(trajectory)
+    frames = selected if frames is None else frames
+    keep = options.per_atom_scores
+    if keep is None:
+        keep = len(selected) * trajectory.natoms <= PER_ATOM_LIMIT
+        if not keep:
+            log.info("per-atom scores not kept: %d frames x %d atoms exceed %d values (--per-atom-scores keeps "
+                     "them)", len(selected), trajectory.natoms, PER_ATOM_LIMIT)
     model = CrystallinityModel(options, trajectory.numbers)
-    frames = iterate_frames(trajectory, options.indices(trajectory), "crystallinity", progress=progress)
-    return crystallinity_of_frames(frames, model)
+    stream = iterate_frames(trajectory, frames, "crystallinity", progress=progress)
+    return crystallinity_of_frames(stream, model, keep_scores=keep)

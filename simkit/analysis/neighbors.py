@@ -95,19 +95,38 @@ class NeighbourList:
         return np.bincount(self.i, minlength=self.natoms)
 
 
+class NeighbourSearch:
+    """One frame's padded cloud and its k-d tree, queried for all atoms or a block of centres at a time.
+
+    Querying in blocks bounds the memory of the pair arrays for large frames
+    (a 500,000-atom frame has ~10^7 pairs within 5 Å); the tree is built once.
+    """
+
+    def __init__(self, positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: float):
+        self.padded = pad_cell(positions, cell, pbc, cutoff_A)
+        self.cloud = cKDTree(self.padded.points)
+        self.cutoff_A = float(cutoff_A)
+        self.natoms = len(positions)
+
+    def pairs(self, centres: np.ndarray | None = None) -> NeighbourList:
+        """Pairs i -> j closer than the cutoff for ``centres`` (atom indices; default all), sorted by
+        centre then distance; ``i`` holds the original atom indices."""
+        padded = self.padded
+        chosen = np.arange(self.natoms) if centres is None else np.asarray(centres, dtype=np.int64)
+        tree = cKDTree(padded.atoms[chosen])
+        pairs = tree.sparse_distance_matrix(self.cloud, self.cutoff_A, output_type="ndarray")
+        i, k, d = chosen[pairs["i"].astype(np.int64)], pairs["j"].astype(np.int64), pairs["v"]
+        keep = k != i  # the atom itself (ghosts are never at index < natoms)
+        i, k, d = i[keep], k[keep], d[keep]
+        order = np.lexsort((d, i))
+        i, k, d = i[order], k[order], d[order]
+        vectors = padded.points[k] - padded.atoms[i]
+        return NeighbourList(i, padded.owner[k], vectors, d, self.natoms)
+
+
 def neighbour_list(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: float) -> NeighbourList:
     """All pairs closer than ``cutoff_A``, sorted by centre atom then distance."""
-    padded = pad_cell(positions, cell, pbc, cutoff_A)
-    centres = cKDTree(padded.atoms)
-    cloud = cKDTree(padded.points)
-    pairs = centres.sparse_distance_matrix(cloud, cutoff_A, output_type="ndarray")
-    i, k, d = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), pairs["v"]
-    keep = k != i  # the atom itself (ghosts are never at index < natoms)
-    i, k, d = i[keep], k[keep], d[keep]
-    order = np.lexsort((d, i))
-    i, k, d = i[order], k[order], d[order]
-    vectors = padded.points[k] - padded.atoms[i]
-    return NeighbourList(i, padded.owner[k], vectors, d, len(positions))
+    return NeighbourSearch(positions, cell, pbc, cutoff_A).pairs()
 
 
 def nearest_neighbours(positions: np.ndarray, cell: np.ndarray, pbc, count: int,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from simkit.config.schema import ExistingFile, Schema, resolve_path
 from simkit.errors import InputDataError
@@ -150,6 +150,9 @@ class CrystallinityOptions(FrameSelection):
     min_solid_bonds: int = Field(default=7, ge=1, description="bond_order: solid-like bonds of a crystal-like atom")
     slab_axis: int = Field(default=2, ge=0, le=2, description="cell vector of the region slabs (0, 1, 2)")
     slabs: int = Field(default=1, ge=1, description="number of slab regions (1: whole cell only)")
+    per_atom_scores: bool | None = Field(
+        default=None, description="write every atom's score of every frame (default: when frames x atoms "
+        "<= 5e7, i.e. 200 MB)")
 
     @model_validator(mode="after")
     def _reference(self) -> "CrystallinityOptions":
@@ -171,6 +174,85 @@ class CrystallinityOptions(FrameSelection):
         return SoapParameters(cutoff_A=self.soap_cutoff_A, sigma_A=self.soap_sigma_A, n_max=self.soap_n_max,
                               l_max=self.soap_l_max, zeta=self.soap_zeta,
                               cutoff_width_A=min(1.0, self.soap_cutoff_A))
+
+
+# The crystal-like criterion of the grain analysis is the crystallinity analysis's own: these fields are
+# CrystallinityOptions' (same types, defaults, bounds and descriptions, written once, there).
+_CRYSTAL = CrystallinityOptions.model_fields
+GRAIN_CRYSTAL_KEYS = ("method", "reference_file", "reference_lattice", "threshold", "soap_cutoff_A", "soap_sigma_A",
+                      "soap_n_max", "soap_l_max", "soap_zeta", "average_radius_A", "q_degree", "q_neighbours",
+                      "q_cutoff_A", "bond_threshold", "min_solid_bonds")
+# A diameter histogram per frame: 0.01 nm bins up to 100 nm; more is noise and memory.
+MAX_DIAMETER_BINS = 10_000
+
+
+class GrainOptions(FrameSelection):
+    """Crystalline grains (crystal-like atoms of one Steinhardt orientation): count, diameters, nucleation events."""
+
+    method: Literal["soap", "bond_order"] = Field(
+        default="bond_order", description="crystal-like atoms by soap or bond_order (as the crystallinity analysis)")
+    reference_file: ExistingFile | None = _CRYSTAL["reference_file"]
+    reference_lattice: str | None = _CRYSTAL["reference_lattice"]
+    threshold: float = _CRYSTAL["threshold"]
+    soap_cutoff_A: float = _CRYSTAL["soap_cutoff_A"]
+    soap_sigma_A: float = _CRYSTAL["soap_sigma_A"]
+    soap_n_max: int = _CRYSTAL["soap_n_max"]
+    soap_l_max: int = _CRYSTAL["soap_l_max"]
+    soap_zeta: float = _CRYSTAL["soap_zeta"]
+    average_radius_A: float | None = _CRYSTAL["average_radius_A"]
+    q_degree: int = _CRYSTAL["q_degree"]
+    q_neighbours: int = _CRYSTAL["q_neighbours"]
+    q_cutoff_A: float | None = _CRYSTAL["q_cutoff_A"]
+    bond_threshold: float = _CRYSTAL["bond_threshold"]
+    min_solid_bonds: int = _CRYSTAL["min_solid_bonds"]
+    link_cutoff_A: float | None = Field(
+        default=None, gt=0, description="crystal-like atoms closer than this may share a grain (Å); default the "
+        "bond_order neighbour cutoff (q_cutoff_A, else from the reference crystal, between its 1st and 2nd shells)")
+    orientation_threshold: float = Field(
+        default=0.8, gt=-1, lt=1, description="orientation coherence Re Σ_m q̂_lm(i) q̂_lm(j)* above which two "
+        "linked crystal-like atoms belong to the same grain")
+    min_grain_atoms: int = Field(
+        default=20, ge=1, description="smaller connected clusters are not grains (counted as sub-critical clusters)")
+    critical_nucleus_atoms: int | None = Field(
+        default=None, ge=1, description="a new grain of at least this many atoms is a nucleation event "
+        "(default: min_grain_atoms)")
+    number_density_per_A3: float | None = Field(
+        default=None, gt=0, description="crystal number density for equivalent diameters (atoms/Å^3); "
+        "default each frame's atoms / cell volume")
+    diameter_bin_nm: float = Field(default=0.5, gt=0, description="bin width of the diameter histogram (nm)")
+    diameter_max_nm: float = Field(
+        default=50.0, gt=0, description="upper edge of the diameter histogram (nm); larger grains count in its last "
+        "bin")
+    per_atom_ids: bool | None = Field(
+        default=None, description="write every atom's grain id of every frame (-1: none; default: when frames x "
+        "atoms <= 5e7, i.e. 200 MB)")
+
+    @model_validator(mode="after")
+    def _criterion(self) -> "GrainOptions":
+        if self.reference_file is None and self.reference_lattice is None and self.q_cutoff_A is None:
+            raise ValueError("grains need a reference crystal to derive their cutoffs from: give reference_lattice "
+                             "(e.g. 'fcc Cu 3.615') or reference_file, or q_cutoff_A")
+        self.crystallinity_options()  # the crystallinity analysis's own checks of the criterion
+        if self.critical_nucleus_atoms is not None and self.critical_nucleus_atoms < self.min_grain_atoms:
+            raise ValueError(f"critical_nucleus_atoms ({self.critical_nucleus_atoms}) is below min_grain_atoms "
+                             f"({self.min_grain_atoms}): only grains can be nucleation events")
+        bins = self.diameter_max_nm / self.diameter_bin_nm
+        if bins > MAX_DIAMETER_BINS:
+            raise ValueError(f"diameter_max_nm / diameter_bin_nm = {bins:.3g} histogram bins; "
+                             f"at most {MAX_DIAMETER_BINS}")
+        return self
+
+    @property
+    def nucleus_atoms(self) -> int:
+        return self.min_grain_atoms if self.critical_nucleus_atoms is None else self.critical_nucleus_atoms
+
+    def crystallinity_options(self) -> CrystallinityOptions:
+        """The crystal-like criterion as the crystallinity analysis's options (whole cell, no slabs)."""
+        data = {key: getattr(self, key) for key in GRAIN_CRYSTAL_KEYS}
+        try:
+            return CrystallinityOptions.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from exc
 
 
 class DefectOptions(FrameSelection):

@@ -39,10 +39,24 @@ class ProfileResult:
     number_density: dict[str, np.ndarray]  # species -> (frames, bins), atoms/Å³
     mass_density_g_per_cm3: np.ndarray  # (frames, bins)
     axis: int
+    cell_lengths_A: np.ndarray  # (frames,) length of the profile's cell vector
 
     @property
     def frames(self) -> int:
         return len(self.steps)
+
+    @classmethod
+    def merge(cls, parts: list["ProfileResult"]) -> "ProfileResult":
+        """One result from results of consecutive blocks of frames (in order).
+
+        Slab centres are the mean cell length over all frames, as the serial run computes them.
+        """
+        lengths = np.concatenate([p.cell_lengths_A for p in parts])
+        bins = len(parts[0].position_A)
+        return cls((np.arange(bins) + 0.5) / bins * np.mean(lengths),
+                   np.concatenate([p.steps for p in parts]), np.concatenate([p.times_ps for p in parts]),
+                   {k: np.concatenate([p.number_density[k] for p in parts]) for k in parts[0].number_density},
+                   np.concatenate([p.mass_density_g_per_cm3 for p in parts]), parts[0].axis, lengths)
 
     def composition(self) -> dict[str, np.ndarray]:
         """Time-averaged atom fraction of each species per slab."""
@@ -98,10 +112,12 @@ def profiles_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], 
         lengths.append(np.linalg.norm(frame.cell_A[options.axis]))
     edges = (np.arange(options.bins) + 0.5) / options.bins * np.mean(lengths)
     return ProfileResult(edges, np.array(steps), np.array(times), {k: np.array(v) for k, v in density.items()},
-                         np.array(mass), options.axis)
+                         np.array(mass), options.axis, np.array(lengths))
 
 
-def analyse_profiles(trajectory: Trajectory, options: ProfileOptions, *, progress: bool = True) -> ProfileResult:
-    """Stream the selected frames into density and composition profiles."""
-    frames = iterate_frames(trajectory, options.indices(trajectory), "profiles", progress=progress)
-    return profiles_of_frames(frames, trajectory.numbers, options)
+def analyse_profiles(trajectory: Trajectory, options: ProfileOptions, *, progress: bool = True,
+                     frames: np.ndarray | None = None) -> ProfileResult:
+    """Stream the selected frames (or the block ``frames`` of them) into density and composition profiles."""
+    indices = options.indices(trajectory) if frames is None else frames
+    stream = iterate_frames(trajectory, indices, "profiles", progress=progress)
+    return profiles_of_frames(stream, trajectory.numbers, options)

@@ -14,6 +14,7 @@ images (exact for any cell and any r_max).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -114,9 +115,11 @@ class RdfAccumulator:
         self.r_max = float(self.edges[-1])
         self.pairs = [(a, b) for a in range(len(self.numbers)) for b in range(a, len(self.numbers))]
         self.counts = {pair: np.zeros(bins) for pair in self.pairs}
-        self.norm = {pair: 0.0 for pair in self.pairs}  # Σ_f N_a (N_b - δ_ab) / V_f
+        # Per-frame terms of Σ_f N_a (N_b - δ_ab) / V_f, summed exactly (math.fsum) by result(), so that
+        # accumulators of blocks of frames merge into bitwise the serial result (counts are integers).
+        self.norm = {pair: [] for pair in self.pairs}
         self.centres = np.zeros(len(self.numbers))  # Σ_f N_a
-        self.total_norm = 0.0
+        self.total_norm: list[float] = []
         self.frames = 0
 
     def add(self, positions: np.ndarray, cell: np.ndarray, pbc, numbers: np.ndarray) -> None:
@@ -131,12 +134,23 @@ class RdfAccumulator:
             counts = trees[a].count_neighbors(clouds[b], self.edges, cumulative=False)
             self.counts[(a, b)] += counts[1:]
             n_a, n_b = len(members[a]), len(members[b])
-            self.norm[(a, b)] += n_a * (n_b - (a == b)) / volume
+            self.norm[(a, b)].append(n_a * (n_b - (a == b)) / volume)
         for a, m in enumerate(members):
             self.centres[a] += len(m)
         natoms = len(positions)
-        self.total_norm += natoms * (natoms - 1) / volume
+        self.total_norm.append(natoms * (natoms - 1) / volume)
         self.frames += 1
+
+    def merge(self, other: "RdfAccumulator") -> None:
+        """Add the frames ``other`` accumulated (same species and bins)."""
+        if other.numbers != self.numbers or not np.array_equal(other.edges, self.edges):
+            raise ValueError("cannot merge g(r) accumulators of different species or bins")
+        for pair in self.pairs:
+            self.counts[pair] += other.counts[pair]
+            self.norm[pair] += other.norm[pair]
+        self.centres += other.centres
+        self.total_norm += other.total_norm
+        self.frames += other.frames
 
     def add_frame(self, frame: Frame) -> None:
         self.add(frame.positions_A, frame.cell_A, frame.pbc, frame.numbers)
@@ -148,7 +162,7 @@ class RdfAccumulator:
         total = np.zeros_like(r)
         for (a, b), counts in self.counts.items():
             name_a, name_b = self.species[a], self.species[b]
-            g[pair_label(name_a, name_b)] = _ratio(counts, self.norm[(a, b)] * shells)
+            g[pair_label(name_a, name_b)] = _ratio(counts, math.fsum(self.norm[(a, b)]) * shells)
             cumulative = np.cumsum(counts)
             coordination[pair_label(name_a, name_b)] = _ratio(cumulative, self.centres[a])
             if a != b:
@@ -157,7 +171,7 @@ class RdfAccumulator:
             else:
                 total += counts
         if len(self.species) > 1:
-            g["total"] = _ratio(total, self.total_norm * shells)
+            g["total"] = _ratio(total, math.fsum(self.total_norm) * shells)
             coordination["total"] = _ratio(np.cumsum(total), self.centres.sum())
         return RdfResult(r, self.edges, g, coordination, self.frames, self.species)
 
@@ -169,14 +183,25 @@ def _ratio(numerator: np.ndarray, denominator) -> np.ndarray:
 
 def rdf_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], options: RdfOptions) -> RdfResult:
     """g(r) of any iterable of frames (e.g. synthetic ones in tests)."""
+    return _accumulate(frames, species_numbers, options).result()
+
+
+def _accumulate(frames: Iterable[Frame], species_numbers: Iterable[int], options: RdfOptions) -> RdfAccumulator:
     accumulator = RdfAccumulator(species_numbers, options.r_max_A, options.bin_width_A)
     for frame in frames:
         accumulator.add_frame(frame)
-    return accumulator.result()
+    return accumulator
 
 
-def analyse_rdf(trajectory: Trajectory, options: RdfOptions, *, progress: bool = True) -> RdfResult:
-    """Stream the selected frames of ``trajectory`` into partial g(r)."""
-    indices = options.indices(trajectory)
-    frames = iterate_frames(trajectory, indices, "rdf", progress=progress)
-    return rdf_of_frames(frames, trajectory.numbers, options)
+def rdf_partial(trajectory: Trajectory, options: RdfOptions, *, progress: bool = True,
+                frames: np.ndarray | None = None) -> RdfAccumulator:
+    """The unnormalised histograms of ``frames`` (a block of the selection; default all of it), for
+    ranks that each take a block and merge (:mod:`simkit.analysis.parallel`)."""
+    indices = options.indices(trajectory) if frames is None else frames
+    return _accumulate(iterate_frames(trajectory, indices, "rdf", progress=progress), trajectory.numbers, options)
+
+
+def analyse_rdf(trajectory: Trajectory, options: RdfOptions, *, progress: bool = True,
+                frames: np.ndarray | None = None) -> RdfResult:
+    """Stream the selected frames of ``trajectory`` (or the block ``frames`` of them) into partial g(r)."""
+    return rdf_partial(trajectory, options, progress=progress, frames=frames).result()

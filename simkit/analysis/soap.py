@@ -28,11 +28,12 @@ import scipy.sparse
 from scipy.special import spherical_in
 
 from simkit.analysis.harmonics import degree_of_column, real_harmonics
-from simkit.analysis.neighbors import neighbour_list
+from simkit.analysis.neighbors import NeighbourSearch
 
 _RADIAL_GRID = 1025  # points in the tabulated radial integrals I_nl(d)
 _QUADRATURE = 400  # points of the r integral
 _PAIR_CHUNK = 200_000  # pairs per block (bounds memory: block x n_max x (l_max+1)^2 floats)
+ATOM_BLOCK = 10_000  # centre atoms per block: ~150 MB of pairs and coefficients at the defaults
 
 
 @dataclass(frozen=True)
@@ -111,38 +112,52 @@ class SoapDescriptor:
         frac = (position - low)[:, None, None]
         return self._table[low] * (1.0 - frac) + self._table[low + 1] * frac
 
-    def compute(self, positions: np.ndarray, cell: np.ndarray, pbc, numbers: np.ndarray) -> np.ndarray:
-        """Unit-length power spectra (N, size) of one configuration."""
-        p = self.parameters
+    def compute(self, positions: np.ndarray, cell: np.ndarray, pbc, numbers: np.ndarray, *,
+                dtype=np.float64, block_atoms: int = ATOM_BLOCK) -> np.ndarray:
+        """Unit-length power spectra (N, size) of one configuration, in ``dtype``.
+
+        Atoms are taken ``block_atoms`` centres at a time, so the transient memory
+        (pairs, coefficients) is bounded whatever the frame's size; the result
+        itself is N x size (952 values per atom for two species at n_max 8, l_max 6).
+        """
         natoms = len(positions)
         channel_of = {z: k for k, z in enumerate(self.species)}
         unknown = sorted(set(np.unique(numbers).tolist()) - set(channel_of))
         if unknown:
             raise ValueError(f"atomic numbers {unknown} are not among the SOAP species {list(self.species)}")
-        channel = np.array([channel_of[int(z)] for z in numbers])
-        pairs = neighbour_list(positions, cell, pbc, p.cutoff_A)
+        channel = np.array([channel_of[int(z)] for z in numbers], dtype=np.int64)
+        search = NeighbourSearch(positions, cell, pbc, self.parameters.cutoff_A)
+        spectra = np.empty((natoms, self.size), dtype=dtype)
+        for start in range(0, natoms, block_atoms):
+            centres = np.arange(start, min(start + block_atoms, natoms))
+            spectra[centres] = self._block(search.pairs(centres), channel, start, len(centres))
+        return spectra
+
+    def _block(self, pairs, channel: np.ndarray, start: int, count: int) -> np.ndarray:
+        """Spectra of the ``count`` atoms from ``start`` whose pairs are ``pairs``."""
+        p = self.parameters
         nspecies = len(self.species)
         nharm = (p.l_max + 1) ** 2
-        coefficients = np.zeros((natoms * nspecies, p.n_max * nharm))
-        rows = pairs.i * nspecies + channel[pairs.j]
-        for start in range(0, len(rows), _PAIR_CHUNK):
-            block = slice(start, start + _PAIR_CHUNK)
+        coefficients = np.zeros((count * nspecies, p.n_max * nharm))
+        rows = (pairs.i - start) * nspecies + channel[pairs.j]
+        for first in range(0, len(rows), _PAIR_CHUNK):
+            block = slice(first, first + _PAIR_CHUNK)
             radial = self._radial(pairs.distances[block])[:, :, self._degree]  # (P, n, lm)
             angular = real_harmonics(p.l_max, pairs.vectors[block])  # (P, lm)
             values = (radial * angular[:, None, :]).reshape(len(angular), -1)
             scatter = scipy.sparse.csr_matrix(
                 (np.ones(len(angular)), (rows[block], np.arange(len(angular)))),
-                shape=(natoms * nspecies, len(angular)),
+                shape=(count * nspecies, len(angular)),
             )
             coefficients += scatter @ values
         # (N, species*n, lm) -> power spectrum over channel pairs and degrees.
-        c = coefficients.reshape(natoms, nspecies * p.n_max, nharm)
-        spectrum = np.empty((natoms, len(self._upper[0]), p.l_max + 1))
+        c = coefficients.reshape(count, nspecies * p.n_max, nharm)
+        spectrum = np.empty((count, len(self._upper[0]), p.l_max + 1))
         for l in range(p.l_max + 1):
             cols = slice(l * l, (l + 1) ** 2)
             block = np.einsum("iam,ibm->iab", c[:, :, cols], c[:, :, cols])
             spectrum[:, :, l] = block[:, self._upper[0], self._upper[1]] * self._weights
-        spectrum = spectrum.reshape(natoms, -1)
+        spectrum = spectrum.reshape(count, -1)
         norms = np.linalg.norm(spectrum, axis=1, keepdims=True)
         return np.divide(spectrum, norms, out=np.zeros_like(spectrum), where=norms > 0)
 

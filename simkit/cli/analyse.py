@@ -17,9 +17,10 @@ import typing
 from pathlib import Path
 
 from simkit.analysis import ANALYSES, options_model, run_analysis
+from simkit.analysis.parallel import SPLIT
 from simkit.config.loader import validate_config
 from simkit.errors import InputDataError
-from simkit.runtime.mpi import launcher_rank
+from simkit.runtime.mpi import launcher_rank, launcher_size
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,8 @@ def add_model_flags(parser: argparse.ArgumentParser, model) -> None:
 
 
 class Command:
-    """Analyse an H5MD or extended XYZ trajectory: rdf, angles, coordination, msd, profiles, crystallinity or
-    defects (msd needs H5MD: extended XYZ has no image flags to unwrap positions).
+    """Analyse an H5MD or extended XYZ trajectory: rdf, angles, coordination, msd, profiles, crystallinity,
+    defects or grains (msd needs H5MD: extended XYZ has no image flags to unwrap positions).
 
     Writes <name>.h5 (units attributes), <name>.csv (units in headers), <name>.png
     and run_summary.json into the output directory (default: analysis/<name>/
@@ -80,7 +81,7 @@ class Command:
     """
 
     help = ("analyse an H5MD or extended XYZ trajectory (rdf, angles, coordination, msd, profiles, crystallinity, "
-            "defects)")
+            "defects, grains)")
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,9 +112,11 @@ class Command:
         given = {k: v for k, v in vars(args).items() if k not in reserved}
         options = validate_config(options_model(args.analysis), given, source=f"simkit analyse {args.analysis}", base_dir=Path.cwd())
         output_dir = Command.run_dir(args)
+        if args.analysis in SPLIT and launcher_size() > 1:
+            return _run_on_every_rank(args, options, output_dir)
         rank = launcher_rank()  # from the environment: MPI is not initialised for a serial analysis
         if rank != 0:
-            return 0  # analyses read one file serially; extra MPI ranks have nothing to do
+            return 0  # an analysis that does not split over frames runs on rank 0; the others have nothing to do
         record = RunRecord(f"analyse {args.analysis}", output_dir, options, inputs=[args.file])
         with record:
             result, outputs = run_analysis(args.file, args.analysis, options, output_dir,
@@ -123,6 +126,32 @@ class Command:
             record.add_result("summary", _summary(args.analysis, result))
         log.info("%s of %s: outputs in %s", args.analysis, args.file, output_dir)
         return 0
+
+
+def _run_on_every_rank(args: argparse.Namespace, options, output_dir: Path) -> int:
+    """The selected frames split over the ranks (:mod:`simkit.analysis.parallel`); rank 0 writes."""
+    # lazy: keep `simkit --help` fast
+    from simkit.analysis.parallel import run_split
+    from simkit.runtime.mpi import on_root, world
+    from simkit.runtime.provenance import RunRecord
+
+    comm = world()
+    record = RunRecord(f"analyse {args.analysis}", output_dir, options, inputs=[args.file], rank=comm.Get_rank(),
+                       mpi_size=comm.Get_size())
+    with record:
+        result = run_split(args.file, args.analysis, options, comm, progress=not args.no_progress)
+
+        def write():
+            outputs = result.write(Path(output_dir))
+            for kind, path in outputs.items():
+                record.add_output(kind, path)
+            record.add_result("summary", _summary(args.analysis, result))
+            record.add_result("frames_split_over_ranks", comm.Get_size())
+
+        on_root(comm, write)
+    if comm.Get_rank() == 0:
+        log.info("%s of %s on %d ranks: outputs in %s", args.analysis, args.file, comm.Get_size(), output_dir)
+    return 0
 
 
 def _summary(name: str, result) -> dict:
@@ -138,6 +167,8 @@ def _summary(name: str, result) -> dict:
         return {"frames": result.frames, "triplets": result.triplets}
     if name == "defects":
         return result.summary()
+    if name == "grains":
+        return result.summary()  # frames, final grain count, final mean equivalent diameter (nm)
     if name == "coordination":
         return {"frames": result.frames, "mean": {k: float(v.mean()) for k, v in result.mean.items()}}
     return {"frames": result.frames}

@@ -29,6 +29,11 @@ class Command:
         parser.add_argument(
             "--overwrite", action="store_true", help="start again even if output_dir holds an unfinished run"
         )
+        parser.add_argument(
+            "--stop-after-steps", type=int, metavar="N",
+            help="run at most N MD steps now, then write a checkpoint and stop (exit 0, status 'stopped'); "
+                 "--resume continues. For wall-time limits: N = steps per second x the time you have",
+        )
 
     @staticmethod
     def run_dir(args: argparse.Namespace) -> Path:
@@ -41,7 +46,13 @@ class Command:
 
         protocol, source = _protocol(args)
         comm = world()
-        summary = run_protocol(protocol, comm, resume=bool(args.resume), overwrite=args.overwrite, source=source)
+        summary = run_protocol(protocol, comm, resume=bool(args.resume), overwrite=args.overwrite, source=source,
+                               stop_after_steps=args.stop_after_steps)
+        if summary.get("status") == "stopped":
+            if comm.Get_rank() == 0:
+                log.info("md stopped at step %s as asked; outputs so far in %s; continue with: simkit md %s --resume",
+                         summary["results"].get("stopped_at_step"), protocol.output_dir, source)
+            return 0
         if comm.Get_rank() == 0:
             final = summary.get("results", {}).get("final_thermo", {})
             log.info(

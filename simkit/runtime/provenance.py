@@ -20,6 +20,7 @@ from typing import Any, Iterable, Protocol
 
 from pydantic import BaseModel
 
+from simkit.errors import StopRequested
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.hashing import sha256_file
 from simkit.runtime.mpi import launcher_record
@@ -34,6 +35,7 @@ class RunStatus(StrEnum):
     FINISHED = "finished"
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # Ctrl-C
+    STOPPED = "stopped"  # stopped on request at a checkpoint (e.g. simkit md --stop-after-steps); resumable
 
 
 class Described(Protocol):
@@ -120,6 +122,9 @@ class RunRecord:
         self.data["wall_time_s"] = round(time.perf_counter() - self._start, 3)
         if exc is None:
             self.data["status"] = RunStatus.FINISHED
+        elif isinstance(exc, StopRequested):
+            self.data["status"] = RunStatus.STOPPED
+            self.data["stopped"] = str(exc)
         else:
             self.data["status"] = RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
             self.data["error"] = f"{type(exc).__name__}: {exc}"

@@ -42,6 +42,7 @@ def run_dir(tmp_path, rng) -> Path:
 
 
 EXTRA = {"crystallinity": ["--reference-lattice", "fcc Cu 3.615", "--slabs", "2"],
+         "grains": ["--reference-lattice", "fcc Cu 3.615"],
          "angles": ["--cutoff-A", "3.0"], "coordination": ["--pair-cutoffs-A", "Cu-Cu=3.0"]}
 
 

@@ -17,6 +17,7 @@ never loses or repeats it.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from simkit.drivers.md.records import ProfileTable, ThermoTable
 from simkit.drivers.md.rescale import rescale_volume
 from simkit.drivers.md.state import Checkpoint, RunState, now
 from simkit.drivers.md.trajectory import TrajectoryRecord
+from simkit.errors import StopRequested
 from simkit.lammps import dynamics, heat, regions, thermostats
 from simkit.lammps.checkpoint import remove_checkpoints, write_checkpoint
 from simkit.lammps.observables import ZProfile
@@ -67,10 +69,13 @@ class Executor:
     output_dir: Path
     checkpoint_every: int | None
     comm: object = None  # the session's communicator, for rank-0 work shared with every rank
+    stop_at_step: int | None = None  # stop (checkpoint first) on reaching this step; None: run to the end
     segment_records: list[dict] = field(default_factory=list)
     _flux_start: float | None = None
     _begin_time: float = 0.0
     _checkpoints: list[Path] = field(default_factory=list)
+    checkpoint_s: float = 0.0  # wall time spent writing restart files in this attempt
+    checkpoints_written: int = 0
 
     @property
     def rank(self) -> int:
@@ -82,10 +87,15 @@ class Executor:
     # -- segments ----------------------------------------------------------------------
     def run(self, segment: Segment, resume: Checkpoint | None = None) -> dict:
         """Run one segment (from its middle when ``resume`` is a checkpoint inside it)."""
+        if self.stop_at_step is not None and self.step() >= self.stop_at_step:
+            # Every rank counts the same steps, so every rank stops here together.
+            raise StopRequested(f"stopped as asked at step {self.step()}, before segment {segment.label}; "
+                                "continue with --resume")
         log.info("segment %s (%s)%s", segment.label, segment.kind, f", resumed at step {resume.step}" if resume else "")
         begin = resume.segment_begin_step if resume else self.step()
         self._begin_time = resume.segment_begin_time_ps if resume else current_time_ps(self.session)[1]
         record = {"label": segment.label, "stage": segment.stage.stage, "kind": segment.kind, "begin_step": begin}
+        clock = _Clock.start(self)
         if segment.kind == "velocity":
             self._velocities(segment)
         elif segment.kind == "minimise":
@@ -96,7 +106,7 @@ class Executor:
         else:
             record.update(self._md(segment, begin, resume))
         step, time_ps = current_time_ps(self.session)
-        record.update(end_step=step, begin_time_ps=self._begin_time, end_time_ps=time_ps)
+        record.update(end_step=step, begin_time_ps=self._begin_time, end_time_ps=time_ps, timing=clock.read(self))
         self.segment_records.append(record)
         self._frame_if_recording_starts(segment)
         self.checkpoint(segment, begin, complete=True)
@@ -194,6 +204,8 @@ class Executor:
         while step < end:
             offset = step - begin
             target = min([end] + [begin + (offset // c + 1) * c for c in cadences])
+            if self.stop_at_step is not None and step < self.stop_at_step < target:
+                target = self.stop_at_step
             self.session.run(target - step, start=begin, stop=end, setup=setup)
             setup = False
             step = target
@@ -208,6 +220,11 @@ class Executor:
             if self.checkpoint_every and offset % self.checkpoint_every == 0 and not at_end:
                 self.checkpoint(segment, begin, complete=False)
                 setup = True  # writing a restart re-initialises LAMMPS
+            if step == self.stop_at_step and not at_end:
+                if not (self.checkpoint_every and offset % self.checkpoint_every == 0):
+                    self.checkpoint(segment, begin, complete=False)
+                raise StopRequested(f"stopped as asked at step {step}, inside segment {segment.label}; "
+                                    "continue with --resume")
 
     # -- records -----------------------------------------------------------------------
     def _record_thermo(self, segment: Segment, thermo: dict[str, float]) -> None:
@@ -239,6 +256,11 @@ class Executor:
         self.recorders.trajectory.frame(self.session, segment.outputs.record, self.step())
 
     # -- checkpoints -------------------------------------------------------------------
+    def checkpoint_timing(self) -> dict:
+        """Restart files written in this attempt and the mean seconds each took."""
+        count = self.checkpoints_written
+        return {"written": count, "s_per_checkpoint": round(self.checkpoint_s / count, 4) if count else None}
+
     def remember_checkpoint(self, path: Path) -> None:
         """A restart file from an earlier attempt that stays until newer ones replace it."""
         self._checkpoints = [Path(path)]
@@ -247,7 +269,10 @@ class Executor:
         step = self.step()
         folder = RunState.folder(self.output_dir)
         name = f"step{step:012d}-segment{segment.index:03d}{'-done' if complete else ''}.restart"
+        started = time.perf_counter()
         path = write_checkpoint(self.session, folder / name)
+        self.checkpoint_s += time.perf_counter() - started
+        self.checkpoints_written += 1
         self.state.checkpoint = Checkpoint(
             restart_file=name, segment=segment.index, segment_begin_step=begin,
             segment_begin_time_ps=self._begin_time, step=step,
@@ -263,6 +288,29 @@ class Executor:
         if self.rank == 0:
             remove_checkpoints(folder, keep=self._checkpoints)
         log.debug("checkpoint %s (segment %s, %s)", name, segment.label, "done" if complete else "in progress")
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """Wall time of a segment in this attempt, and the share of it spent writing frames."""
+
+    wall: float
+    step: int
+    write_s: float
+    frames: int
+
+    @classmethod
+    def start(cls, executor: Executor) -> "_Clock":
+        trajectory = executor.recorders.trajectory
+        return cls(time.perf_counter(), executor.step(), trajectory.write_s, trajectory.frames_written)
+
+    def read(self, executor: Executor) -> dict:
+        trajectory = executor.recorders.trajectory
+        wall, steps = time.perf_counter() - self.wall, executor.step() - self.step
+        frames, write_s = trajectory.frames_written - self.frames, trajectory.write_s - self.write_s
+        return {"wall_s": round(wall, 3), "steps_this_attempt": steps,
+                "s_per_step": round(wall / steps, 6) if steps else None, "frames_written": frames,
+                "s_per_frame": round(write_s / frames, 4) if frames else None}
 
 
 def describe_segments(plan: Plan) -> list[dict]:

@@ -142,7 +142,7 @@ def build_plan(protocol: MdProtocol, potential: Potential, *, source: str = "pro
         _check_stage_regions(stage, index, names, blocks, region_atoms, source, notes)
         if isinstance(stage, S.RescaleVolumeStage):
             _check_average_of(stage, index, segments, source)
-        segments += _segments(protocol, stage, index, len(segments))
+        segments += stage_segments(protocol, stage, index, len(segments))
     return Plan(atoms=atoms, blocks=blocks, segments=segments, profile_bins=bins, device=device,
                 region_atoms=region_atoms, notes=notes)
 
@@ -241,7 +241,9 @@ def _outputs(protocol: MdProtocol, stage) -> Outputs:
     return Outputs(thermo_every=thermo, trajectory_every=trajectory, profile_every=profile, record=tuple(record))
 
 
-def _segments(protocol: MdProtocol, stage, stage_index: int, first: int) -> list[Segment]:
+def stage_segments(protocol: MdProtocol, stage, stage_index: int, first: int) -> list[Segment]:
+    """The segments ``stage`` runs as (numbered from ``first``): what the run executes, and what
+    a cost model counts (:mod:`simkit.bench.predict_protocol`)."""
     label = stage.name or f"{stage_index}-{stage.stage}"
     outputs = _outputs(protocol, stage)
     timestep = getattr(stage, "timestep_fs", None) or protocol.timestep_fs

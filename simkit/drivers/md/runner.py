@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import shutil
+import time
 from pathlib import Path
 
 from ase import Atoms
@@ -38,7 +40,7 @@ from simkit.drivers.md.state import (
     save_protocol,
 )
 from simkit.drivers.md.trajectory import TrajectoryRecord
-from simkit.errors import ConfigError, LammpsError
+from simkit.errors import ConfigError, LammpsError, StopRequested
 from simkit.io import TRAJECTORY_FILE
 from simkit.lammps import observables, regions
 from simkit.lammps.checkpoint import read_checkpoint
@@ -58,15 +60,20 @@ INITIAL_STRUCTURE = "initial.extxyz"  # the cell as built, before any MD: e.g. a
 
 def run_protocol(
     protocol: MdProtocol, comm=None, *, resume: bool = False, overwrite: bool = False, source: str = "protocol",
-    atoms: Atoms | None = None,
+    atoms: Atoms | None = None, stop_after_steps: int | None = None,
 ) -> dict:
     """Run every stage in order (or continue from the last checkpoint); returns the run summary.
 
     ``source`` names the config in error messages. A fresh run refuses an
     ``output_dir`` holding an unfinished run unless ``overwrite``; ``resume``
     refuses a run whose protocol or input files changed. ``atoms``: the
-    structure, instead of building ``protocol.structure`` again.
+    structure, instead of building ``protocol.structure`` again. ``stop_after_steps``: run at most
+    this many MD steps in this call, then write a checkpoint and return with status ``stopped``
+    (a wall-time budget on a cluster; ``resume`` continues from there).
     """
+    if stop_after_steps is not None and stop_after_steps < 1:
+        raise ConfigError(f"{source}: stop_after_steps must be at least 1, got {stop_after_steps}")
+    started = time.perf_counter()
     rank, size = rank_of(comm), size_of(comm)
     out = Path(protocol.output_dir)
     potential = protocol.potential.build()
@@ -103,52 +110,79 @@ def run_protocol(
     log_name = LAMMPS_LOG if checkpoint is None else f"lammps.resume{len(attempts) - 1}.log"
     if rank == 0:
         plan.atoms.write(out / INITIAL_STRUCTURE, parallel=False)
-    with record, LammpsSession(comm, log_path=out / log_name) as session:
-        frozen = _load_system(session, plan, potential, checkpoint, out)
-        criterion = protocol.crystallinity.criterion() if protocol.crystallinity else None
-        watched = observables.define_observables(session, plan.blocks, criterion)
-        observables.install_thermo(session, watched)
-        recorders = _recorders(protocol, plan, session, comm, out, watched, checkpoint, record.data)
-        record.add_output("thermo", out / THERMO_CSV)
-        record.add_output("initial_structure", out / INITIAL_STRUCTURE)
-        record.add_output("trajectory", out / TRAJECTORY_FILE)
-        record.add_output("lammps_log", out / log_name)
-        record.add_output("checkpoints", RunState.folder(out))
-        if recorders.profiles is not None:
-            record.add_output("profiles", out / PROFILES_CSV)
-        record.add_result("natoms", len(plan.atoms))
-        record.add_result("frozen_atoms", frozen)
-        record.add_result("regions", {b.name: b.describe() | {"dynamic_atoms_at_start": plan.region_atoms[b.name]}
-                                      for b in plan.blocks})
-        if plan.device is not None:
-            record.add_result("device", plan.device.describe())
-        record.add_result("plan", describe_segments(plan))
-        record.add_result("attempts", attempts)
-        executor = Executor(session, plan, protocol.seed, recorders, state, out, protocol.checkpoint_every,
-                            comm=comm)
-        try:
-            _run_segments(executor, plan, checkpoint, out)
-        except BaseException as exc:
+    try:
+        with record, LammpsSession(comm, log_path=out / log_name) as session:
+            frozen = _load_system(session, plan, potential, checkpoint, out)
+            criterion = protocol.crystallinity.criterion() if protocol.crystallinity else None
+            watched = observables.define_observables(session, plan.blocks, criterion)
+            observables.install_thermo(session, watched)
+            recorders = _recorders(protocol, plan, session, comm, out, watched, checkpoint, record.data)
+            _describe_run(record, plan, recorders, frozen, attempts, out, log_name)
+            stop_at = None if stop_after_steps is None else session.step + stop_after_steps
+            executor = Executor(session, plan, protocol.seed, recorders, state, out, protocol.checkpoint_every,
+                                comm=comm, stop_at_step=stop_at)
+            record.add_result("setup_s", round(time.perf_counter() - started, 3))
+            try:
+                _run_segments(executor, plan, checkpoint, out)
+            except StopRequested as stop:
+                record.add_result("segments", executor.segment_records)
+                record.add_result("stopped_at_step", session.step)
+                record.add_result("peak_memory_MiB_per_rank", _peak_memory_MiB(comm))
+                record.add_result("checkpoints", executor.checkpoint_timing())
+                recorders.trajectory.close("stopped")
+                log.info("%s", stop)
+                raise
+            except BaseException as exc:
+                record.add_result("segments", executor.segment_records)
+                # A rank that failed alone cannot join the collective close (the CLI aborts the others);
+                # the file keeps every frame committed so far either way.
+                if not (isinstance(exc, LammpsError) and exc.fatal):
+                    recorders.trajectory.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+                raise
+            recorders.trajectory.close()
             record.add_result("segments", executor.segment_records)
-            # A rank that failed alone cannot join the collective close (the CLI aborts the others);
-            # the file keeps every frame committed so far either way.
-            if not (isinstance(exc, LammpsError) and exc.fatal):
-                recorders.trajectory.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
-            raise
-        recorders.trajectory.close()
-        record.add_result("segments", executor.segment_records)
-        final = session.to_atoms()
-        if rank == 0:
-            final.write(out / FINAL_STRUCTURE, parallel=False)
-        record.add_output("final_structure", out / FINAL_STRUCTURE)
-        record.add_result("final_thermo", recorders.thermo.last)
-        record.add_result("heat", [s["heat"] for s in executor.segment_records if "heat" in s])
-        state.finished = True
-        state.attempts[-1]["finished"] = now()
-        state.save(out, rank)
-        if rank == 0:
-            _summary_figure(out, executor.segment_records, f"{out.name}: {len(plan.atoms)} atoms", record)
+            record.add_result("peak_memory_MiB_per_rank", _peak_memory_MiB(comm))
+            record.add_result("checkpoints", executor.checkpoint_timing())
+            final = session.to_atoms()
+            if rank == 0:
+                final.write(out / FINAL_STRUCTURE, parallel=False)
+            record.add_output("final_structure", out / FINAL_STRUCTURE)
+            record.add_result("final_thermo", recorders.thermo.last)
+            record.add_result("heat", [s["heat"] for s in executor.segment_records if "heat" in s])
+            state.finished = True
+            state.attempts[-1]["finished"] = now()
+            state.save(out, rank)
+            if rank == 0:
+                _summary_figure(out, executor.segment_records, f"{out.name}: {len(plan.atoms)} atoms", record)
+    except StopRequested:
+        pass  # the record says stopped; the state file names the checkpoint to resume from
     return record.data
+
+
+def _peak_memory_MiB(comm) -> list[float]:
+    """Each rank's peak resident memory so far (MiB), in rank order (collective)."""
+    mine = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # KiB on Linux
+    return comm.allgather(mine) if comm is not None and comm.Get_size() > 1 else [mine]
+
+
+def _describe_run(record: RunRecord, plan: Plan, recorders: Recorders, frozen: int, attempts: list[dict],
+                  out: Path, log_name: str) -> None:
+    """The outputs and the plan in run_summary.json, written before any step runs."""
+    record.add_output("thermo", out / THERMO_CSV)
+    record.add_output("initial_structure", out / INITIAL_STRUCTURE)
+    record.add_output("trajectory", out / TRAJECTORY_FILE)
+    record.add_output("lammps_log", out / log_name)
+    record.add_output("checkpoints", RunState.folder(out))
+    if recorders.profiles is not None:
+        record.add_output("profiles", out / PROFILES_CSV)
+    record.add_result("natoms", len(plan.atoms))
+    record.add_result("frozen_atoms", frozen)
+    record.add_result("regions", {b.name: b.describe() | {"dynamic_atoms_at_start": plan.region_atoms[b.name]}
+                                  for b in plan.blocks})
+    if plan.device is not None:
+        record.add_result("device", plan.device.describe())
+    record.add_result("plan", describe_segments(plan))
+    record.add_result("attempts", attempts)
 
 
 def _load_system(session: LammpsSession, plan: Plan, potential, checkpoint: Checkpoint | None, out: Path) -> int:

@@ -16,6 +16,7 @@ unwrapped positions stay exact; observables still describe the whole system.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -77,6 +78,8 @@ class TrajectoryRecord:
         )
         self.last_frame_step = resume_after_step
         self.last_observable_step = last_observable_step
+        self.write_s = 0.0  # wall time spent writing frames in this attempt (gather + write + commit)
+        self.frames_written = 0
         self.min_solid_bonds = min_solid_bonds
         self.numbers = None if species is None else np.array([atomic_numbers[s] for s in species])
 
@@ -84,7 +87,10 @@ class TrajectoryRecord:
         """Append the current frame; False if a frame at this step or later is stored already."""
         if self.last_frame_step is not None and step <= self.last_frame_step:
             return False
+        started = time.perf_counter()
         append_session(self.writer, session, per_atom=self._per_atom(session, record), numbers=self.numbers)
+        self.write_s += time.perf_counter() - started
+        self.frames_written += 1
         self.last_frame_step = step
         return True
 
