@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from simkit.bench.predict import PredictConfig
 from simkit.bench.scaling import ScalingConfig
 from simkit.config import load_config
 from simkit.demo.config import DemoConfig
@@ -29,6 +30,7 @@ SCHEMAS.update(diffusion=DiffusionConfig)
 SCHEMAS.update(demo=DemoConfig)
 SCHEMAS.update(tde=TdeConfig, cascade=CascadeConfig)
 SCHEMAS.update(validate=ValidateConfig)
+SCHEMAS.update(predict=PredictConfig)
 
 
 def _examples():
