@@ -336,7 +336,7 @@ class H5mdWriter:
         particles = f[L.PARTICLES]
         if "position" in particles:
             steps = particles["position/step"][: int(committed[0])]
-            keep = len(steps) if resume_after_step is None else int(np.searchsorted(steps, resume_after_step, "right"))
+            keep = _records_to_keep(steps, resume_after_step)
             self._natoms = int(particles["position/value"].shape[1])
             self._numbers = particles["species"][...]
             self._check_layout(particles)
@@ -376,7 +376,7 @@ class H5mdWriter:
         clock = next((root[k] for k in root if "step" in root[k]), None)
         if clock is not None:
             steps = clock["step"][:committed_records]
-            keep = len(steps) if resume_after_step is None else int(np.searchsorted(steps, resume_after_step, "right"))
+            keep = _records_to_keep(steps, resume_after_step)
             for name in root:
                 root[f"{name}/value"].resize(keep, axis=0)
             clock["step"].resize(keep, axis=0)
@@ -637,3 +637,18 @@ def _split_images(positions: np.ndarray, cell: np.ndarray, pbc: Sequence[bool]) 
     shifts = np.floor(fractional)
     shifts[:, ~np.asarray(pbc, dtype=bool)] = 0.0
     return positions - shifts @ cell, shifts.astype(np.int32)
+
+
+def _records_to_keep(steps: np.ndarray, resume_after_step: int | None) -> int:
+    """How many leading records a resume keeps: those up to ``resume_after_step``, and never past the
+    first record whose step does not increase.
+
+    A SIGKILL in the middle of a flush can leave a record counted as committed whose step never
+    reached the disk (it reads as the fill value 0 after larger steps); it and everything after it
+    are dropped, and the resumed run writes them again from its checkpoint.
+    """
+    steps = np.asarray(steps)
+    increasing = np.concatenate([[True], np.diff(steps) > 0]) if len(steps) else np.ones(0, dtype=bool)
+    valid = len(steps) if increasing.all() else int(np.argmin(increasing))
+    steps = steps[:valid]
+    return valid if resume_after_step is None else int(np.searchsorted(steps, resume_after_step, "right"))
