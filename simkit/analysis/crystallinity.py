@@ -56,6 +56,23 @@ log = logging.getLogger(__name__)
 PER_ATOM_LIMIT = 50_000_000
 
 
+def keep_per_atom(choice: bool | None, frames: int, atoms: int, what: str, flag: str) -> bool:
+    """Whether to keep ``what`` for every frame: the user's ``choice``, else whether the whole selection
+    (``frames`` x ``atoms``, the same for every block of a split run) fits :data:`PER_ATOM_LIMIT`."""
+    if choice is not None:
+        return choice
+    if frames * atoms <= PER_ATOM_LIMIT:
+        return True
+    log.info("%s not kept: %d frames x %d atoms exceed %d values (%s keeps them)", what, frames, atoms,
+             PER_ATOM_LIMIT, flag)
+    return False
+
+
+def _stacked(scores: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
+    """Per-frame arrays as one (F, N) array, or the list itself when N varies between frames."""
+    return np.array(scores) if len({len(s) for s in scores}) <= 1 else scores
+
+
 def load_reference(options: CrystallinityOptions) -> Atoms | None:
     if options.reference_lattice is not None:
         return parse_lattice(options.reference_lattice)
@@ -164,7 +181,7 @@ class CrystallinityResult:
                                  for k in first.fraction_by_species},
             fraction_by_region=np.concatenate([p.fraction_by_region for p in parts]),
             region_label=first.region_label,
-            score=(np.array(scores) if len({len(s) for s in scores}) <= 1 else scores) if kept else None,
+            score=_stacked(scores) if kept else None,
             method=first.method, score_units=first.score_units, parameters=first.parameters,
         )
 
@@ -249,7 +266,7 @@ def crystallinity_of_frames(frames: Iterable[Frame], model: CrystallinityModel, 
         steps=np.array(steps), times_ps=np.array(times), fraction=np.array(fractions),
         fraction_by_species={k: np.array(v) for k, v in by_species.items()},
         fraction_by_region=np.array(by_region), region_label=label,
-        score=(np.array(scores) if len({len(s) for s in scores}) <= 1 else scores) if keep_scores else None,
+        score=_stacked(scores) if keep_scores else None,
         method=options.method, score_units="1", parameters=parameters,
     )
 
@@ -265,12 +282,8 @@ def analyse_crystallinity(trajectory: Trajectory, options: CrystallinityOptions,
     """
     selected = options.indices(trajectory)
     frames = selected if frames is None else frames
-    keep = options.per_atom_scores
-    if keep is None:
-        keep = len(selected) * trajectory.natoms <= PER_ATOM_LIMIT
-        if not keep:
-            log.info("per-atom scores not kept: %d frames x %d atoms exceed %d values (--per-atom-scores keeps "
-                     "them)", len(selected), trajectory.natoms, PER_ATOM_LIMIT)
+    keep = keep_per_atom(options.per_atom_scores, len(selected), trajectory.natoms, "per-atom scores",
+                         "--per-atom-scores")
     model = CrystallinityModel(options, trajectory.numbers)
     stream = iterate_frames(trajectory, frames, "crystallinity", progress=progress)
     return crystallinity_of_frames(stream, model, keep_scores=keep)

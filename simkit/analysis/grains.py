@@ -64,7 +64,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from simkit.analysis.crystallinity import PER_ATOM_LIMIT, CrystallinityModel
+from simkit.analysis.crystallinity import CrystallinityModel, keep_per_atom
 from simkit.analysis.frames import iterate_frames
 from simkit.analysis.grain_result import GrainResult
 from simkit.analysis.neighbors import neighbour_list
@@ -234,12 +234,8 @@ def analyse_grains(trajectory: Trajectory, options: GrainOptions, *, progress: b
     if len(where) == 0 or not np.array_equal(selected[where[0]:where[0] + len(block)], block):
         raise ValueError(f"frames must be a non-empty contiguous block of the selected frames "
                          f"({options.selection_text()}: {len(selected)} frames)")
-    keep = options.per_atom_ids
-    if keep is None:  # decided on the whole selection, so every block of a split run decides alike
-        keep = len(selected) * trajectory.natoms <= PER_ATOM_LIMIT
-        if not keep:
-            log.info("per-atom grain ids not kept: %d frames x %d atoms exceed %d values (--per-atom-ids keeps "
-                     "them)", len(selected), trajectory.natoms, PER_ATOM_LIMIT)
+    keep = keep_per_atom(options.per_atom_ids, len(selected), trajectory.natoms, "per-atom grain ids",
+                         "--per-atom-ids")
     finder = GrainFinder(options, trajectory.numbers)
     seed = None
     if where[0] > 0:
