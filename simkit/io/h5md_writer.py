@@ -422,15 +422,19 @@ class H5mdWriter:
 
         Species come as ``symbols`` or as atomic ``numbers`` (faster for big frames).
         Without ``images`` the positions are taken as unwrapped and split into
-        wrapped positions plus image flags along periodic directions.
+        wrapped positions plus image flags along periodic directions. Other ranks
+        may pass ``None`` arrays: they only take part in the error broadcast.
         """
-        if (symbols is None) == (numbers is None):
-            raise ValueError("give exactly one of symbols or numbers")
-        self._collective(lambda: self._write_frame(
-            int(step), float(time_ps), np.asarray(positions_A, dtype=float), np.asarray(cell_A, dtype=float),
-            _numbers(symbols) if numbers is None else np.asarray(numbers, dtype=np.int32),
-            tuple(bool(p) for p in pbc), images, velocities_A_per_ps, forces_eV_per_A, per_atom or {},
-        ))
+        def write():
+            if (symbols is None) == (numbers is None):
+                raise ValueError("give exactly one of symbols or numbers")
+            self._write_frame(
+                int(step), float(time_ps), np.asarray(positions_A, dtype=float), np.asarray(cell_A, dtype=float),
+                _numbers(symbols) if numbers is None else np.asarray(numbers, dtype=np.int32),
+                tuple(bool(p) for p in pbc), images, velocities_A_per_ps, forces_eV_per_A, per_atom or {},
+            )
+
+        self._collective(write)
 
     def append_thermo(self, thermo: Mapping[str, float], *, time_ps: float | None = None) -> None:
         """Append a thermo dict (``LammpsSession.thermo()`` keys) as one observable record."""

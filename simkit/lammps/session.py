@@ -122,6 +122,11 @@ class LammpsSession:
         return self._lmp
 
     @property
+    def comm(self):
+        """The mpi4py communicator LAMMPS runs on (None: serial, or LAMMPS's own world)."""
+        return self._comm
+
+    @property
     def rank(self) -> int:
         return int(self.lmp.extract_setting("world_rank"))
 
@@ -493,8 +498,12 @@ class LammpsSession:
 
     def image_flags(self) -> np.ndarray:
         """Periodic image flags (N, 3) in atom-ID order."""
+        return self.decode_images(self.gather("image", 1))
+
+    def decode_images(self, raw: np.ndarray) -> np.ndarray:
+        """(N, 3) image flags from LAMMPS's packed per-atom ``image`` integers."""
         bits, offset = self._image_codec()
-        raw = self.gather("image", 1).astype(np.int64)
+        raw = np.asarray(raw, dtype=np.int64)
         mask = (1 << bits) - 1
         return np.stack([raw & mask, (raw >> bits) & mask, raw >> (2 * bits)], axis=1) - offset
 

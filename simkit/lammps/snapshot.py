@@ -1,4 +1,4 @@
-"""One frame of a running LAMMPS system, gathered from every rank into numpy arrays.
+"""One frame of a running LAMMPS system, gathered from every rank onto rank 0 as numpy arrays.
 
 A :class:`Snapshot` is what a trajectory writer needs: wrapped positions plus
 integer image flags (so unwrapped positions, and hence MSDs, are exact), the
@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from ase.data import atomic_numbers
 
+from simkit.lammps.gather import gather_on_root
 from simkit.lammps.session import LammpsSession
 
 
@@ -48,31 +49,38 @@ def current_time_ps(session: LammpsSession) -> tuple[int, float]:
     return session.time_ps()
 
 
-def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: bool = False) -> Snapshot:
-    """Gather the current frame; a collective call on every rank of the session.
+def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: bool = False) -> Snapshot | None:
+    """Gather the current frame onto rank 0; a collective call on every rank of the session.
 
-    Forces are those of the last force evaluation (the last step of the last run).
+    Returns the :class:`Snapshot` on rank 0 and ``None`` on the other ranks, which never
+    hold more than their own atoms (see :mod:`simkit.lammps.gather`). Forces are those of
+    the last force evaluation (the last step of the last run).
     """
     if session.box is None:
         raise RuntimeError("take_snapshot() needs a system: call create_system() first")
     step, time_ps = current_time_ps(session)
+    quantities = {"type": 1, "x": 3, "image": 1}
+    quantities.update({"v": 3} if velocities else {})
+    quantities.update({"f": 3} if forces else {})
+    arrays = gather_on_root(session, quantities)
+    if arrays is None:
+        return None
     box = session.box
-    types = session.gather("type", 1)
+    types = arrays["type"].astype(np.int32)
     type_numbers = np.array([0] + [atomic_numbers.get(s, 0) for s in session.species], dtype=np.int32)
-    snapshot = Snapshot(
+    return Snapshot(
         step=step,
         time_ps=time_ps,
-        positions_A=box.from_lammps(session.gather("x", 3)),
-        images=session.image_flags().astype(np.int32),
+        positions_A=box.from_lammps(arrays["x"]),
+        images=session.decode_images(arrays["image"]).astype(np.int32),
         cell_A=box.from_lammps(session.current_cell_lammps()),
         pbc=tuple(bool(p) for p in box.pbc),
         numbers=type_numbers[types],
         species=tuple(session.species),
         types=types,
-        velocities_A_per_ps=box.from_lammps(session.gather("v", 3)) if velocities else None,
-        forces_eV_per_A=box.from_lammps(session.gather("f", 3)) if forces else None,
+        velocities_A_per_ps=box.from_lammps(arrays["v"]) if velocities else None,
+        forces_eV_per_A=box.from_lammps(arrays["f"]) if forces else None,
     )
-    return snapshot
 
 
 def append_session(writer, session: LammpsSession, *, thermo: Mapping[str, float] | None = None,
@@ -80,22 +88,27 @@ def append_session(writer, session: LammpsSession, *, thermo: Mapping[str, float
     """Gather the session's current frame and append it to an :class:`~simkit.io.H5mdWriter` (collective).
 
     ``thermo``: a :meth:`LammpsSession.thermo` dict of this step, stored as an observables record.
-    ``per_atom``: arrays in atom-ID order (e.g. ``session.gather("c_q6", 1)``).
+    ``per_atom``: arrays in atom-ID order, needed on rank 0 only (e.g. from :func:`gather_on_root`).
     ``numbers``: atomic numbers of the species to keep (default: every atom).
     """
+    step, time_ps = current_time_ps(session)
+    if thermo is not None and int(thermo["step"]) != step:
+        raise ValueError(f"thermo is from step {int(thermo['step'])}, the frame from step {step}")
     snapshot = take_snapshot(session, velocities=writer.velocities, forces=writer.forces)
-    if thermo is not None and int(thermo["step"]) != snapshot.step:
-        raise ValueError(f"thermo is from step {int(thermo['step'])}, the frame from step {snapshot.step}")
-    keep = slice(None) if numbers is None else np.isin(snapshot.numbers, numbers)
+    if snapshot is None:
+        # Not rank 0: the writer writes rank 0's arrays, but every rank takes part in its error broadcast.
+        writer.append_frame(step=step, time_ps=time_ps, positions_A=None, cell_A=None, numbers=None)
+    else:
+        keep = slice(None) if numbers is None else np.isin(snapshot.numbers, numbers)
 
-    def kept(values):
-        return None if values is None else values[keep]
+        def kept(values):
+            return None if values is None else values[keep]
 
-    writer.append_frame(
-        step=snapshot.step, time_ps=snapshot.time_ps, positions_A=snapshot.positions_A[keep],
-        cell_A=snapshot.cell_A, numbers=snapshot.numbers[keep], pbc=snapshot.pbc, images=snapshot.images[keep],
-        velocities_A_per_ps=kept(snapshot.velocities_A_per_ps), forces_eV_per_A=kept(snapshot.forces_eV_per_A),
-        per_atom={name: values[keep] for name, values in (per_atom or {}).items()},
-    )
+        writer.append_frame(
+            step=snapshot.step, time_ps=snapshot.time_ps, positions_A=snapshot.positions_A[keep],
+            cell_A=snapshot.cell_A, numbers=snapshot.numbers[keep], pbc=snapshot.pbc, images=snapshot.images[keep],
+            velocities_A_per_ps=kept(snapshot.velocities_A_per_ps), forces_eV_per_A=kept(snapshot.forces_eV_per_A),
+            per_atom={name: values[keep] for name, values in (per_atom or {}).items()},
+        )
     if thermo is not None:
-        writer.append_thermo(thermo, time_ps=snapshot.time_ps)
+        writer.append_thermo(thermo, time_ps=time_ps)

@@ -26,6 +26,7 @@ from ase.data import atomic_numbers
 from simkit.io import H5mdWriter, ObservableSpec, PerAtomSpec
 from simkit.io.h5md_layout import THERMO_OBSERVABLES
 from simkit.lammps.crystallinity import BONDS_COMPUTE
+from simkit.lammps.gather import gather_on_root
 from simkit.lammps.observables import PE_PER_ATOM, Column
 from simkit.lammps.session import LammpsSession
 from simkit.lammps.snapshot import append_session
@@ -94,18 +95,22 @@ class TrajectoryRecord:
         self.last_frame_step = step
         return True
 
-    def _per_atom(self, session: LammpsSession, record: Sequence[str]) -> dict[str, np.ndarray]:
-        natoms = session.natoms
+    def _per_atom(self, session: LammpsSession, record: Sequence[str]) -> dict[str, np.ndarray] | None:
+        """The frame's per-atom records on rank 0 (``None`` on other ranks); NaN where not recorded."""
+        references = {_PER_ATOM[name][1]: 1 for name in self.per_atom if name in record}
+        gathered = gather_on_root(session, references)
+        if gathered is None:
+            return None
         per_atom = {}
         for name in self.per_atom:
             spec, reference = _PER_ATOM[name]
             if name in record:
-                values = session.gather(reference, 1)
+                values = gathered[reference]
                 if name == "crystalline":
                     values = values >= self.min_solid_bonds
                 per_atom[name] = values.astype(np.float32)
             else:
-                per_atom[name] = np.full(spec.shape(natoms), np.nan, dtype=np.float32)
+                per_atom[name] = np.full(spec.shape(session.natoms), np.nan, dtype=np.float32)
         return per_atom
 
     def observables(self, step: int, time_ps: float, thermo: Mapping[str, float]) -> bool:
