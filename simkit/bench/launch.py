@@ -14,6 +14,7 @@ is stopped as a whole (launcher and ranks) without touching anything else.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from simkit.config.schema import Schema
 from simkit.errors import BackendSetupError
 from simkit.runtime.mpi import launcher_size, mpirun_executable
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failed): ")
 RANKS = "{ranks}"
 MPIRUN = "{mpirun}"
 _GRACE_S = 10.0
@@ -80,7 +82,9 @@ class LaunchOutcome:
             return f"timed out after {self.wall_s:.0f} s"
         lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
         errors = [line for line in lines if ": error:" in line]
-        detail = (errors or lines or [f"no output ({self.stdout.strip()[-200:]})"])[-1]
+        # A defect's traceback ends with its exception line; MPI's abort notice may follow it.
+        raised = [line for line in lines if _EXCEPTION_LINE.match(line)]
+        detail = (errors or raised or lines or [f"no output ({self.stdout.strip()[-200:]})"])[-1]
         return f"exit code {self.returncode}: {detail}"
 
 

@@ -20,7 +20,7 @@ from simkit import __version__
 from simkit.errors import LammpsError, SimkitError
 from simkit.runtime.locks import hold_run_dir
 from simkit.runtime.logs import configure_logging
-from simkit.runtime.mpi import launcher_rank
+from simkit.runtime.mpi import abort_world, every_rank_failed, launcher_rank
 
 # name -> module; adding a command is one line here plus its module.
 COMMANDS: dict[str, str] = {
@@ -70,13 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _abort_world_if_mpi(code: int) -> None:
-    """A failure on one rank only would leave the others waiting forever: abort them."""
-    mpi = sys.modules.get("mpi4py.MPI")
-    if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized() and mpi.COMM_WORLD.Get_size() > 1:
-        mpi.COMM_WORLD.Abort(code)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -85,17 +78,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args, sys.argv[1:] if argv is None else argv)
     except SimkitError as exc:
-        if rank == 0 or (isinstance(exc, LammpsError) and exc.fatal):
+        # A fatal LAMMPS error, or an error on this rank alone, leaves the other ranks waiting
+        # forever in their next collective call: this rank says so and ends the whole job.
+        alone = (isinstance(exc, LammpsError) and exc.fatal) or not every_rank_failed()
+        if rank == 0 or alone:
             where = f"[rank {rank}] " if rank else ""
             print(f"simkit {args.command}: error: {where}{exc}", file=sys.stderr)
             if args.traceback:
                 traceback.print_exc()
-        if isinstance(exc, LammpsError) and exc.fatal:
-            _abort_world_if_mpi(exc.exit_code)
+        if alone:
+            abort_world(exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"simkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception:
+        # A defect, not a user error: the traceback is the report. Under MPI the other ranks must
+        # not be left waiting for this one.
+        if not every_rank_failed():
+            traceback.print_exc()
+            abort_world(1)
+        raise
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:

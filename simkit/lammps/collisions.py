@@ -30,7 +30,7 @@ from simkit.errors import InputDataError
 from simkit.lammps.regions import count_atoms
 from simkit.lammps.session import LammpsSession
 from simkit.lammps.thermostats import marsaglia_seed
-from simkit.lammps.words import lammps_word
+from simkit.lammps.words import lammps_number, lammps_word
 from simkit.units import fs_to_ps, speed_A_per_ps
 
 BORDER_GROUP = "simkit_border"
@@ -42,10 +42,6 @@ STOPPING_FIX = "simkit_stopping"
 TTM_FIX = "simkit_ttm"
 
 BorderThermostat = Literal["langevin", "berendsen"]
-
-
-def _num(value: float) -> str:
-    return repr(float(value))
 
 
 def define_border(session: LammpsSession, border_A: float) -> int:
@@ -61,7 +57,7 @@ def define_border(session: LammpsSession, border_A: float) -> int:
     bounds = []
     for axis in range(3):
         if session.box.pbc[axis]:
-            bounds += [_num(lo[axis] + border_A), _num(hi[axis] - border_A)]
+            bounds += [lammps_number(lo[axis] + border_A), lammps_number(hi[axis] - border_A)]
         else:
             bounds += ["INF", "INF"]
     session.command(f"region {_CORE_REGION} block {' '.join(bounds)} units box")
@@ -73,13 +69,14 @@ def define_border(session: LammpsSession, border_A: float) -> int:
 def add_border_thermostat(session: LammpsSession, kind: BorderThermostat, temperature_K: float,
                           damping_fs: float, seed: int) -> None:
     """Hold the border group at ``temperature_K`` (all atoms are integrated by the caller's ``fix nve``)."""
-    damping = _num(fs_to_ps(damping_fs))
+    damping = lammps_number(fs_to_ps(damping_fs))
     if kind == "langevin":
-        session.command(f"fix {_BORDER_FIX} {BORDER_GROUP} langevin {_num(temperature_K)} {_num(temperature_K)} "
+        temperature = lammps_number(temperature_K)
+        session.command(f"fix {_BORDER_FIX} {BORDER_GROUP} langevin {temperature} {temperature} "
                         f"{damping} {marsaglia_seed(seed)}")
     elif kind == "berendsen":
-        session.command(f"fix {_BORDER_FIX} {BORDER_GROUP} temp/berendsen {_num(temperature_K)} "
-                        f"{_num(temperature_K)} {damping}")
+        session.command(f"fix {_BORDER_FIX} {BORDER_GROUP} temp/berendsen {lammps_number(temperature_K)} "
+                        f"{lammps_number(temperature_K)} {damping}")
     else:
         raise ValueError(f"unknown border thermostat {kind!r} (langevin or berendsen)")
 
@@ -92,19 +89,20 @@ def kick(session: LammpsSession, index: int, direction: np.ndarray, energy_eV: f
     if not np.isfinite(norm) or norm == 0:
         raise ValueError(f"PKA direction {direction} has no length")
     velocity = session.box.to_lammps(unit / norm) * speed_A_per_ps(energy_eV, mass_amu)
-    vx, vy, vz = (_num(v) for v in velocity)
+    vx, vy, vz = (lammps_number(v) for v in velocity)
     session.command(f"set atom {int(index) + 1} vx {vx} vy {vy} vz {vz}")
 
 
 def add_adaptive_timestep(session: LammpsSession, max_timestep_fs: float, max_displacement_A: float) -> None:
     """Reset the timestep every step so that no atom moves more than ``max_displacement_A`` in one."""
-    session.command(f"fix {_TIMESTEP_FIX} all dt/reset 1 NULL {_num(fs_to_ps(max_timestep_fs))} "
-                    f"{_num(max_displacement_A)} units box")
+    session.command(f"fix {_TIMESTEP_FIX} all dt/reset 1 NULL {lammps_number(fs_to_ps(max_timestep_fs))} "
+                    f"{lammps_number(max_displacement_A)} units box")
 
 
 def add_electronic_stopping(session: LammpsSession, table: Path, min_energy_eV: float) -> None:
     """Electronic stopping from ``table`` (the format of ``fix electron/stopping``) above ``min_energy_eV``."""
-    session.command(f"fix {STOPPING_FIX} all electron/stopping {_num(min_energy_eV)} {lammps_word(str(table))}")
+    session.command(
+        f"fix {STOPPING_FIX} all electron/stopping {lammps_number(min_energy_eV)} {lammps_word(str(table))}")
 
 
 def add_two_temperature(session: LammpsSession, *, seed: int, specific_heat_eV_per_K: float,
@@ -116,8 +114,8 @@ def add_two_temperature(session: LammpsSession, *, seed: int, specific_heat_eV_p
     values = (specific_heat_eV_per_K, electron_density_per_A3, conductivity_eV_per_ps_A_K, coupling_amu_per_ps,
               stopping_amu_per_ps, stopping_velocity_A_per_ps)
     nx, ny, nz = (int(n) for n in grid)
-    session.command(f"fix {TTM_FIX} all ttm {marsaglia_seed(seed)} {' '.join(_num(v) for v in values)} "
-                    f"{nx} {ny} {nz} set {_num(electron_temperature_K)}")
+    session.command(f"fix {TTM_FIX} all ttm {marsaglia_seed(seed)} {' '.join(lammps_number(v) for v in values)} "
+                    f"{nx} {ny} {nz} set {lammps_number(electron_temperature_K)}")
 
 
 def electron_energy_eV(session: LammpsSession) -> float:

@@ -23,7 +23,7 @@ from simkit.lammps import pace_plugin
 from simkit.lammps.install import lammps_module
 from simkit.lammps.potentials.base import PairStyle, Potential
 from simkit.lammps.structure import LammpsBox, lammps_box, wrap_positions
-from simkit.lammps.words import lammps_word
+from simkit.lammps.words import lammps_number, lammps_word
 from simkit.units import A_PER_PS_PER_ASE_VELOCITY
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,6 @@ def _tensor_from_six(values: Sequence[float]) -> np.ndarray:
     for value, (i, j) in zip(values, _VOIGT_PAIRS):
         tensor[i, j] = tensor[j, i] = value
     return tensor
-
-
-def _num(value: float) -> str:
-    """A float as LAMMPS reads it, exactly (numpy scalars repr as 'np.float64(...)')."""
-    return repr(float(value))
 
 
 def _format_command(style: PairStyle) -> list[str]:
@@ -255,7 +250,7 @@ class LammpsSession:
         bounds = (ox, ox + lx, oy, oy + ly, oz, oz + lz, xy, xz, yz)
         shape = "block" if orthogonal and not box.triclinic else "prism"
         bounds = bounds[:6] if shape == "block" else bounds
-        self.command(f"region simkit_box {shape} " + " ".join(_num(v) for v in bounds) + " units box")
+        self.command(f"region simkit_box {shape} " + " ".join(lammps_number(v) for v in bounds) + " units box")
         self.command(f"create_box {len(species)} simkit_box")
         masses = masses or {}
         for index, name in enumerate(species, start=1):
@@ -264,7 +259,7 @@ class LammpsSession:
                 if name not in atomic_numbers:
                     raise InputDataError(f"{label}: species {name!r} is not an element; give its mass")
                 mass = float(atomic_masses[atomic_numbers[name]])
-            self.command(f"mass {index} {_num(mass)}")
+            self.command(f"mass {index} {lammps_number(mass)}")
 
         type_of = {name: index for index, name in enumerate(species, start=1)}
         types = [type_of[s] for s in symbols]
@@ -308,16 +303,17 @@ class LammpsSession:
         encoded = self._encode_images(images)
         lo = np.asarray(box.origin_A)
         hi = lo + np.asarray(box.lengths_A)
-        words = ["change_box all", *(f"{axis} final {_num(lo[i])} {_num(hi[i])}" for i, axis in enumerate("xyz"))]
+        words = ["change_box all",
+                 *(f"{axis} final {lammps_number(lo[i])} {lammps_number(hi[i])}" for i, axis in enumerate("xyz"))]
         if int(self.lmp.extract_setting("triclinic")):
-            words += [f"{name} final {_num(value)}" for name, value in zip(("xy", "xz", "yz"), box.tilts_A)]
+            words += [f"{name} final {lammps_number(value)}" for name, value in zip(("xy", "xz", "yz"), box.tilts_A)]
         # The box first: change_box wraps atoms into each intermediate box, which would shift scattered positions.
         self.command(" ".join([*words, "units box"]))
         self.lmp.scatter("x", 1, 3, np.ctypeslib.as_ctypes(np.ascontiguousarray(wrapped, dtype=np.float64).ravel()))
         self.lmp.scatter("image", 0, 1, (self.lmp.c_imageint * len(encoded))(*encoded))
         if self.size > 1:
             # A run's setup passes atoms only to neighbouring ranks; change_box migrates them any distance.
-            self.command(f"change_box all x final {_num(lo[0])} {_num(hi[0])} units box")
+            self.command(f"change_box all x final {lammps_number(lo[0])} {lammps_number(hi[0])} units box")
         self.box = box
 
     def read_restart(self, path: str, species: Sequence[str], box: LammpsBox) -> None:

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
+from ase import Atoms
 from ase.data import atomic_numbers
 
 from simkit.lammps.gather import gather_on_root
 from simkit.lammps.session import LammpsSession
+from simkit.units import A_PER_PS_PER_ASE_VELOCITY
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,17 @@ def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: b
         velocities_A_per_ps=box.from_lammps(arrays["v"]) if velocities else None,
         forces_eV_per_A=box.from_lammps(arrays["f"]) if forces else None,
     )
+
+
+def atoms_on_root(session: LammpsSession) -> Atoms | None:
+    """The current configuration as ASE Atoms (wrapped positions, cell, velocities) on rank 0, ``None`` on
+    the other ranks; collective. :meth:`LammpsSession.to_atoms` leaves a copy on every rank."""
+    snapshot = take_snapshot(session, velocities=True)
+    if snapshot is None:
+        return None
+    atoms = Atoms(symbols=snapshot.symbols, positions=snapshot.positions_A, cell=snapshot.cell_A, pbc=snapshot.pbc)
+    atoms.set_velocities(snapshot.velocities_A_per_ps / A_PER_PS_PER_ASE_VELOCITY)
+    return atoms
 
 
 def append_session(writer, session: LammpsSession, *, thermo: Mapping[str, float] | None = None,

@@ -13,6 +13,7 @@ from typing import Literal
 
 from simkit.lammps import dynamics
 from simkit.lammps.session import LammpsSession
+from simkit.lammps.words import lammps_number
 from simkit.units import fs_to_ps
 
 ThermostatKind = Literal["nose-hoover", "langevin"]
@@ -23,10 +24,6 @@ _MARSAGLIA_MAX_SEED = 900_000_000
 def marsaglia_seed(seed: int) -> int:
     """Map any non-negative integer onto the seeds fix langevin accepts."""
     return int(seed) % _MARSAGLIA_MAX_SEED + 1
-
-
-def _num(value: float) -> str:
-    return repr(float(value))
 
 
 def add_nve(session: LammpsSession, fix_id: str, group: str) -> list[str]:
@@ -56,9 +53,10 @@ def add_thermostat(
         dynamics.add_nvt(session, fix_id, start_K, stop_K, damping_fs, group=group)
         return [fix_id]
     if kind == "langevin":
-        damping = _num(fs_to_ps(damping_fs))
+        damping = lammps_number(fs_to_ps(damping_fs))
         session.command(
-            f"fix {fix_id} {group} langevin {_num(start_K)} {_num(stop_K)} {damping} {marsaglia_seed(seed)} zero yes"
+            f"fix {fix_id} {group} langevin {lammps_number(start_K)} {lammps_number(stop_K)} {damping} "
+            f"{marsaglia_seed(seed)} zero yes"
         )
         dynamics.add_nve(session, f"{fix_id}_nve", group)
         return [fix_id, f"{fix_id}_nve"]

@@ -27,3 +27,9 @@ def lammps_word(text: str) -> str:
     if '"""' not in text and not text.endswith('"'):
         return f'"""{text}"""'
     raise InputDataError(f"{text!r}: LAMMPS cannot quote an argument holding both ' and \"\"\"; rename it")
+
+
+def lammps_number(value: float) -> str:
+    """A float as LAMMPS reads it, exactly: the shortest repr that round-trips (numpy scalars would
+    print as 'np.float64(...)')."""
+    return repr(float(value))

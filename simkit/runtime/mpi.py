@@ -83,6 +83,53 @@ def world():
     return MPI.COMM_WORLD
 
 
+# Point-to-point messages never match a collective, and no simkit exchange uses this tag, so the
+# failure notices below cannot be mistaken for (or consumed by) a job's own communication.
+_FAILURE_TAG = 7151
+# How long a failing rank waits to hear that every other rank failed too. Errors shared by the
+# rules of on_root/on_all_ranks reach every rank within milliseconds; rank 0 may first close a
+# trajectory and write its summary, which takes seconds at most.
+FAILURE_AGREEMENT_S = 10.0
+
+
+def every_rank_failed(comm=None, timeout_s: float = FAILURE_AGREEMENT_S) -> bool:
+    """Called by a rank that is about to end with an error: True when every rank of ``comm`` (default:
+    the world, if MPI is running) reaches this call too within ``timeout_s``; False when some rank is
+    still running or waiting, i.e. this rank failed alone and the others would wait for it forever.
+    True on one rank. Every rank that fails must call it the same number of times."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None or not mpi.Is_initialized() or mpi.Is_finalized():
+        return True
+    comm = mpi.COMM_WORLD if comm is None else comm
+    if comm.Get_size() < 2:
+        return True
+    rank, size = comm.Get_rank(), comm.Get_size()
+    sent = [comm.isend(rank, dest=other, tag=_FAILURE_TAG) for other in range(size) if other != rank]
+    heard: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    status = mpi.Status()
+    while len(heard) < size - 1:
+        if comm.Iprobe(source=mpi.ANY_SOURCE, tag=_FAILURE_TAG, status=status):
+            heard.add(comm.recv(source=status.Get_source(), tag=_FAILURE_TAG))
+        elif time.monotonic() > deadline:
+            return False
+        else:
+            time.sleep(_POLL_S)
+    mpi.Request.waitall(sent)
+    return True
+
+
+def abort_world(code: int) -> None:
+    """End every rank of an MPI job now, this process included (no-op outside MPI): the way out when
+    others would wait forever."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized() and mpi.COMM_WORLD.Get_size() > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        mpi.COMM_WORLD.Abort(code)
+        os._exit(code)  # MPICH's abort may return to the caller before the launcher ends the job
+
+
 def launched_by_mpirun() -> bool:
     """True when this process was started by an MPI launcher (hydra, slurm, OpenMPI)."""
     return any(name in os.environ for name in LAUNCHER_RANK_ENV + LAUNCHER_SIZE_ENV + ("MPI_LOCALRANKID",))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from simkit.bench.scaling import STRONG, WEAK, ScalingConfig, ScalingPoint, comp
 from simkit.bench.synthetic import random_ace
 from simkit.runtime.mpi import mpirun_executable
 from tests.conftest import run_cli
+from tests.one_rank_fault import MESSAGE, cli_fault_script
 
 
 def _point(potential, mode, ranks, rate, target=1000, ok=True):
@@ -138,3 +140,31 @@ def test_real_scan_of_snap_and_ace_with_a_failing_point(tmp_path):
     assert summary["status"] == "finished" and len(summary["results"]["points_failed"]) == 2
     assert (out / "scaling.png").stat().st_size > 1000 and (out / "relative_speed.png").stat().st_size > 1000
     assert "FAILED" in result.stdout
+
+
+@pytest.mark.mpi
+def test_a_job_failing_on_one_rank_is_a_failed_point_and_the_scan_goes_on(tmp_path):
+    # Every job of the scan is started through a script that makes rank 1 fail alone (rank 0 is then
+    # inside a LAMMPS command waiting for it): the job must end by itself, long before its time limit.
+    wrapper = tmp_path / "fault.py"
+    wrapper.write_text(cli_fault_script(patch="simkit.lammps.dynamics:create_velocities", rank=1,
+                                        error="RunFailed"))
+    out = tmp_path / "scan"
+    config = tmp_path / "scaling.yaml"
+    config.write_text(
+        f"output_dir: {out}\n"
+        "structure: {bulk: {element: Cu, crystal: fcc, a_A: 3.615, cubic: true}}\n"
+        "potentials: [{name: eam, potential: {kind: eam/alloy, file: 'lammps:Cu_zhou.eam.alloy'}}]\n"
+        "strong: {atoms: 256, ranks: [1, 2]}\n"
+        "timing: {steps: 20, warmup_steps: 5, repeats: 2, min_atoms_per_rank: 30}\n"
+        f"launcher: {{command: ['{{mpirun}}', '-np', '{{ranks}}', '{sys.executable}', '{wrapper}'], timeout_s: 200}}\n"
+    )
+    started = time.monotonic()
+    result = run_cli("bench", "scaling", str(config), timeout=400)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 150  # the failed job ended on its own, not at its 200 s limit
+    with (out / "scaling.csv").open() as handle:
+        rows = {int(r["ranks"]): r for r in csv.DictReader(handle)}
+    assert rows[1]["status"] == "ok"
+    assert rows[2]["status"] == "failed" and "timed out" not in rows[2]["reason"]
+    assert MESSAGE in rows[2]["reason"], rows[2]["reason"]

@@ -45,8 +45,9 @@ from simkit.io import TRAJECTORY_FILE
 from simkit.lammps import observables, regions
 from simkit.lammps.checkpoint import read_checkpoint
 from simkit.lammps.session import LammpsSession
+from simkit.lammps.snapshot import atoms_on_root
 from simkit.lammps.structure import lammps_box
-from simkit.runtime.mpi import on_all_ranks, on_root, rank_of, size_of
+from simkit.runtime.mpi import every_rank_failed, on_all_ranks, on_root, rank_of, size_of
 from simkit.runtime.outputs import LAMMPS_LOG, RUN_SUMMARY, THERMO_CSV
 from simkit.runtime.provenance import RunRecord
 
@@ -136,15 +137,17 @@ def run_protocol(
                 record.add_result("segments", executor.segment_records)
                 # A rank that failed alone cannot join the collective close (the CLI aborts the others);
                 # the file keeps every frame committed so far either way.
-                if not (isinstance(exc, LammpsError) and exc.fatal):
-                    recorders.trajectory.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+                if isinstance(exc, KeyboardInterrupt):
+                    recorders.trajectory.close("interrupted")
+                elif not (isinstance(exc, LammpsError) and exc.fatal) and every_rank_failed(comm):
+                    recorders.trajectory.close("failed")
                 raise
             recorders.trajectory.close()
             record.add_result("segments", executor.segment_records)
             record.add_result("peak_memory_MiB_per_rank", _peak_memory_MiB(comm))
             record.add_result("checkpoints", executor.checkpoint_timing())
-            final = session.to_atoms()
-            if rank == 0:
+            final = atoms_on_root(session)  # the one full-size copy, on the rank that writes it
+            if final is not None:
                 final.write(out / FINAL_STRUCTURE, parallel=False)
             record.add_output("final_structure", out / FINAL_STRUCTURE)
             record.add_result("final_thermo", recorders.thermo.last)
