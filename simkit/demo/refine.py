@@ -21,12 +21,11 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-import yaml
 from pydantic import Field
 
 from simkit.config.loader import validate_config
 from simkit.config.schema import Schema
-from simkit.demo.steps import write_yaml
+from simkit.demo.steps import read_potential_file, write_yaml
 from simkit.fitting.ace import POTENTIAL_YAML as ACE_POTENTIAL
 from simkit.fitting.registry import with_overrides
 from simkit.optimise.config import OptimiseConfig
@@ -138,7 +137,7 @@ def refine_family(family: str, optimise_dir: Path, student: dict[str, Any], data
                folder / f"round-{k}" / "fit.yaml")
         run(f"refine {family} round {k}: refit", ["fit", str(folder / f"round-{k}" / "fit.yaml")],
             folder / f"round-{k}" / "fit.log")
-        student = _potential(fit_dir)
+        student = read_potential_file(fit_dir / POTENTIAL)
         metrics = json.loads((fit_dir / "metrics.json").read_text())
         record.update(refit=str(fit_dir), validation_loss=metrics.get("validation", metrics).get("overall", {})
                       .get("loss"))
@@ -156,15 +155,6 @@ def refine_family(family: str, optimise_dir: Path, student: dict[str, Any], data
     _write(student, folder / POTENTIAL)
     (folder / SUMMARY).write_text(json.dumps(result, indent=2, default=str) + "\n")
     return result
-
-
-def _potential(fit_dir: Path) -> dict[str, Any]:
-    """The fit's potential spec with absolute paths."""
-    spec = yaml.safe_load((fit_dir / POTENTIAL).read_text())
-    for key in ("yace", "coeff", "param"):
-        if key in spec and not Path(spec[key]).is_absolute():
-            spec[key] = str((fit_dir / spec[key]).resolve())
-    return spec
 
 
 def _write(data: dict[str, Any], path: Path) -> None:

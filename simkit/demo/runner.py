@@ -19,20 +19,28 @@ from typing import Any
 
 from simkit.analysis import options_model
 from simkit.config.loader import deep_merge, read_yaml, validate_config
-from simkit.config.schema import Schema
 from simkit.demo.analyse import RDF_FIGURE, analyse_cycle, crystallinity_options
 from simkit.demo.config import DemoConfig
 from simkit.demo.refine import MD_GENERATOR_KINDS, explore_config, refine_family
 from simkit.demo.refine import POTENTIAL as REFINED_POTENTIAL
 from simkit.demo.refine import SUMMARY as REFINE_SUMMARY
 from simkit.demo.report import write_report
-from simkit.demo.steps import FOLDERS, Step, StepFailed, fingerprint, run_command, simkit_command, write_yaml
+from simkit.demo.steps import (
+    FOLDERS,
+    PotentialHolder,
+    Step,
+    StepFailed,
+    fingerprint,
+    read_potential_file,
+    run_command,
+    simkit_command,
+    write_yaml,
+)
 from simkit.demo.validate import SUMMARY, validate_student, write_summary
 from simkit.distil.config import DistilConfig
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.drivers.md.runner import INITIAL_STRUCTURE
 from simkit.errors import ConfigError
-from simkit.lammps.potentials.specs import PotentialSpec
 from simkit.optimise.config import OptimiseConfig
 from simkit.optimise.space import SearchSpace, check_search_space
 from simkit.runtime.mpi import mpirun_executable
@@ -43,10 +51,6 @@ log = logging.getLogger(__name__)
 DATASET = "dataset.extxyz"
 BENCHMARK = "dataset.benchmark.extxyz"  # what simkit distil names the held-out frames beside DATASET
 CYCLE_REJECTED = "cycle_rejected.json"
-
-
-class _PotentialHolder(Schema):
-    potential: PotentialSpec
 
 
 def load_demo_config(path: Path, output_dir: Path | None = None) -> tuple[DemoConfig, Path]:
@@ -153,11 +157,9 @@ class DemoPlan:
         return self._potential_file(self.out / FOLDERS[family] / "best" / "potential.yaml")
 
     def _potential_file(self, path: Path) -> dict[str, Any]:
-        spec = read_yaml(path)
-        if "model" in spec:
+        if "model" in read_yaml(path):
             raise ConfigError(f"{path}: the demo cycle takes a potential with at most a ZBL reference")
-        holder = validate_config(_PotentialHolder, {"potential": spec}, source=str(path), base_dir=path.parent)
-        return _dump(holder)["potential"]
+        return read_potential_file(path)
 
     def refined(self, family: str) -> bool:
         return self.config.refine is not None and family in self.config.refine.families
@@ -332,7 +334,7 @@ class DemoPlan:
         def execute(resume: bool) -> None:
             distil = validate_config(DistilConfig, self.data_config, source=f"{self.source}: data",
                                      base_dir=self.base_dir)
-            specs = {family: validate_config(_PotentialHolder, {"potential": potential}, base_dir=self.base_dir,
+            specs = {family: validate_config(PotentialHolder, {"potential": potential}, base_dir=self.base_dir,
                                              source=f"best {family} potential").potential
                      for family, potential in potentials.items()}
             results = [validate_student(family, spec, distil, self.dataset, self.out / FOLDERS[family],
@@ -366,7 +368,7 @@ class DemoPlan:
             distil = validate_config(DistilConfig, self.data_config, source=f"{self.source}: data",
                                      base_dir=self.base_dir)
             spec = None if student is None else validate_config(
-                _PotentialHolder, {"potential": student}, source="the cycle's potential", base_dir=self.base_dir
+                PotentialHolder, {"potential": student}, source="the cycle's potential", base_dir=self.base_dir
             ).potential
             analyse_cycle(trajectory, summary, self.config.analysis, folder, base_dir=self.base_dir,
                           student=spec, teacher=distil.teacher)

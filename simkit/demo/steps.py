@@ -27,7 +27,10 @@ from typing import Any, Callable
 
 import yaml
 
+from simkit.config.loader import read_yaml, validate_config
+from simkit.config.schema import Schema
 from simkit.errors import RunFailed
+from simkit.lammps.potentials.specs import PotentialSpec
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.hashing import sha256_file, sha256_json
 
@@ -130,3 +133,15 @@ def run_command(step_name: str, command: list[str], log_path: Path, cwd: Path) -
     if code != 0:
         raise StepFailed(f"demo step {step_name!r}: '{' '.join(command[:6])} ...' exited with code {code}; "
                          f"its output is in {log_path}; fix the cause and run the demo again to continue")
+
+
+class PotentialHolder(Schema):
+    """A potential spec validated on its own (its paths resolved against a folder)."""
+
+    potential: PotentialSpec
+
+
+def read_potential_file(path: Path) -> dict[str, Any]:
+    """A fit's or refit's ``potential.yaml``, validated, with absolute paths, as JSON data."""
+    holder = validate_config(PotentialHolder, {"potential": read_yaml(path)}, source=str(path), base_dir=path.parent)
+    return holder.model_dump(mode="json")["potential"]

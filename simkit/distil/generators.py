@@ -52,6 +52,10 @@ class _Generator(Schema):
     def label(self) -> str:
         return self.config_type or self.kind
 
+    def cost(self, base_atoms: int) -> float:
+        """Rough cost, to balance generators over ranks: atoms made (static structures)."""
+        return float(base_atoms * int(np.prod(self.repeat)) * self.count)  # every static generator has a count
+
 
 class RattledGen(_Generator):
     """Crystal with Gaussian displacements."""
@@ -106,6 +110,14 @@ class _MdGenerator(_Generator):
             raise ValueError("min_disagreement_meV_per_atom compares a sampler with the teacher: give 'sampler'")
         return self
 
+    @property
+    def md_duration_ps(self) -> float:
+        raise NotImplementedError
+
+    def cost(self, base_atoms: int) -> float:
+        """Rough cost in atom-steps."""
+        return base_atoms * int(np.prod(self.repeat)) * self.md_duration_ps * 1e3 / self.timestep_fs
+
 
 class MdGen(_MdGenerator):
     """NVT snapshots at each temperature, from the solid up to the liquid."""
@@ -121,6 +133,10 @@ class MdGen(_MdGenerator):
         if min(self.temperatures_K) <= 0:
             raise ValueError(f"temperatures_K must be positive, got {self.temperatures_K}")
         return self
+
+    @property
+    def md_duration_ps(self) -> float:
+        return len(self.temperatures_K) * (self.equilibration_ps + self.snapshots_per_temperature * self.interval_ps)
 
 
 class AmorphousGen(_MdGenerator):
@@ -150,6 +166,10 @@ class AmorphousGen(_MdGenerator):
             return self.quench_ps or 5.0
         return duration_ps_of_ramp(self.melt_K, self.final_K, self.quench_rate_K_per_s)
 
+    @property
+    def md_duration_ps(self) -> float:
+        return self.melt_ps + self.quench_duration_ps + self.hold_ps
+
 
 class InterfaceGen(_MdGenerator):
     """Crystal-amorphous interfaces: the atoms above ``melt_fraction`` of the cell along
@@ -165,6 +185,10 @@ class InterfaceGen(_MdGenerator):
     quench_ps: float = Field(default=5.0, gt=0)
     final_K: float = Field(default=300.0, gt=0)
     hold_ps: float = Field(default=0.5, gt=0)
+
+    @property
+    def md_duration_ps(self) -> float:
+        return self.melt_ps + self.quench_ps + self.hold_ps
 
 
 class Segment(Schema):
@@ -184,6 +208,10 @@ class TrajectoryGen(_MdGenerator):
     kind: Literal["trajectory"]
     segments: list[Segment] = Field(min_length=1)
     interval_ps: float = Field(gt=0)
+
+    @property
+    def md_duration_ps(self) -> float:
+        return sum(s.duration_ps for s in self.segments)
 
 
 Generator = Annotated[

@@ -122,19 +122,7 @@ def _labelled(config: DistilConfig, index: int, base: Atoms, teacher, comm) -> t
 
 def generator_cost(gen, base: Atoms) -> float:
     """Rough cost of a generator in atom-steps (MD) or atoms (static structures), to balance ranks."""
-    atoms = len(base) * int(np.prod(gen.repeat))
-    if not hasattr(gen, "timestep_fs"):
-        return float(atoms * getattr(gen, "count", 1))
-    if hasattr(gen, "segments"):
-        duration_ps = sum(s.duration_ps for s in gen.segments)
-    elif hasattr(gen, "temperatures_K"):
-        duration_ps = len(gen.temperatures_K) * (gen.equilibration_ps + gen.snapshots_per_temperature * gen.interval_ps)
-    elif hasattr(gen, "melt_ps"):
-        quench_ps = gen.quench_duration_ps if hasattr(gen, "quench_duration_ps") else gen.quench_ps
-        duration_ps = gen.melt_ps + quench_ps + gen.hold_ps
-    else:  # pragma: no cover - every MD generator is one of the above
-        duration_ps = 1.0
-    return atoms * duration_ps * 1e3 / gen.timestep_fs
+    return gen.cost(len(base))
 
 
 def assign_generators(costs: list[float], groups: int) -> list[list[int]]:

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.io import read
+from pydantic import TypeAdapter
 
 from simkit.config import load_config
 from simkit.datasets import read_dataset
 from simkit.distil.config import DistilConfig
-from simkit.distil.runner import run_distil
+from simkit.distil.generators import Generator
+from simkit.distil.runner import generator_cost, run_distil
 from simkit.errors import ConfigError
 from simkit.lammps.potentials import EamPotential
 from simkit.lammps.session import evaluate_structures
@@ -223,3 +225,19 @@ def test_a_student_sampler_keeps_only_the_frames_it_gets_wrong(tmp_path, lammps_
                        "a_A: 3.615}}\ngenerators:\n  - {kind: md, temperatures_K: [900], snapshots_per_temperature: "
                        "1, min_disagreement_meV_per_atom: 5}\n")
         load_config(DistilConfig, bad)
+
+
+def test_generator_costs_balance_ranks_by_atom_steps():
+    base = bulk("Cu", "fcc", 3.615, cubic=True)  # 4 atoms
+    parse = TypeAdapter(Generator).validate_python
+    rattled = parse({"kind": "rattled", "count": 10, "repeat": [2, 1, 1]})
+    assert generator_cost(rattled, base) == 4 * 2 * 10
+    md = parse({"kind": "md", "temperatures_K": [300, 900], "snapshots_per_temperature": 4, "timestep_fs": 2.0})
+    assert generator_cost(md, base) == pytest.approx(4 * 2 * (0.5 + 4 * 0.1) * 1e3 / 2.0)
+    amorphous = parse({"kind": "amorphous", "count": 3, "melt_K": 2000, "quench_rate_K_per_s": 1.7e14})
+    assert generator_cost(amorphous, base) == pytest.approx(4 * (2.0 + 1700 / 1.7e14 * 1e12 + 0.5) * 1e3)
+    interface = parse({"kind": "interface", "count": 3, "melt_K": 2000})
+    assert generator_cost(interface, base) == pytest.approx(4 * (2.0 + 5.0 + 0.5) * 1e3)
+    trajectory = parse({"kind": "trajectory", "interval_ps": 0.5, "segments": [
+        {"phase": "a", "start_K": 300, "duration_ps": 2}, {"phase": "b", "start_K": 900, "duration_ps": 3}]})
+    assert generator_cost(trajectory, base) == pytest.approx(4 * 5.0 * 1e3)
