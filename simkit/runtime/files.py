@@ -5,7 +5,9 @@ A file is written under a temporary name in its own directory, flushed and
 the directory is ``fsync``-ed so the rename itself is on disk. A directory is
 replaced by two renames, so a complete one always exists under the target's
 name or, after a kill between the renames, under ``.<name>.previous`` (which
-:func:`restore_directory` puts back).
+:func:`restore_directory` puts back). A journal grows one line at a time, each
+on disk before the next (:func:`append_durably`): a kill can tear only its last
+line, which the reader drops and :func:`truncate_durably` cuts off.
 """
 
 from __future__ import annotations
@@ -60,6 +62,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
     """:func:`atomic_write_bytes` for text."""
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+def append_durably(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """Append ``text`` to ``path`` and return once it is on disk.
+
+    For journals of one line per record: a kill can tear only the line being
+    appended, never one before it, so a reader may drop a torn last line.
+    """
+    with open(path, "ab") as handle:
+        handle.write(text.encode(encoding))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def truncate_durably(path: Path, size: int) -> None:
+    """Cut ``path`` to its first ``size`` bytes (e.g. a torn last line) before anything is appended."""
+    os.truncate(path, size)
+    fsync_file(path)
 
 
 def _previous(target: Path) -> Path:

@@ -13,7 +13,8 @@ One rank per replica keeps every LAMMPS error local to that rank, where it is a
 catchable exception; a multi-rank LAMMPS that fails on one rank only can only
 abort the job. Ranks tell each other about finished replicas with small
 non-blocking messages, so the early stop is seen everywhere within one check
-interval. Results are gathered on every rank at the end.
+interval; a message carries the whole result, so rank 0 hears of every replica
+as it ends (to journal it). Results are gathered on every rank at the end.
 
 Both honour :class:`EarlyStop`: once the survival fraction can no longer reach
 the required minimum, replicas not yet finished end as ``cancelled``.
@@ -74,7 +75,8 @@ class EarlyStop:
         return self.error or (self.allowed_failures is not None and self.failures > self.allowed_failures)
 
 
-def _cancelled(task: ReplicaTask, message: str = "cancelled before it started") -> ReplicaResult:
+def cancelled(task: ReplicaTask, message: str = "cancelled before it started") -> ReplicaResult:
+    """The result of a replica that never ran."""
     return ReplicaResult(
         task.index, task.temperature_K, task.replica, task.structure_index, task.seed, len(task.atoms),
         status=ReplicaStatus.CANCELLED, message=message,
@@ -111,14 +113,14 @@ def _worker_main(tasks, results, cancel, parent_pid, potential, settings, limits
             return
         results.put(("start", pid, task.index))
         if should_stop():
-            results.put(("done", pid, _cancelled(task)))
+            results.put(("done", pid, cancelled(task)))
             continue
         try:
             result = run_replica(
                 task, potential, settings, limits, should_stop=should_stop, log_path=_log_path(log_dir, task)
             )
         except Exception as exc:  # noqa: BLE001 - a bug must not hang the parent; report it
-            result = _cancelled(task)
+            result = cancelled(task)
             result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
         results.put(("done", pid, result))
 
@@ -134,7 +136,10 @@ def run_in_processes(
     log_dir: Path | None = None,
     on_result: ResultCallback | None = None,
 ) -> list[ReplicaResult]:
-    """Run ``tasks`` on up to ``workers`` spawned processes; results in task order."""
+    """Run ``tasks`` on up to ``workers`` spawned processes; results in task order.
+
+    ``on_result`` is called in this process once per replica, as it ends.
+    """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     context = multiprocessing.get_context("spawn")
@@ -193,7 +198,7 @@ def run_in_processes(
             except queue.Empty:
                 pass
             for index in sorted(set(by_index) - set(results)):
-                finish(_cancelled(by_index[index], "no worker left to run it"))
+                finish(cancelled(by_index[index], "no worker left to run it"))
     finally:
         cancel.set()
         _stop_workers(processes, task_queue, result_queue)
@@ -209,7 +214,7 @@ def _reap_dead_workers(processes, running, results, by_index, finish, start_work
             continue
         index = running.pop(process.pid, None)
         if index is not None and index not in results:
-            crashed = _cancelled(by_index[index])
+            crashed = cancelled(by_index[index])
             crashed.status, crashed.mode = ReplicaStatus.FAILED, FailureMode.WORKER_CRASH
             crashed.message = f"worker process {process.pid} died with exit code {process.exitcode}"
             log.warning("replica %d: %s", index, crashed.message)
@@ -234,26 +239,30 @@ def _stop_workers(processes, task_queue, result_queue) -> None:
 # -- MPI ranks -------------------------------------------------------------------------
 
 class _Notices:
-    """Tells the other ranks about each finished replica and hears about theirs."""
+    """Tells the other ranks about each finished replica and hears about theirs (``on_other``: what to do
+    with a result heard of, e.g. journal it)."""
 
-    def __init__(self, comm, early_stop: EarlyStop):
+    def __init__(self, comm, early_stop: EarlyStop, on_other: ResultCallback | None = None):
         self.comm = comm
         self.early_stop = early_stop
+        self.on_other = on_other
         self.sent = 0
         self.received = 0
         self._requests: list = []
 
     def announce(self, result: ReplicaResult) -> None:
-        notice = (result.index, result.status)
+        notice = result.to_dict()  # a few hundred bytes: the whole result, not just its status
         for rank in range(self.comm.Get_size()):
             if rank != self.comm.Get_rank():
                 self._requests.append(self.comm.isend(notice, dest=rank, tag=_NOTICE_TAG))
         self.sent += 1
 
     def _take(self, source) -> None:
-        _index, status = self.comm.recv(source=source, tag=_NOTICE_TAG)
+        notice = self.comm.recv(source=source, tag=_NOTICE_TAG)
         self.received += 1
-        self.early_stop.record_status(status)
+        self.early_stop.record_status(notice["status"])
+        if self.on_other is not None:
+            self.on_other(ReplicaResult.from_dict(notice))
 
     def poll(self) -> bool:
         """Read waiting notices; True when the screen should stop."""
@@ -269,6 +278,13 @@ class _Notices:
         # lazy: importing mpi4py.MPI initialises MPI; only code running on a communicator gets here
         from mpi4py import MPI
 
+        # Keep hearing notices until every rank is here: in a blocking collective rank 0 could not
+        # journal the slower ranks' results until the last one ended, and MPICH's blocking calls
+        # spin on the cores those ranks need.
+        everyone = self.comm.Ibarrier()
+        while not everyone.Test():
+            self.poll()
+            time.sleep(_POLL_S)
         sent_by_rank = self.comm.allgather(self.sent)
         expected = sum(sent_by_rank) - self.sent
         while self.received < expected:
@@ -287,16 +303,22 @@ def run_on_communicator(
     log_dir: Path | None = None,
     on_result: ResultCallback | None = None,
 ) -> list[ReplicaResult]:
-    """Run ``tasks`` on the ranks of ``comm`` (collective); every rank gets all results in task order."""
+    """Run ``tasks`` on the ranks of ``comm`` (collective); every rank gets all results in task order.
+
+    ``on_result`` is called on rank 0 only, once per replica: for its own as
+    each ends, for the other ranks' as their notices arrive (within one check
+    interval of rank 0's running replica, or while it waits for the others).
+    """
     work = comm.Dup()  # our messages never meet the caller's
     rank, size = work.Get_rank(), work.Get_size()
     solo = work.Split(color=rank, key=0)
-    notices = _Notices(work, early_stop)
+    collects = rank == 0 and on_result is not None
+    notices = _Notices(work, early_stop, on_result if collects else None)
     own: list[ReplicaResult] = []
     try:
         for task in list(tasks)[rank::size]:
             if notices.poll():
-                result = _cancelled(task)
+                result = cancelled(task)
             else:
                 try:
                     result = run_replica(
@@ -304,12 +326,12 @@ def run_on_communicator(
                         log_path=_log_path(log_dir, task),
                     )
                 except Exception as exc:  # noqa: BLE001 - keep the collectives below reachable
-                    result = _cancelled(task)
+                    result = cancelled(task)
                     result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
             own.append(result)
             early_stop.record(result)
             notices.announce(result)
-            if on_result is not None:
+            if collects:
                 on_result(result)
         notices.finish()
         gathered = work.allgather([r.to_dict() for r in own])
