@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from simkit.runtime.documents import differences, first_difference
 from tests.conftest import run_python_mpi
 
 
@@ -98,3 +99,12 @@ def test_structure_and_dataset_io_do_not_communicate(tmp_path):
     result = run_python_mpi(script, 2, str(tmp_path), timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "8"
+
+
+def test_document_differences_name_every_changed_key_path():
+    old = {"a": 1, "b": {"c": [1, 2, {"d": 3}], "e": "x"}, "gone": 0}
+    new = {"a": 1, "b": {"c": [1, 5, {"d": 4}, 7], "e": "x"}, "added": 0}
+    assert differences(old, new) == ["added", "b.c[1]", "b.c[2].d", "b.c (length 3 -> 4)", "gone"]
+    assert first_difference(old, new) == "added"
+    assert first_difference(old, dict(old)) is None and differences([1], [1]) == []
+    assert differences(1, 2) == ["<top level>"]

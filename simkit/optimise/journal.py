@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from simkit.errors import ConfigError
 from simkit.optimise.evaluate import CandidateOutcome
 from simkit.optimise.objective import FINISHED_STATES, CandidateStatus
+from simkit.runtime.documents import differences, utc_now
 from simkit.runtime.locks import FileLock
 
 JOURNAL_FILE = "journal.sqlite"
@@ -57,10 +57,6 @@ CREATE TABLE IF NOT EXISTS candidates (
     outcome TEXT
 );
 """
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _finite(value: float | None) -> float | None:
@@ -112,7 +108,7 @@ class Journal:
         if stored is None:
             with self._transaction():
                 for key, value in (("format_version", FORMAT_VERSION), ("fingerprint", fingerprint),
-                                   ("definition", definition), ("created", _now())):
+                                   ("definition", definition), ("created", utc_now())):
                     self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
             return True
         if stored != fingerprint:
@@ -143,7 +139,7 @@ class Journal:
             self._db.execute(
                 "INSERT INTO candidates (id, status, source, initial_index, point, params, workdir, dispatched_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, CandidateStatus.RUNNING, source, initial_index, json.dumps(point), json.dumps(params), str(workdir), _now()),
+                (cid, CandidateStatus.RUNNING, source, initial_index, json.dumps(point), json.dumps(params), str(workdir), utc_now()),
             )
 
     def finish(self, outcome: CandidateOutcome, told_value: float | None, penalised: bool) -> None:
@@ -157,7 +153,7 @@ class Journal:
                 "UPDATE candidates SET status = ?, finished_at = ?, tell_order = ?, told_value = ?, penalised = ?, "
                 "reason = ?, objective = ?, lower_bound = ?, loss = ?, speed_per_core = ?, relative_speed = ?, "
                 "cost = ?, survival = ?, survival_max = ?, outcome = ? WHERE id = ?",
-                (outcome.status, _now(), order, told_value, int(penalised), outcome.reason,
+                (outcome.status, utc_now(), order, told_value, int(penalised), outcome.reason,
                  _finite(outcome.objective), _finite(outcome.lower_bound), _finite(outcome.loss),
                  outcome.speed_per_core, outcome.relative_speed, outcome.cost, outcome.survival,
                  outcome.survival_max, json.dumps(outcome.to_dict(), default=str), outcome.id),
@@ -201,17 +197,3 @@ def read_rows(run_dir: Path) -> list[dict[str, Any]]:
         raise ConfigError(f"{run_dir}: no optimisation journal ({JOURNAL_FILE}) here")
     with Journal(run_dir, lock=False) as journal:
         return journal.rows()
-
-
-def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Dotted keys where two JSON documents differ."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        found: list[str] = []
-        for key in sorted(set(old) | set(new), key=str):
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if key not in old or key not in new:
-                found.append(name)
-            else:
-                found += differences(old[key], new[key], name)
-        return found
-    return [] if old == new else [prefix or "<top level>"]

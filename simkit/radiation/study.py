@@ -15,7 +15,7 @@ from pathlib import Path
 
 from simkit.config.schema import Schema
 from simkit.errors import ConfigError
-from simkit.optimise.journal import differences
+from simkit.runtime.documents import differences
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.mpi import on_root
 

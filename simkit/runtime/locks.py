@@ -22,11 +22,11 @@ import fcntl
 import logging
 import os
 import socket
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from simkit.errors import DirectoryInUse
+from simkit.runtime.documents import utc_now
 from simkit.runtime.mpi import launched_by_mpirun, on_root, world
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,6 @@ class FileLock:
         self.release()
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 class RunDirLock:
     """The exclusive right to write into one directory (created if missing)."""
 
@@ -112,7 +108,7 @@ class RunDirLock:
             holder = _read_holder(self._lock.path)
             raise DirectoryInUse(f"{self.directory} is in use by {holder}; wait for that run to end or kill it "
                                  "(a killed run leaves no lock behind), or write somewhere else")
-        self._lock.note(f"pid {os.getpid()} on {socket.gethostname()}, `{self.command}`, since {_now()}\n")
+        self._lock.note(f"pid {os.getpid()} on {socket.gethostname()}, `{self.command}`, since {utc_now()}\n")
         _owned[self.directory] = self
 
     def release(self) -> None:

@@ -13,7 +13,6 @@ import json
 import socket
 import sys
 import time
-from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Iterable, Protocol
@@ -21,6 +20,7 @@ from typing import Any, Iterable, Protocol
 from pydantic import BaseModel
 
 from simkit.errors import StopRequested
+from simkit.runtime.documents import utc_now
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.hashing import sha256_file
 from simkit.runtime.mpi import launcher_record
@@ -42,10 +42,6 @@ class Described(Protocol):
     """What a run record needs of a potential (any backend): a JSON-able description with file hashes."""
 
     def describe(self) -> dict: ...
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _jsonable(value: Any) -> Any:
@@ -82,7 +78,7 @@ class RunRecord:
             "command": command,
             "argv": sys.argv,
             "status": RunStatus.RUNNING,
-            "started": _now(),
+            "started": utc_now(),
             "finished": None,
             "wall_time_s": None,
             "host": socket.gethostname(),
@@ -118,7 +114,7 @@ class RunRecord:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.data["finished"] = _now()
+        self.data["finished"] = utc_now()
         self.data["wall_time_s"] = round(time.perf_counter() - self._start, 3)
         if exc is None:
             self.data["status"] = RunStatus.FINISHED

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from simkit.config.loader import validate_config
-from simkit.drivers.md.state import first_difference, now
 from simkit.errors import ConfigError, InputDataError
 from simkit.lammps.potentials.base import Potential
+from simkit.runtime.documents import first_difference, utc_now
 from simkit.runtime.files import append_durably, atomic_write_text, truncate_durably
 from simkit.runtime.hashing import sha256_file, sha256_json
 from simkit.screening.config import SurviveConfig
@@ -161,7 +161,7 @@ def open_journal(out: Path, config: SurviveConfig, potential: Potential, *, resu
             f"{source}: output_dir {out} holds an unfinished survival screen ({len(previous.results)} of {total} "
             "replicas journalled); continue it with --resume, or start again with --overwrite"
         )
-    header = {"record": Record.SCREEN, "format_version": FORMAT_VERSION, "started": now(), "replicas": total,
+    header = {"record": Record.SCREEN, "format_version": FORMAT_VERSION, "started": utc_now(), "replicas": total,
               "fingerprint": sha256_json(definition), "screen": definition,
               "config": config.model_dump(mode="json")}
     atomic_write_text(path, _line(header))
@@ -193,7 +193,7 @@ class ReplicaJournal:
 
     def mark_finished(self) -> None:
         """After the report is written: a fresh run may then start this directory again without --overwrite."""
-        append_durably(self.path, _line({"record": Record.FINISHED, "at": now()}))
+        append_durably(self.path, _line({"record": Record.FINISHED, "at": utc_now()}))
 
 
 def saved_config(run_dir: Path) -> SurviveConfig:

@@ -26,7 +26,7 @@ import numpy as np
 from simkit.drivers.md.plan import Plan, Segment
 from simkit.drivers.md.records import ProfileTable, ThermoTable
 from simkit.drivers.md.rescale import rescale_volume
-from simkit.drivers.md.state import Checkpoint, RunState, now
+from simkit.drivers.md.state import Checkpoint, RunState
 from simkit.drivers.md.trajectory import TrajectoryRecord
 from simkit.errors import StopRequested
 from simkit.lammps import dynamics, heat, regions, thermostats
@@ -34,6 +34,7 @@ from simkit.lammps.checkpoint import remove_checkpoints, write_checkpoint
 from simkit.lammps.observables import ZProfile
 from simkit.lammps.session import LammpsSession
 from simkit.lammps.snapshot import current_time_ps
+from simkit.runtime.documents import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +282,7 @@ class Executor:
             flux_start_total_eV=None if complete else self._flux_start,
             segment_records=[dict(r) for r in self.segment_records],
             last_observable_step=self.recorders.trajectory.last_observable_step,
-            written=now(),
+            written=utc_now(),
         )
         self.state.save(self.output_dir, self.rank)
         self._checkpoints = (self._checkpoints + [path])[-_KEPT_CHECKPOINTS:]

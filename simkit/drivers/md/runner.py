@@ -35,7 +35,6 @@ from simkit.drivers.md.state import (
     RunState,
     check_same_protocol,
     fingerprint,
-    now,
     protocol_data,
     save_protocol,
 )
@@ -47,6 +46,7 @@ from simkit.lammps.checkpoint import read_checkpoint
 from simkit.lammps.session import LammpsSession
 from simkit.lammps.snapshot import atoms_on_root
 from simkit.lammps.structure import lammps_box
+from simkit.runtime.documents import utc_now
 from simkit.runtime.mpi import every_rank_failed, on_all_ranks, on_root, rank_of, size_of
 from simkit.runtime.outputs import LAMMPS_LOG, RUN_SUMMARY, THERMO_CSV
 from simkit.runtime.provenance import RunRecord
@@ -96,7 +96,7 @@ def run_protocol(
             shutil.rmtree(RunState.folder(out), ignore_errors=True)
     if comm is not None:
         comm.Barrier()
-    attempts = attempts + [{"started": now(), "resumed_from_step": checkpoint.step if checkpoint else None}]
+    attempts = attempts + [{"started": utc_now(), "resumed_from_step": checkpoint.step if checkpoint else None}]
     state = RunState(fingerprint(data), checkpoint=checkpoint, attempts=attempts)
     save_protocol(out, data, rank)
     state.save(out, rank)
@@ -153,7 +153,7 @@ def run_protocol(
             record.add_result("final_thermo", recorders.thermo.last)
             record.add_result("heat", [s["heat"] for s in executor.segment_records if "heat" in s])
             state.finished = True
-            state.attempts[-1]["finished"] = now()
+            state.attempts[-1]["finished"] = utc_now()
             state.save(out, rank)
             if rank == 0:
                 _summary_figure(out, executor.segment_records, f"{out.name}: {len(plan.atoms)} atoms", record)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from simkit.config.loader import validate_config
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.errors import ConfigError, InputDataError
 from simkit.lammps.potentials.base import Potential
+from simkit.runtime.documents import first_difference
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.hashing import sha256_file, sha256_json
 
@@ -42,26 +42,6 @@ def protocol_data(protocol: MdProtocol, potential: Potential) -> dict[str, Any]:
 
 def fingerprint(data: dict[str, Any]) -> str:
     return sha256_json(data)
-
-
-def first_difference(old: Any, new: Any, path: str = "") -> str | None:
-    """Key path of the first place where two JSON-like values differ (None if equal)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new), key=str):
-            where = f"{path}.{key}" if path else str(key)
-            if key not in old or key not in new:
-                return where
-            found = first_difference(old[key], new[key], where)
-            if found:
-                return found
-        return None
-    if isinstance(old, list) and isinstance(new, list):
-        for i, (a, b) in enumerate(zip(old, new)):
-            found = first_difference(a, b, f"{path}[{i}]")
-            if found:
-                return found
-        return None if len(old) == len(new) else f"{path} (length {len(old)} -> {len(new)})"
-    return None if old == new else (path or "<top level>")
 
 
 @dataclass
@@ -146,10 +126,6 @@ def read_saved_protocol(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InputDataError(f"{path}: unreadable protocol record: {exc}") from exc
     return data
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def saved_protocol(run_dir: Path) -> MdProtocol:
