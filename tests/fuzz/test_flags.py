@@ -65,7 +65,6 @@ CASES = [
     ("md:resume-not-a-run", ["md", "--resume", "{dir}"], ["{dir}"]),
     ("survive:resume-not-a-run", ["survive", "--resume", "{dir}"], ["{dir}"]),
     ("survive:no-config", ["survive"], ["config"]),
-    ("survive:resume-and-overwrite", ["survive", "--resume", "{dir}", "--overwrite"], ["--resume", "--overwrite"]),
     ("diffusion:resume-not-a-run", ["diffusion", "--resume", "{dir}"], ["{dir}"]),
     ("diffusion:analyse-only-not-a-run", ["diffusion", "--analyse-only", "{dir}"], ["{dir}"]),
     ("diffusion:resume-and-analyse-only", ["diffusion", "--resume", "{dir}", "--analyse-only", "{dir}"],
