@@ -90,6 +90,7 @@ _FAILURE_TAG = 7151
 # rules of on_root/on_all_ranks reach every rank within milliseconds; rank 0 may first close a
 # trajectory and write its summary, which takes seconds at most.
 FAILURE_AGREEMENT_S = 10.0
+_ABORT_GRACE_S = 2.0
 
 
 def every_rank_failed(comm=None, timeout_s: float = FAILURE_AGREEMENT_S) -> bool:
@@ -126,6 +127,9 @@ def abort_world(code: int) -> None:
     if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized() and mpi.COMM_WORLD.Get_size() > 1:
         sys.stdout.flush()
         sys.stderr.flush()
+        # The launcher forwards each rank's output through its own pipes; an abort tears those down,
+        # and a message still in them (this rank's error, the reason for the abort) would be lost.
+        time.sleep(_ABORT_GRACE_S)
         mpi.COMM_WORLD.Abort(code)
         os._exit(code)  # MPICH's abort may return to the caller before the launcher ends the job
 
