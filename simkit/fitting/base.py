@@ -23,6 +23,7 @@ from simkit.fitting.deployed import build_deployed
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.potentials.composite import ZblPotential
 from simkit.lammps.potentials.specs import LammpsSpec, ZblSpec
+from simkit.scoring.metrics import ForceLoss
 
 
 class ZblReference(ZblSpec):
@@ -45,6 +46,11 @@ class ScoringSpec(Schema):
     alpha: float = Field(
         default=0.5, ge=0, le=1,
         description="L = alpha * L_E + (1 - alpha) * L_F (meV and meV/Å)",
+    )
+    force_loss: ForceLoss = Field(
+        default="vector",
+        description="L_F: RMSE of the force vectors (vector) or of the 3N force components (component, XPOT's "
+        "convention; see simkit.scoring.metrics)",
     )
     parity_plot: bool = Field(default=True, description="write parity.png of the validation predictions")
 

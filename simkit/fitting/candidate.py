@@ -48,7 +48,7 @@ class CandidateResult:
     seed: int
     potential: dict[str, Any]  # spec of the deployed potential (see simkit.fitting.deployed)
     files: list[str]
-    loss: float  # validation L = alpha * L_E + (1 - alpha) * L_F, evaluated in LAMMPS
+    loss: float  # validation L = alpha * L_E + (1 - alpha) * L_F (scoring.force_loss), evaluated in LAMMPS
     validation: dict[str, Any]  # {"overall": metrics, "config_types": {name: metrics}}
     baseline_loss: float  # L of a trivial model (per-element energies, zero forces) on the same frames
     n_train_frames: int
@@ -115,9 +115,9 @@ def fit_and_score(
         timings["final_fit_s"] += time.perf_counter() - t
 
     predictions = Predictions.concatenate(parts)
-    alpha = config.scoring.alpha
-    scores = score(predictions, alpha)
-    baseline = score(Predictions.concatenate(baselines), alpha)
+    alpha, force_loss = config.scoring.alpha, config.scoring.force_loss
+    scores = score(predictions, alpha, force_loss)
+    baseline = score(Predictions.concatenate(baselines), alpha, force_loss)
     timings["total_s"] = time.perf_counter() - start
     result = CandidateResult(
         backend=config.backend,

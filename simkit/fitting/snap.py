@@ -9,6 +9,16 @@ row is multiplied by its config_type's weight. A reference pair style's
 energy, forces and virial (read from ``compute snap``'s last column) are
 subtracted from the labels first and overlaid again when the model is deployed.
 
+With the default ``energy_rows: per_atom`` the rows are FitSNAP's (and so
+those XPOT's SNAP searches weight): FitSNAP's energy row of a configuration
+is its summed descriptors over N against (E - E_ref) / N, weighted by its
+group's ``eweight``, and its force rows F - F_ref are weighted by ``fweight``;
+``weights.config_types.<type>.energy`` / ``.forces`` are those two numbers
+(tests/fitting/test_snap_conventions.py). FitSNAP's SVD truncates at 1e-13 of
+the largest singular value of the unscaled weighted matrix; simkit scales the
+columns first (see :mod:`simkit.fitting.linear`). Either way only the ratios
+of the weights matter: scaling all of them by one factor gives the same fit.
+
 Example config section::
 
     backend: snap

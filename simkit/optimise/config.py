@@ -13,6 +13,9 @@ Example (see ``inputs/optimise_snap_si.yaml``)::
       snap.rcutfac: {real: [3.5, 5.5]}
       snap.solver.alpha: {real: [1.0e-8, 1.0e-2], prior: log-uniform}
       snap.twojmax: {categorical: [4, 6]}
+      # one dimension per config_type found in the training data (an explicit
+      # weights.config_types.<name>.forces key wins for that type):
+      weights.config_types.*.forces: {real: [0.1, 10], prior: log-uniform}
     objective:
       cost_weight: 1.0
       scale: log
@@ -21,6 +24,7 @@ Example (see ``inputs/optimise_snap_si.yaml``)::
     survival: {structure: {...}, temperatures_K: [1500], replicas: 2, duration_ps: 1.0, target_atoms: 64}
     budget: {candidates: 12}
     optimiser: {initial_points: 4, acquisition: {kind: EI, xi: 0.01}}
+    # optional: optimiser.local_refinement: {start_after: 20, share: 0.5} (trust region around the best)
 
 The scalar objective (smaller is better) is::
 
@@ -29,7 +33,8 @@ The scalar objective (smaller is better) is::
 
 with ``f`` the identity (``scale: linear``) or log10 (``scale: log``), ``L`` the
 validation loss of the fit (``alpha * L_E + (1 - alpha) * L_F``, meV and
-meV/Å) and ``cost`` the reference potential's speed over the candidate's
+meV/Å; ``objective.force_loss: component`` makes L_F the force-component RMSE,
+XPOT's convention, see :mod:`simkit.scoring.metrics`) and ``cost`` the reference potential's speed over the candidate's
 (1 = as fast as ``speed.reference``) or, without a reference, core-microseconds
 per atom-step (1e6 / atom-steps per second per core). Property targets
 (``properties:``, e.g. ``C44_GPa: {target: 76.2, tolerance: 5, weight: 0.1}``)
@@ -49,6 +54,7 @@ from simkit.config.schema import PathIn, Schema
 from simkit.fitting.ace import UpfitStage
 from simkit.fitting.registry import BACKENDS, config_class
 from simkit.lammps.potentials.specs import PotentialSpec
+from simkit.scoring.metrics import ForceLoss
 from simkit.screening.config import FramesSpec
 from simkit.screening.settings import SurvivalSettings
 from simkit.screening.speed import TimingSettings
@@ -56,6 +62,11 @@ from simkit.structures.spec import StructureSpec
 from simkit.validation.config import PropertiesSpec, with_quantities
 
 _NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_+\-]+)+$|^[A-Za-z_][A-Za-z0-9_]*$"
+
+# ``weights.config_types.*.energy`` (or .forces, .virial): one dimension per config_type of the training data,
+# each with the range and prior given (see simkit.optimise.space.expand_config_types).
+CONFIG_TYPE_WILDCARD = "*"
+WILDCARD_PATTERN = r"^weights\.config_types\.\*\.(energy|forces|virial)$"
 
 
 class Dimension(Schema):
@@ -113,6 +124,9 @@ class ObjectiveSpec(Schema):
 
     alpha: float | None = Field(
         default=None, ge=0, le=1, description="L = alpha L_E + (1 - alpha) L_F; default: fit.scoring.alpha"
+    )
+    force_loss: ForceLoss | None = Field(
+        default=None, description="L_F: force-vector or force-component RMSE; default: fit.scoring.force_loss"
     )
     loss_weight: float = Field(default=1.0, ge=0)
     cost_weight: float = Field(default=0.0, ge=0)
@@ -244,8 +258,37 @@ Acquisition = Annotated[
 ]
 
 
+class LocalRefinement(Schema):
+    """Proposals inside a trust region around the best candidate so far, chosen by the surrogate.
+
+    After ``start_after`` candidates have been told, a ``share`` of the proposals
+    is local: ``samples`` points drawn uniformly in a box of half-width ``radius``
+    (a fraction of each dimension's range, of its log range for log-uniform
+    priors; categorical settings keep the best candidate's value) around the
+    best point, and the one with the largest expected improvement under the
+    surrogate (with the lies of running candidates) is taken. The radius halves
+    after every ``patience`` candidates told without improving on the best, down
+    to ``min_radius``; it depends only on the told values, so a resumed run
+    continues with the same radius.
+    """
+
+    start_after: int = Field(ge=1, description="candidates told before the first local proposal")
+    share: float = Field(default=0.5, gt=0, le=1, description="fraction of the later proposals that are local")
+    radius: float = Field(default=0.1, gt=0, le=0.5, description="initial half-width, fraction of each range")
+    min_radius: float = Field(default=0.0125, gt=0, le=0.5)
+    patience: int = Field(default=4, ge=1, description="candidates without improvement before the radius halves")
+    samples: int = Field(default=2000, ge=10, description="points drawn in the region per local proposal")
+
+    @model_validator(mode="after")
+    def _radii(self) -> "LocalRefinement":
+        if self.min_radius > self.radius:
+            raise ValueError(f"min_radius {self.min_radius} is larger than radius {self.radius}")
+        return self
+
+
 class OptimiserSpec(Schema):
-    """scikit-optimize's Bayesian optimiser: initial design, surrogate, acquisition, parallel lies."""
+    """scikit-optimize's Bayesian optimiser: initial design, surrogate, acquisition, parallel lies, and an
+    optional local refinement around the best candidate."""
 
     initial_points: int = Field(default=5, ge=1, description="points of the initial design before the surrogate")
     initial_point_generator: Literal["hammersley", "halton", "sobol", "lhs", "random"] = "hammersley"
@@ -254,6 +297,7 @@ class OptimiserSpec(Schema):
     liar: Literal["cl_min", "cl_mean", "cl_max"] = Field(
         default="cl_min", description="value assumed for candidates still running when another is asked for"
     )
+    local_refinement: LocalRefinement | None = Field(default=None, description="off by default")
 
 
 class Budget(Schema):
@@ -310,7 +354,13 @@ class OptimiseConfig(Schema):
     @field_validator("search_space")
     @classmethod
     def _names(cls, value: dict[str, Dimension]) -> dict[str, Dimension]:
-        bad = [name for name in value if not re.match(_NAME_PATTERN, name)]
+        wildcards = [name for name in value if CONFIG_TYPE_WILDCARD in name]
+        misplaced = [name for name in wildcards if not re.match(WILDCARD_PATTERN, name)]
+        if misplaced:
+            raise ValueError(f"'{misplaced[0]}': '*' may only stand for the config_type, as in "
+                             "'weights.config_types.*.energy' (or .forces, .virial): one dimension per config_type "
+                             "of the training data")
+        bad = [name for name in value if name not in wildcards and not re.match(_NAME_PATTERN, name)]
         if bad:
             raise ValueError(f"search space names must be dotted names like 'snap.rcutfac', got {bad}")
         return value
@@ -335,3 +385,7 @@ class OptimiseConfig(Schema):
     @property
     def alpha(self) -> float:
         return self.fit.scoring.alpha if self.objective.alpha is None else self.objective.alpha
+
+    @property
+    def force_loss(self) -> str:
+        return self.fit.scoring.force_loss if self.objective.force_loss is None else self.objective.force_loss

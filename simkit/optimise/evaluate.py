@@ -60,6 +60,7 @@ class EvaluationContext:
     objective: ObjectiveSpec
     alpha: float
     seed: int
+    force_loss: str = "vector"
     speed: SpeedStage | None = None
     speed_structure: Atoms | None = None
     survival: SurvivalStage | None = None
@@ -130,7 +131,8 @@ def _stop(outcome: CandidateOutcome, status: str, reason: str, bound: float | No
 def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcome, workdir: Path) -> None:
     objective = Objective(context.objective, context.properties)
     outcome.stages.append("fit")
-    config = with_overrides(context.fit, {**task.params, "scoring.alpha": context.alpha, "output_dir": str(workdir)})
+    config = with_overrides(context.fit, {**task.params, "scoring.alpha": context.alpha,
+                                          "scoring.force_loss": context.force_loss, "output_dir": str(workdir)})
     t = time.perf_counter()
     result = fit_and_score(config, workdir, data=context.data, comm=comm, cores=context.cores)
     outcome.timings_s["fit_s"] = time.perf_counter() - t

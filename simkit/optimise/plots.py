@@ -1,4 +1,5 @@
-"""Figures of a run: convergence of the objective, and the Pareto front over loss, cost and survival."""
+"""Figures of a run: convergence of the objective, the Pareto front over loss, cost and survival, and the
+energy/force trade-off."""
 
 from __future__ import annotations
 
@@ -124,6 +125,48 @@ def plot_pareto(rows: list[dict], path: Path, *, front: set[int], best_id: int |
     axes.set_title("Pareto front over (" + ", ".join(
         {"loss": "loss", "cost": "cost", "instability": "1 - survival", "property_misfit": "property misfit"}[a]
         for a in axes_names) + ")")
+    if shown:
+        axes.legend(fontsize="small")
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    return path
+
+
+def plot_energy_forces(rows: list[dict], path: Path, *, front: list[dict], best_id: int | None,
+                       errors_of) -> Path:
+    """Validation energy RMSE against force-component RMSE of every scored candidate; the E/F front marked.
+
+    ``errors_of(row)`` gives a candidate's (energy, force) errors or None; ``front`` is
+    :func:`simkit.optimise.results.energy_force_front`.
+    """
+    figure = _figure((7.5, 5.0))
+    axes = figure.subplots()
+    shown = [(row, errors_of(row)) for row in rows if row["status"] in _STYLE]
+    shown = [(row, errors) for row, errors in shown if errors is not None]
+    for status, style in _STYLE.items():
+        points = [errors for row, errors in shown if row["status"] == status]
+        if points:
+            axes.scatter(*zip(*points), s=36, zorder=3, **{**style, "label": status.value})
+    if front:
+        x = [entry["energy_rmse_meV_per_atom"] for entry in front]
+        y = [entry["force_component_rmse_meV_per_A"] for entry in front]
+        axes.scatter(x, y, facecolors="none", edgecolors="black", s=110, linewidths=1.2, zorder=4,
+                     label=f"energy/force front ({len(front)})")
+        axes.step(x, y, where="post", color="black", linewidth=0.8, zorder=2)
+    for row, errors in shown:
+        if row["id"] == best_id:
+            axes.scatter([errors[0]], [errors[1]], marker="*", s=320, color="tab:red", edgecolors="black",
+                         zorder=5, label=f"best by objective: candidate {row['id']}")
+        axes.annotate(str(row["id"]), errors, textcoords="offset points", xytext=(4, 4), fontsize="x-small",
+                      color="dimgrey")
+    values = [errors for _, errors in shown]
+    for index, set_scale in ((0, axes.set_xscale), (1, axes.set_yscale)):
+        axis_values = [v[index] for v in values]
+        if axis_values and min(axis_values) > 0 and max(axis_values) / min(axis_values) > 20:
+            set_scale("log")
+    axes.set_xlabel("validation energy RMSE (meV/atom)")
+    axes.set_ylabel("validation force-component RMSE (meV/Å)")
+    axes.set_title("energy/force trade-off (Pareto front over the two errors)")
     if shown:
         axes.legend(fontsize="small")
     path = Path(path)

@@ -9,6 +9,14 @@ point with a made-up value (the minimum, mean or maximum seen) before it is
 asked, so concurrent candidates spread out instead of piling onto one spot.
 The optimiser holds only what the journal holds: a resumed run replays the
 journal's told points into a fresh one.
+
+With ``optimiser.local_refinement`` some proposals, once enough candidates are
+told, come from a trust region around the best point instead (source
+``local``): the point of largest expected improvement under the same
+surrogate among random points in the region (see
+:class:`~simkit.optimise.config.LocalRefinement`). A global optimiser spends
+most of a large budget far from the best point in a 10-dimensional space; the
+local proposals refine around it while the others keep exploring.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from contextlib import contextmanager
 from typing import Sequence
 
 import numpy as np
+from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 from simkit.optimise.config import OptimiserSpec
@@ -29,7 +38,8 @@ log = logging.getLogger(__name__)
 
 _RANDOM_TRIES = 200
 
-INITIAL, OPTIMISER, RANDOM = "initial", "optimiser", "random"
+INITIAL, OPTIMISER, RANDOM, LOCAL = "initial", "optimiser", "random", "local"
+_LOCAL_XI = 0.01  # improvement required over the best, in the objective's units, as skopt's EI default
 
 
 @contextmanager
@@ -57,6 +67,7 @@ class Proposer:
         self.design = initial_design(space, spec.initial_points, spec.initial_point_generator, self.seed)
         self._optimizer = self._fresh_optimizer()
         self._values: list[float] = []
+        self._points: list[list] = []
 
     def _fresh_optimizer(self):
         # lazy: scikit-optimize (scikit-learn) takes seconds to import; only the rank proposing points needs it
@@ -83,6 +94,7 @@ class Proposer:
         with _skopt_calls():
             self._optimizer.tell([list(p) for p in points], [float(v) for v in values])
         self._values.extend(float(v) for v in values)
+        self._points.extend(list(p) for p in points)
 
     def _lie(self) -> float:
         values = self._values
@@ -102,16 +114,72 @@ class Proposer:
         salt = [self.seed, self.told, len(pending), len(seen)]
         if self.told:
             with _skopt_calls():
-                if pending:
-                    liar = self._optimizer.copy(random_state=int(np.random.SeedSequence(salt).generate_state(1)[0]))
-                    liar.tell([list(p) for p in pending], [self._lie()] * len(pending))
-                    point = self.space.normalise(liar.ask())
-                else:
-                    point = self.space.normalise(self._optimizer.ask())
+                optimizer = self._asking(pending, salt)
+                if self._local_turn(len(pending)):
+                    point = self._local_point(optimizer, seen, salt)
+                    if point is not None:
+                        return point, LOCAL, None
+                    log.debug("no unseen point in the trust region; asking the global optimiser")
+                point = self.space.normalise(optimizer.ask())
             if self.space.key(point) not in seen:
                 return point, OPTIMISER, None
             log.debug("the optimiser proposed a point already evaluated; drawing a random one")
         return self._random_unseen(seen, salt)
+
+    def _asking(self, pending: Sequence[list], salt: list[int]):
+        """The optimiser to ask: a copy told the pending points with the liar's value, or the optimiser itself."""
+        if not pending:
+            return self._optimizer
+        liar = self._optimizer.copy(random_state=int(np.random.SeedSequence(salt).generate_state(1)[0]))
+        liar.tell([list(p) for p in pending], [self._lie()] * len(pending))
+        return liar
+
+    # -- local refinement -------------------------------------------------------------
+    def _local_turn(self, pending: int) -> bool:
+        local = self.spec.local_refinement
+        if local is None or self.told < local.start_after:
+            return False
+        # Proposal m is local when m * share passes an integer: share 0.5 alternates, 1 makes every one local.
+        m = self.told + pending - local.start_after
+        return math.floor((m + 1) * local.share + 1e-9) > math.floor(m * local.share + 1e-9)
+
+    def local_radius(self) -> float:
+        """Half-width of the trust region after the told values so far (see the config's docstring)."""
+        local = self.spec.local_refinement
+        radius, best, stalled = local.radius, math.inf, 0
+        for value in self._values:
+            if value < best:
+                best, stalled = value, 0
+            else:
+                stalled += 1
+                if stalled >= local.patience:
+                    radius, stalled = max(local.min_radius, radius / 2), 0
+        return radius
+
+    def _local_point(self, optimizer, seen: set[str], salt: list[int]) -> list | None:
+        local = self.spec.local_refinement
+        center = self._points[int(np.argmin(self._values))]
+        radius = self.local_radius()
+        rng = np.random.default_rng(np.random.SeedSequence(salt + [2]))
+        middle = self.space.to_unit(center)
+        offsets = rng.uniform(-radius, radius, (local.samples, len(middle)))
+        candidates = {}
+        for unit in np.clip(middle + offsets, 0.0, 1.0):
+            point = self.space.from_unit(unit, center)
+            key = self.space.key(point)
+            if key not in seen:
+                candidates.setdefault(key, point)
+        if not candidates:
+            return None
+        points = list(candidates.values())
+        model = optimizer.models[-1]
+        mean, std = model.predict(optimizer.space.transform(points), return_std=True)
+        improvement = min(optimizer.yi) - mean - _LOCAL_XI
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(std > 0, improvement / std, 0.0)
+        expected = np.where(std > 0, improvement * norm.cdf(z) + std * norm.pdf(z), np.maximum(improvement, 0.0))
+        index = int(np.argmax(expected)) if np.any(expected > 0) else int(np.argmin(mean))
+        return self.space.normalise(points[index])
 
     def _random_unseen(self, seen: set[str], salt: list[int]) -> tuple[list, str, None] | None:
         size = self.finite_size()

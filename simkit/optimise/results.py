@@ -13,10 +13,18 @@ property targets) among candidates that have all of
 them: a candidate pruned before a stage stays off it (``early_stop: false``
 measures every candidate fully), and the survival of a screen that stopped
 early is its lower bound.
+
+The energy/force trade-off is a second front, over the validation energy RMSE
+(meV/atom) and force-component RMSE (meV/Å) alone, whatever the objective:
+``pareto_energy_forces.csv`` (one row per candidate on it, with its
+hyperparameters) and ``pareto_energy_forces.png`` (every scored candidate).
+Candidates that were fitted and scored count (ok, and pruned ones, which were
+stopped after the fit or a later stage); infeasible and failed ones do not.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import shutil
@@ -35,6 +43,9 @@ CANDIDATES_CSV = "candidates.csv"
 CANDIDATES_H5 = "candidates.h5"
 CONVERGENCE_PNG = "convergence.png"
 PARETO_PNG = "pareto.png"
+PARETO_ENERGY_FORCES_CSV = "pareto_energy_forces.csv"
+PARETO_ENERGY_FORCES_PNG = "pareto_energy_forces.png"
+ENERGY_FORCE_AXES = ("energy_rmse_meV_per_atom", "force_component_rmse_meV_per_A")
 BEST_DIR = "best"
 PROVENANCE_JSON = "provenance.json"
 
@@ -89,8 +100,54 @@ def pareto_ids(rows: list[dict], axes: list[str]) -> set[int]:
     return {cid for (cid, _), keep in zip(table, mask) if keep}
 
 
+def energy_force_errors(row: dict) -> tuple[float, float] | None:
+    """(energy RMSE meV/atom, force-component RMSE meV/Å) on the validation frames, None if not both finite."""
+    overall = ((row.get("outcome") or {}).get("validation") or {}).get("overall") or {}
+    values = tuple(_number(overall.get(key)) for key in ENERGY_FORCE_AXES)
+    return values if all(math.isfinite(v) for v in values) else None
+
+
+def energy_force_front(rows: list[dict]) -> list[dict]:
+    """Candidates (ok or pruned) that no other has beaten on both energy and force error, by energy error.
+
+    Each entry: id, status, the two errors, the force-vector RMSE, the loss and the hyperparameters.
+    """
+    scored = [(row, energy_force_errors(row)) for row in rows
+              if row["status"] in (CandidateStatus.OK, CandidateStatus.PRUNED)]
+    scored = [(row, errors) for row, errors in scored if errors is not None]
+    if not scored:
+        return []
+    mask = pareto_mask(np.array([errors for _, errors in scored]))
+    front = []
+    for (row, errors), keep in zip(scored, mask):
+        if keep:
+            overall = row["outcome"]["validation"]["overall"]
+            front.append({"id": row["id"], "status": str(row["status"]), ENERGY_FORCE_AXES[0]: errors[0],
+                          ENERGY_FORCE_AXES[1]: errors[1],
+                          "force_vector_rmse_meV_per_A": _number(overall.get("force_vector_rmse_meV_per_A")),
+                          "loss": _number(row["loss"]), "params": row["params"] or {}})
+    return sorted(front, key=lambda entry: (entry[ENERGY_FORCE_AXES[0]], entry["id"]))
+
+
+def write_energy_force_front(front: list[dict], path: Path, *, names: list[str], best_id: int | None) -> Path:
+    """The energy/force front as CSV: id, status, errors (units in the headers), loss, best, one column per param."""
+    path = Path(path)
+    header = ["id", "status", *ENERGY_FORCE_AXES, "force_vector_rmse_meV_per_A", "loss", "best",
+              *(f"param:{name}" for name in names)]
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for entry in front:
+            params = [entry["params"].get(name) for name in names]
+            writer.writerow([entry["id"], entry["status"], *(f"{entry[k]:.6g}" for k in ENERGY_FORCE_AXES),
+                             f"{entry['force_vector_rmse_meV_per_A']:.6g}", f"{entry['loss']:.6g}",
+                             entry["id"] == best_id,
+                             *(json.dumps(v) if isinstance(v, (list, dict)) else v for v in params)])
+    return path
+
+
 def candidate_table(rows: list[dict], *, names: list[str], has_reference: bool, front: set[int],
-                    best_id: int | None):
+                    best_id: int | None, energy_force_ids: set[int] = frozenset()):
     """All candidates as a pandas DataFrame (units in the column names)."""
     # lazy: pandas takes ~0.4 s to import; the package loads in every spawned candidate worker, the table once a run
     import pandas as pd
@@ -124,7 +181,8 @@ def candidate_table(rows: list[dict], *, names: list[str], has_reference: bool, 
             "speed_concurrent_candidates": _number((outcome.get("conditions") or {}).get("concurrent_candidates")),
             "survival_fraction": _number(row["survival"]),
             "survival_fraction_max": _number(row["survival_max"]),
-            "pareto": row["id"] in front, "best": row["id"] == best_id,
+            "pareto": row["id"] in front, "pareto_energy_forces": row["id"] in energy_force_ids,
+            "best": row["id"] == best_id,
         })
         if properties:
             record["property_misfit"] = _number(property_misfit(row))

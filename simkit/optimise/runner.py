@@ -39,7 +39,7 @@ from simkit.optimise.objective import CandidateStatus
 from simkit.optimise.pool import run_with_processes
 from simkit.optimise.proposer import Proposer
 from simkit.optimise.results import BEST_DIR
-from simkit.optimise.space import SearchSpace, check_search_space
+from simkit.optimise.space import SearchSpace, check_search_space, search_space_of
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.hashing import sha256_file
 from simkit.runtime.mpi import available_cores, on_root, rank_of, size_of
@@ -57,7 +57,7 @@ UPFIT_DIR = "upfit"
 def load_optimise_config(path: str | Path, overrides: dict[str, Any] | None = None) -> OptimiseConfig:
     """Read and validate an optimise config, the search space checked against the fit config."""
     config = load_config(OptimiseConfig, path, overrides)
-    check_search_space(SearchSpace(config.search_space), config.fit, str(path))
+    check_search_space(search_space_of(config, str(path)), config.fit, str(path))
     return config
 
 
@@ -70,7 +70,7 @@ def config_from_run_dir(run_dir: str | Path) -> OptimiseConfig:
     data = json.loads(path.read_text())
     data["output_dir"] = str(run_dir)  # the directory may have moved since
     config = validate_config(OptimiseConfig, data, source=str(path), base_dir=run_dir)
-    check_search_space(SearchSpace(config.search_space), config.fit, str(path))
+    check_search_space(search_space_of(config, str(path)), config.fit, str(path))
     return config
 
 
@@ -121,7 +121,8 @@ def build_context(config: OptimiseConfig, *, cores: int, concurrent: int, mode: 
         stage = config.survival
         survival_structures = [load_structure(stage.structure, rng)] if stage.structure else load_frames(stage.frames)
     return EvaluationContext(
-        fit=fit, data=data, objective=config.objective, alpha=config.alpha, seed=config.seed,
+        fit=fit, data=data, objective=config.objective, alpha=config.alpha, force_loss=config.force_loss,
+        seed=config.seed,
         speed=config.speed, speed_structure=speed_structure, survival=config.survival,
         survival_structures=survival_structures, cores=cores, concurrent=concurrent, mode=mode,
         properties=config.properties,
@@ -145,7 +146,7 @@ def run_optimisation(config: OptimiseConfig, *, comm=None, source: str = "config
     world = comm if comm is not None and comm.Get_size() > 1 else None
     rank = rank_of(world)
     size = size_of(world)
-    space = SearchSpace(config.search_space)
+    space = search_space_of(config, source)
     check_search_space(space, config.fit, source)
     total = int(budget or config.budget.candidates)
     run_dir = Path(config.output_dir).resolve()
@@ -234,8 +235,9 @@ def _results(config: OptimiseConfig, space: SearchSpace, journal: Journal, run_d
     front = results.pareto_ids(rows, axes)
     best = results.best_row(rows)
     best_id = best["id"] if best else None
+    energy_force = results.energy_force_front(rows)
     table = results.candidate_table(rows, names=space.names, has_reference=has_reference, front=front,
-                                    best_id=best_id)
+                                    best_id=best_id, energy_force_ids={entry["id"] for entry in energy_force})
     attributes = {"config": json.dumps(config.model_dump(mode="json")), "fingerprint": state["fingerprint"]}
     csv_path, h5_path = results.write_tables(table, run_dir, attributes)
     scale = "log10 " if config.objective.scale == "log" else ""
@@ -244,13 +246,23 @@ def _results(config: OptimiseConfig, space: SearchSpace, journal: Journal, run_d
     cost_label = ("cost = reference speed / speed" if has_reference else "cost (core-µs per atom-step)")
     plots.plot_pareto(rows, run_dir / results.PARETO_PNG, front=front, best_id=best_id, axes_names=axes,
                       cost_label=cost_label)
+    results.write_energy_force_front(energy_force, run_dir / results.PARETO_ENERGY_FORCES_CSV, names=space.names,
+                                     best_id=best_id)
+    plots.plot_energy_forces(rows, run_dir / results.PARETO_ENERGY_FORCES_PNG, front=energy_force, best_id=best_id,
+                             errors_of=results.energy_force_errors)
     for name, path in (("journal", run_dir / JOURNAL_FILE), ("table_csv", csv_path), ("table_h5", h5_path),
                        ("convergence_plot", run_dir / results.CONVERGENCE_PNG),
-                       ("pareto_plot", run_dir / results.PARETO_PNG), ("config", run_dir / CONFIG_FILE)):
+                       ("pareto_plot", run_dir / results.PARETO_PNG),
+                       ("pareto_energy_forces_csv", run_dir / results.PARETO_ENERGY_FORCES_CSV),
+                       ("pareto_energy_forces_plot", run_dir / results.PARETO_ENERGY_FORCES_PNG),
+                       ("config", run_dir / CONFIG_FILE)):
         record.add_output(name, path)
     counts = {status: sum(r["status"] == status for r in rows) for status in (CandidateStatus.OK, CandidateStatus.PRUNED, CandidateStatus.INFEASIBLE, CandidateStatus.FAILED)}
-    summary: dict[str, Any] = {"candidates": counts, "finished": sum(counts.values()), "budget": total,
-                               "pareto_front": sorted(front), "best_id": best_id}
+    summary: dict[str, Any] = {
+        "candidates": counts, "finished": sum(counts.values()), "budget": total, "pareto_front": sorted(front),
+        "best_id": best_id,
+        "energy_force_pareto": [{k: entry[k] for k in ("id", *results.ENERGY_FORCE_AXES)} for entry in energy_force],
+    }
     if best is None:
         log.warning("no candidate is feasible and fully measured yet: no best potential to export")
         return summary
@@ -279,7 +291,7 @@ def _final_upfit(config: OptimiseConfig, summary: dict, run_dir: Path, world, co
     base = with_overrides(config.fit, summary["best_params"])
     stages = [s.model_dump(mode="json", exclude_none=True) for s in base.ace.upfit + config.final_upfit.stages]
     upfit_config = with_overrides(base, {"ace.upfit": stages, "scoring.alpha": config.alpha,
-                                         "output_dir": str(target)})
+                                         "scoring.force_loss": config.force_loss, "output_dir": str(target)})
     data = context.data if context is not None else None
     cores = context.cores * context.concurrent if context is not None else available_cores()
     log.info("final upfit of candidate %d: %d extra stage(s)", summary["best_id"], len(config.final_upfit.stages))

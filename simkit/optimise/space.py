@@ -5,6 +5,12 @@ floats for real, ints for integer, and for categorical the value's JSON text
 (so lists such as ``[8, 4, 3]`` can be categories). :meth:`SearchSpace.params`
 turns a point into ``{dotted name: value}`` overrides for
 :func:`simkit.fitting.registry.with_overrides`.
+
+``weights.config_types.*.energy`` (``.forces``, ``.virial``) is shorthand for
+one dimension per config_type of the training data, in order of first
+appearance, each with the range and prior given: :func:`search_space_of`
+expands it in place; a key that names a config_type explicitly wins for that
+type. The expanded names are what the journal, the table and ``best/`` show.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from simkit.datasets.reader import read_dataset
 from simkit.errors import ConfigError
 from simkit.fitting.base import FitConfigBase
 from simkit.fitting.registry import with_overrides
-from simkit.optimise.config import Dimension, category_label
+from simkit.optimise.config import CONFIG_TYPE_WILDCARD, Dimension, OptimiseConfig, category_label
 
 # Settings that define the problem rather than the model: searching them would
 # compare candidates on different data, elements or scores.
@@ -32,6 +39,11 @@ class SearchSpace:
     """Dimensions by dotted name, in config order."""
 
     def __init__(self, dimensions: dict[str, Dimension]):
+        wildcards = [name for name in dimensions if CONFIG_TYPE_WILDCARD in name]
+        if wildcards:
+            # A '*' left in would search a config_type literally named '*', which no frame has.
+            raise ConfigError(f"key 'search_space.{wildcards[0]}': expand the config_type shorthand first "
+                              "(simkit.optimise.space.search_space_of)")
         self.dimensions = dict(dimensions)
         self.names = list(self.dimensions)
 
@@ -85,6 +97,38 @@ class SearchSpace:
                 if not low <= value <= high:
                     return False
         return True
+
+    def to_unit(self, point) -> np.ndarray:
+        """Real and integer entries of ``point`` mapped onto [0, 1] (log-uniform ones on their log range);
+        categorical entries are 0 (a trust region keeps them fixed)."""
+        unit = []
+        for dim, value in zip(self.dimensions.values(), self.normalise(point)):
+            bounds = dim.real if dim.real is not None else dim.integer
+            if bounds is None:
+                unit.append(0.0)
+                continue
+            low, high, value = float(bounds[0]), float(bounds[1]), float(value)
+            if dim.prior == "log-uniform":
+                low, high, value = np.log(low), np.log(high), np.log(value)
+            unit.append((value - low) / (high - low))
+        return np.clip(np.array(unit), 0.0, 1.0)
+
+    def from_unit(self, unit, like) -> list:
+        """The point at ``unit`` (see :meth:`to_unit`), categorical entries taken from ``like``."""
+        point = []
+        for dim, u, fixed in zip(self.dimensions.values(), np.clip(unit, 0.0, 1.0), self.normalise(like)):
+            bounds = dim.real if dim.real is not None else dim.integer
+            if bounds is None:
+                point.append(fixed)
+                continue
+            low, high = float(bounds[0]), float(bounds[1])
+            if dim.prior == "log-uniform":
+                value = float(np.exp(np.log(low) + u * (np.log(high) - np.log(low))))
+            else:
+                value = low + u * (high - low)
+            value = min(max(value, low), high)  # exp/log round-off must not leave the range
+            point.append(int(round(value)) if dim.integer is not None else value)
+        return point
 
     def random_points(self, count: int, seed: int) -> list[list]:
         # lazy: scikit-optimize (scikit-learn) takes seconds to import; config validation and workers never need it
@@ -164,3 +208,43 @@ def check_search_space(space: SearchSpace, fit: FitConfigBase, source: str) -> N
             f"{source}: key 'search_space': the dimensions together ({together}) are not accepted by the "
             f"{fit.backend} fit config: {_fit_message(exc)}"
         ) from exc
+
+
+def expand_config_types(dimensions: dict[str, Dimension], config_types: list[str], source: str) -> dict[str, Dimension]:
+    """``dimensions`` with each ``weights.config_types.*.<term>`` replaced, in place, by one dimension per type.
+
+    A type that already has its own key for that term keeps it (wherever it is
+    in the config). A config_type whose name holds a '.' cannot be a dotted
+    name and is refused, as is training data without any config_type.
+    """
+    if not config_types:
+        raise ConfigError(f"{source}: key 'search_space': the config_type shorthand needs training data with frames")
+    dotted = [name for name in config_types if "." in name or not name.strip()]
+    expanded: dict[str, Dimension] = {}
+    for name, dim in dimensions.items():
+        if CONFIG_TYPE_WILDCARD not in name:
+            expanded[name] = dim
+            continue
+        if dotted:
+            raise ConfigError(f"{source}: key 'search_space.{name}': config_type {dotted[0]!r} of the training data "
+                              "cannot be part of a dotted name; name it without '.' or list its weights explicitly")
+        head, term = name.split(f".{CONFIG_TYPE_WILDCARD}.")
+        for config_type in config_types:
+            own = f"{head}.{config_type}.{term}"
+            if own not in dimensions:
+                expanded[own] = dim
+    return expanded
+
+
+def training_config_types(fit: FitConfigBase) -> list[str]:
+    """The config_types of the fit's training data, in order of first appearance."""
+    data = fit.data
+    return list(read_dataset(list(data.train), data.keys, format=data.format, name="training data").config_types())
+
+
+def search_space_of(config: OptimiseConfig, source: str = "config") -> SearchSpace:
+    """The run's search space, the config_type shorthand expanded against its training data (read only then)."""
+    dimensions = config.search_space
+    if any(CONFIG_TYPE_WILDCARD in name for name in dimensions):
+        dimensions = expand_config_types(dimensions, training_config_types(config.fit), source)
+    return SearchSpace(dimensions)

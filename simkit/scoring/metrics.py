@@ -9,17 +9,33 @@ Conventions (all errors are prediction minus reference):
   of frames that carry a reference virial, meV/atom;
 * loss L = alpha * L_E + (1 - alpha) * L_F with
   L_E = sqrt(mean over frames ((E_pred - E_ref) / sqrt(N))^2) in meV and
-  L_F = the force-vector RMSE in meV/Å.
+  L_F = the force-vector RMSE in meV/Å (``force_loss="vector"``, the default) or
+  the force-component RMSE in meV/Å (``force_loss="component"``).
+
+With ``force_loss="component"`` L is XPOT's loss (du Toit & Deringer, J. Chem.
+Phys. 159, 024803 (2023); the XPOT SNAP and ACE models compute the energy
+error of a frame as (E_pred - E_ref) / N^0.5, take the RMSE over frames, and
+the RMSE over the flattened 3N force components), times 1000 because simkit
+works in meV where XPOT works in eV; both terms scale alike, so alpha means
+the same in both. The vector RMSE is sqrt(3) times the component RMSE when
+errors are isotropic, so with ``"vector"`` a given alpha puts about 1.7 times
+more weight on forces than XPOT's: alpha_vector = sqrt(3) alpha_xpot / (1 -
+alpha_xpot + sqrt(3) alpha_xpot) gives about the same balance (0.839 for
+XPOT's 0.75).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 
 MEV_PER_EV = 1000.0
+
+# What L_F measures: the RMSE of force vectors |dF_i| or of the 3N components (XPOT's convention).
+ForceLoss = Literal["vector", "component"]
+FORCE_LOSSES: tuple[str, ...] = ("vector", "component")
 
 
 @dataclass
@@ -93,6 +109,7 @@ class Metrics:
     loss_forces_meV_per_A: float  # L_F
     loss: float  # alpha * L_E + (1 - alpha) * L_F
     alpha: float
+    force_loss: str = "vector"  # what L_F is: the force-vector or the force-component RMSE
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -121,10 +138,12 @@ def _mean_abs(values: np.ndarray) -> float:
     return float(np.mean(np.abs(values))) if values.size else float("nan")
 
 
-def compute_metrics(predictions: Predictions, alpha: float = 0.5) -> Metrics:
+def compute_metrics(predictions: Predictions, alpha: float = 0.5, force_loss: ForceLoss = "vector") -> Metrics:
     """Every error measure of ``predictions`` (see the module docstring)."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    if force_loss not in FORCE_LOSSES:
+        raise ValueError(f"force_loss must be one of {FORCE_LOSSES}, got {force_loss!r}")
     n = predictions.n_atoms.astype(float)
     energy_error = predictions.energy_pred_eV - predictions.energy_ref_eV
     force_error = predictions.forces_pred_eV_per_A - predictions.forces_ref_eV_per_A
@@ -132,15 +151,17 @@ def compute_metrics(predictions: Predictions, alpha: float = 0.5) -> Metrics:
     has_virial = np.all(np.isfinite(predictions.virial_ref_eV), axis=1)
     virial_error = (predictions.virial_pred_eV - predictions.virial_ref_eV)[has_virial] / n[has_virial, None]
     loss_energy = MEV_PER_EV * _rms(energy_error / np.sqrt(n))
-    loss_forces = MEV_PER_EV * _rms(force_norms)
+    force_vector_rmse = MEV_PER_EV * _rms(force_norms)
+    force_component_rmse = MEV_PER_EV * _rms(force_error)
+    loss_forces = force_vector_rmse if force_loss == "vector" else force_component_rmse
     return Metrics(
         n_frames=len(predictions),
         n_atoms=int(n.sum()),
         energy_rmse_meV_per_atom=MEV_PER_EV * _rms(energy_error / n),
         energy_mae_meV_per_atom=MEV_PER_EV * _mean_abs(energy_error / n),
-        force_component_rmse_meV_per_A=MEV_PER_EV * _rms(force_error),
+        force_component_rmse_meV_per_A=force_component_rmse,
         force_component_mae_meV_per_A=MEV_PER_EV * _mean_abs(force_error),
-        force_vector_rmse_meV_per_A=loss_forces,
+        force_vector_rmse_meV_per_A=force_vector_rmse,
         force_vector_mae_meV_per_A=MEV_PER_EV * _mean_abs(force_norms),
         virial_rmse_meV_per_atom=MEV_PER_EV * _rms(virial_error) if has_virial.any() else None,
         virial_mae_meV_per_atom=MEV_PER_EV * _mean_abs(virial_error) if has_virial.any() else None,
@@ -148,14 +169,15 @@ def compute_metrics(predictions: Predictions, alpha: float = 0.5) -> Metrics:
         loss_forces_meV_per_A=loss_forces,
         loss=alpha * loss_energy + (1.0 - alpha) * loss_forces,
         alpha=alpha,
+        force_loss=force_loss,
     )
 
 
-def score(predictions: Predictions, alpha: float = 0.5) -> Scores:
+def score(predictions: Predictions, alpha: float = 0.5, force_loss: ForceLoss = "vector") -> Scores:
     """Metrics overall and per config_type (types in order of first appearance)."""
     types = np.array(predictions.config_types, dtype=object)
     per_type = {
-        name: compute_metrics(predictions.select(types == name), alpha)
+        name: compute_metrics(predictions.select(types == name), alpha, force_loss)
         for name in dict.fromkeys(predictions.config_types)
     }
-    return Scores(compute_metrics(predictions, alpha), per_type)
+    return Scores(compute_metrics(predictions, alpha, force_loss), per_type)

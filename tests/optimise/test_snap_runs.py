@@ -46,8 +46,13 @@ def test_bayesian_steps_improve_on_the_initial_design(tmp_path, si_small_file):
     with h5py.File(tmp_path / "run" / "candidates.h5") as handle:
         assert handle["candidates/loss"].shape == (8,)
         assert handle["candidates/force_vector_rmse_meV_per_A"].attrs["units"] == "meV/Å"
-    for name in ("convergence.png", "pareto.png"):
+    for name in ("convergence.png", "pareto.png", "pareto_energy_forces.png"):
         assert (tmp_path / "run" / name).stat().st_size > 10_000
+    # The energy/force trade-off: its front in the summary, the table and its own CSV, listed as an output.
+    front = pd.read_csv(tmp_path / "run" / "pareto_energy_forces.csv")
+    assert list(front["id"]) == [entry["id"] for entry in best["energy_force_pareto"]]
+    assert set(front["id"]) == set(table.loc[table["pareto_energy_forces"], "id"]) and len(front) >= 1
+    assert "pareto_energy_forces_csv" in summary["outputs"]
 
     from simkit.datasets import read_dataset
     from simkit.fitting.deployed import read_potential_yaml
