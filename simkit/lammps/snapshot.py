@@ -9,7 +9,7 @@ in simkit's units (Å, ps, Å/ps, eV/Å).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -36,6 +36,7 @@ class Snapshot:
     types: np.ndarray  # (N,) LAMMPS atom types
     velocities_A_per_ps: np.ndarray | None = None
     forces_eV_per_A: np.ndarray | None = None
+    extra: Mapping[str, np.ndarray] = field(default_factory=dict)  # further quantities asked for, by LAMMPS name
 
     @property
     def symbols(self) -> list[str]:
@@ -51,12 +52,14 @@ def current_time_ps(session: LammpsSession) -> tuple[int, float]:
     return session.time_ps()
 
 
-def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: bool = False) -> Snapshot | None:
+def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: bool = False,
+                  extra: Mapping[str, int] | None = None) -> Snapshot | None:
     """Gather the current frame onto rank 0; a collective call on every rank of the session.
 
     Returns the :class:`Snapshot` on rank 0 and ``None`` on the other ranks, which never
     hold more than their own atoms (see :mod:`simkit.lammps.gather`). Forces are those of
-    the last force evaluation (the last step of the last run).
+    the last force evaluation (the last step of the last run). ``extra``: further per-atom
+    quantities (``c_ID``: columns) gathered in the same call, in ``Snapshot.extra``.
     """
     if session.box is None:
         raise RuntimeError("take_snapshot() needs a system: call create_system() first")
@@ -64,6 +67,7 @@ def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: b
     quantities = {"type": 1, "x": 3, "image": 1}
     quantities.update({"v": 3} if velocities else {})
     quantities.update({"f": 3} if forces else {})
+    quantities.update(extra or {})
     arrays = gather_on_root(session, quantities)
     if arrays is None:
         return None
@@ -82,6 +86,7 @@ def take_snapshot(session: LammpsSession, *, velocities: bool = False, forces: b
         types=types,
         velocities_A_per_ps=box.from_lammps(arrays["v"]) if velocities else None,
         forces_eV_per_A=box.from_lammps(arrays["f"]) if forces else None,
+        extra={name: arrays[name] for name in extra or {}},
     )
 
 
@@ -101,27 +106,36 @@ def append_session(writer, session: LammpsSession, *, thermo: Mapping[str, float
     """Gather the session's current frame and append it to an :class:`~simkit.io.H5mdWriter` (collective).
 
     ``thermo``: a :meth:`LammpsSession.thermo` dict of this step, stored as an observables record.
-    ``per_atom``: arrays in atom-ID order, needed on rank 0 only (e.g. from :func:`gather_on_root`).
+    ``per_atom``: arrays in atom-ID order, needed on rank 0 only (gathered with the frame: ``extra`` of
+    :func:`take_snapshot`, then :func:`append_snapshot`).
     ``numbers``: atomic numbers of the species to keep (default: every atom).
     """
     step, time_ps = current_time_ps(session)
     if thermo is not None and int(thermo["step"]) != step:
         raise ValueError(f"thermo is from step {int(thermo['step'])}, the frame from step {step}")
     snapshot = take_snapshot(session, velocities=writer.velocities, forces=writer.forces)
-    if snapshot is None:
-        # Not rank 0: the writer writes rank 0's arrays, but every rank takes part in its error broadcast.
-        writer.append_frame(step=step, time_ps=time_ps, positions_A=None, cell_A=None, numbers=None)
-    else:
-        keep = slice(None) if numbers is None else np.isin(snapshot.numbers, numbers)
-
-        def kept(values):
-            return None if values is None else values[keep]
-
-        writer.append_frame(
-            step=snapshot.step, time_ps=snapshot.time_ps, positions_A=snapshot.positions_A[keep],
-            cell_A=snapshot.cell_A, numbers=snapshot.numbers[keep], pbc=snapshot.pbc, images=snapshot.images[keep],
-            velocities_A_per_ps=kept(snapshot.velocities_A_per_ps), forces_eV_per_A=kept(snapshot.forces_eV_per_A),
-            per_atom={name: values[keep] for name, values in (per_atom or {}).items()},
-        )
+    append_snapshot(writer, session, snapshot, per_atom=per_atom, numbers=numbers)
     if thermo is not None:
         writer.append_thermo(thermo, time_ps=time_ps)
+
+
+def append_snapshot(writer, session: LammpsSession, snapshot: Snapshot | None, *,
+                    per_atom: Mapping[str, np.ndarray] | None = None, numbers: Sequence[int] | None = None) -> None:
+    """Append :func:`take_snapshot`'s result to an :class:`~simkit.io.H5mdWriter` (collective: every rank
+    calls it, with ``None`` off rank 0). ``per_atom`` and ``numbers`` as for :func:`append_session`."""
+    if snapshot is None:
+        # Not rank 0: the writer writes rank 0's arrays, but every rank takes part in its error broadcast.
+        step, time_ps = current_time_ps(session)
+        writer.append_frame(step=step, time_ps=time_ps, positions_A=None, cell_A=None, numbers=None)
+        return
+    keep = slice(None) if numbers is None else np.isin(snapshot.numbers, numbers)
+
+    def kept(values):
+        return None if values is None else values[keep]
+
+    writer.append_frame(
+        step=snapshot.step, time_ps=snapshot.time_ps, positions_A=snapshot.positions_A[keep],
+        cell_A=snapshot.cell_A, numbers=snapshot.numbers[keep], pbc=snapshot.pbc, images=snapshot.images[keep],
+        velocities_A_per_ps=kept(snapshot.velocities_A_per_ps), forces_eV_per_A=kept(snapshot.forces_eV_per_A),
+        per_atom={name: values[keep] for name, values in (per_atom or {}).items()},
+    )

@@ -15,11 +15,11 @@ from tests.one_rank_fault import MESSAGE, cli_fault_script
 # Two frames, then the fault: at the third frame (every rank takes part in gathering a frame).
 CASES = {
     # A defect on the rank that does not write: rank 0 is left inside the frame gather.
-    "defect-on-rank-1": ("simkit.lammps.snapshot:take_snapshot", 1, "ValueError"),
+    "defect-on-rank-1": ("simkit.drivers.md.trajectory:take_snapshot", 1, "ValueError"),
     # The same on the writing rank: rank 1 is left inside the frame gather.
-    "defect-on-rank-0": ("simkit.lammps.snapshot:take_snapshot", 0, "ValueError"),
+    "defect-on-rank-0": ("simkit.drivers.md.trajectory:take_snapshot", 0, "ValueError"),
     # A simkit error (a clear message, no traceback) raised on one rank alone.
-    "simkit-error-on-rank-1": ("simkit.lammps.snapshot:take_snapshot", 1, "RunFailed"),
+    "simkit-error-on-rank-1": ("simkit.drivers.md.trajectory:take_snapshot", 1, "RunFailed"),
 }
 
 

@@ -26,10 +26,9 @@ from ase.data import atomic_numbers
 from simkit.io import H5mdWriter, ObservableSpec, PerAtomSpec
 from simkit.io.h5md_layout import THERMO_OBSERVABLES
 from simkit.lammps.crystallinity import BONDS_COMPUTE
-from simkit.lammps.gather import gather_on_root
 from simkit.lammps.observables import PE_PER_ATOM, Column
 from simkit.lammps.session import LammpsSession
-from simkit.lammps.snapshot import append_session
+from simkit.lammps.snapshot import append_snapshot, take_snapshot
 
 # record name -> (per-atom spec, LAMMPS per-atom compute); velocities and forces are the writer's own.
 # "crystalline" (0/1) is the solid-bond count against the threshold: LAMMPS cannot gather atom variables.
@@ -89,18 +88,20 @@ class TrajectoryRecord:
         if self.last_frame_step is not None and step <= self.last_frame_step:
             return False
         started = time.perf_counter()
-        append_session(self.writer, session, per_atom=self._per_atom(session, record), numbers=self.numbers)
+        # The per-atom records travel in the frame's own gather (one ID exchange and sort per frame).
+        references = {_PER_ATOM[name][1]: 1 for name in self.per_atom if name in record}
+        snapshot = take_snapshot(session, velocities=self.writer.velocities, forces=self.writer.forces,
+                                 extra=references)
+        per_atom = None if snapshot is None else self._per_atom(snapshot.extra, record, session.natoms)
+        append_snapshot(self.writer, session, snapshot, per_atom=per_atom, numbers=self.numbers)
         self.write_s += time.perf_counter() - started
         self.frames_written += 1
         self.last_frame_step = step
         return True
 
-    def _per_atom(self, session: LammpsSession, record: Sequence[str]) -> dict[str, np.ndarray] | None:
-        """The frame's per-atom records on rank 0 (``None`` on other ranks); NaN where not recorded."""
-        references = {_PER_ATOM[name][1]: 1 for name in self.per_atom if name in record}
-        gathered = gather_on_root(session, references)
-        if gathered is None:
-            return None
+    def _per_atom(self, gathered: Mapping[str, np.ndarray], record: Sequence[str], natoms: int
+                  ) -> dict[str, np.ndarray]:
+        """The frame's per-atom records (rank 0), from the gathered computes; NaN where not recorded."""
         per_atom = {}
         for name in self.per_atom:
             spec, reference = _PER_ATOM[name]
@@ -110,7 +111,7 @@ class TrajectoryRecord:
                     values = values >= self.min_solid_bonds
                 per_atom[name] = values.astype(np.float32)
             else:
-                per_atom[name] = np.full(spec.shape(session.natoms), np.nan, dtype=np.float32)
+                per_atom[name] = np.full(spec.shape(natoms), np.nan, dtype=np.float32)
         return per_atom
 
     def observables(self, step: int, time_ps: float, thermo: Mapping[str, float]) -> bool:
