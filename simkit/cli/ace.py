@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 class Command:
@@ -33,6 +34,16 @@ class Command:
         check.add_argument("--tol-force", type=float, default=1e-7, help="eV/Angstrom (default 1e-7)")
         check.add_argument("--tol-virial", type=float, default=1e-6, help="eV (default 1e-6)")
         check.add_argument("--json", action="store_true", help="print the results as JSON")
+        active = sub.add_parser("activeset", help="active set of a fitted ACE for the extrapolation grade gamma")
+        active.add_argument("model", help="pacemaker B-basis potential (.yaml, e.g. a fit's ace_potential.yaml)")
+        active.add_argument("--structures", action="append", default=[], metavar="FILE",
+                            help="training structures (any ASE format, all frames); repeatable")
+        active.add_argument("--from-asi", metavar="FILE", help="use this active set (pace_activeset's .asi) "
+                            "instead of selecting one; --structures then only report their gamma")
+        active.add_argument("--output", metavar="STEM", help="write STEM.asi and STEM.activeset "
+                            "(default: the model path without .yaml)")
+        active.add_argument("--tolerance", type=float, default=1.001,
+                            help="maxvol stops when no environment has gamma above this (default 1.001)")
         build = sub.add_parser("build", help="compile the pair_style pace plugin into simkit's cache")
         build.add_argument("--force", action="store_true", help="rebuild even if a cached plugin exists")
 
@@ -44,6 +55,9 @@ class Command:
 
             print(build_plugin(force=args.force))
             return 0
+
+        if args.ace_command == "activeset":
+            return _activeset(args)
 
         # lazy: keep `simkit --help` fast
         from simkit.ace.check import check_model, read_structures
@@ -65,3 +79,23 @@ class Command:
             print(report.format())
             print("within tolerances" if ok else "DIFFERENCES EXCEED TOLERANCES")
         return 0 if ok else 1
+
+
+def _activeset(args: argparse.Namespace) -> int:
+    # lazy: keep `simkit --help` fast
+    from simkit.ace.activeset import build_files, load_bbasis
+    from simkit.ace.check import read_structures
+    from simkit.errors import InputDataError
+
+    model = Path(args.model)
+    if not model.is_file():
+        raise InputDataError(f"{model}: no such potential file")
+    if not args.structures and not args.from_asi:
+        raise InputDataError("give --structures (the training data) to select an active set, or --from-asi FILE")
+    bbasis = load_bbasis(model)  # before reading structures: a wrong model file is the cheaper mistake to report
+    structures = list(read_structures(args.structures).values()) if args.structures else []
+    stem = Path(args.output) if args.output else model.with_suffix("")
+    summary = build_files(model, bbasis, structures, stem, tolerance=args.tolerance,
+                          from_asi=Path(args.from_asi) if args.from_asi else None)
+    print(json.dumps(summary, indent=2))
+    return 0

@@ -25,8 +25,8 @@ _INTEGER = ("type", "image", "id")
 def gather_on_root(session, quantities: Mapping[str, int]) -> dict[str, np.ndarray] | None:
     """``{name: array}`` on rank 0 (shape (N,) or (N, count), atom-ID order); ``None`` on other ranks.
 
-    ``quantities`` maps an atom property (``x``, ``v``, ``f``, ``type``, ``image``) or a
-    per-atom compute ``c_ID`` to its column count. Collective: every rank of the session
+    ``quantities`` maps an atom property (``x``, ``v``, ``f``, ``type``, ``image``), a
+    per-atom compute ``c_ID`` or a per-atom fix ``f_ID`` to its column count. Collective: every rank of the session
     calls it with the same names in the same order (a stale compute is evaluated here,
     which may communicate).
     """
@@ -57,6 +57,8 @@ def _local(session, name: str, count: int, nlocal: int) -> np.ndarray:
     try:
         if name.startswith("c_"):
             values = _local_compute(session, name[2:], count)
+        elif name.startswith("f_"):
+            values = _local_fix(session, name[2:], count)
         else:
             values = session.lmp.numpy.extract_atom(name)
     except Exception as exc:  # noqa: BLE001 - the library raises plain exceptions
@@ -90,3 +92,10 @@ def _gatherv(comm, values: np.ndarray, counts) -> np.ndarray | None:
     received = np.empty((sum(counts),) + values.shape[1:], dtype=values.dtype)
     comm.Gatherv(send, (received, [c * width for c in counts]), root=0)
     return received
+
+
+def _local_fix(session, fix_id: str, count: int):
+    import lammps  # lazy: see _local_compute
+
+    kind = lammps.LMP_TYPE_ARRAY if count > 1 else lammps.LMP_TYPE_VECTOR
+    return session.lmp.numpy.extract_fix(fix_id, lammps.LMP_STYLE_ATOM, kind)

@@ -196,8 +196,9 @@ def random_model(path: Path, elements: Sequence[str], functions: int, nradmax_by
                  npot: str = "FinnisSinclairShiftedScaled", fs_parameters=(1, 1, 1, 0.5), ndensity: int = 2,
                  core=None, inner=None, inner_cutoff_type: str = "distance", rho_core=None,
                  delta_spline_bins: float = 0.001, scale: float = 0.3, rank_decay: float = 0.1,
-                 seed: int = 0) -> Path:
-    """A pyace basis with random coefficients (symmetric bonds), written as .yace."""
+                 seed: int = 0, bbasis_path: Path | None = None) -> Path:
+    """A pyace basis with random coefficients (symmetric bonds), written as .yace (and, given
+    ``bbasis_path``, as the B-basis YAML it was made from)."""
     from pyace import ACEBBasisSet, create_multispecies_basis_config
 
     bonds = {"ALL": {"radbase": radbase, "radparameters": list(radparameters),
@@ -237,6 +238,8 @@ def random_model(path: Path, elements: Sequence[str], functions: int, nradmax_by
                 eye = np.eye(crad.shape[0], crad.shape[2])[:, None, :]
                 radial[key] = (eye + 0.3 * rng.normal(size=crad.shape)).tolist()
             block.radcoefficients = radial[key]
+    if bbasis_path is not None:
+        config.save(str(bbasis_path))
     ctilde = ACEBBasisSet(config).to_ACECTildeBasisSet()
     ctilde.save_yaml(str(path))
     return path

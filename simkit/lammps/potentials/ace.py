@@ -16,8 +16,10 @@ from simkit.lammps.potentials.base import PairCoeff, PairStyle, describe_files, 
 class AcePotential:
     kind = "ace"
 
-    def __init__(self, yace_path: Path):
+    def __init__(self, yace_path: Path, activeset: Path | None = None):
         self.path = Path(yace_path)
+        # the plugin then grades extrapolation (gamma) on the steps a `fix pair ... pace gamma 1` asks
+        self.activeset = Path(activeset) if activeset is not None else None
         model = load_yace(self.path)
         self._elements = tuple(model.elements)
         self._cutoff_A = float(model.cutoff_A)
@@ -33,10 +35,11 @@ class AcePotential:
 
     def pair_style(self, species: Sequence[str]) -> PairStyle:
         names = element_map(f"ACE potential {self.path.name}", self._elements, species)
-        return PairStyle("pace", (), (PairCoeff("*", "*", (str(self.path), *names)),), requires=("pace",))
+        args = ("activeset", str(self.activeset)) if self.activeset is not None else ()
+        return PairStyle("pace", args, (PairCoeff("*", "*", (str(self.path), *names)),), requires=("pace",))
 
     def files(self) -> tuple[Path, ...]:
-        return (self.path,)
+        return (self.path,) if self.activeset is None else (self.path, self.activeset)
 
     def describe(self) -> dict:
         return describe_files(

@@ -93,15 +93,20 @@ class AceSpec(_PotentialSpec):
 
     kind: Literal["ace"]
     yace: ExistingFile
+    activeset: ExistingFile | None = Field(
+        default=None, description="`simkit ace activeset` output (.activeset): lets MD grade extrapolation (gamma)")
 
     file_endings: ClassVar[tuple[str, ...]] = (".yace",)
 
     @classmethod
     def document_for(cls, path: Path, companion: Path | None) -> dict[str, Any]:
-        return {"kind": "ace", "yace": str(path)}
+        # an active set next to the model (model.activeset) is picked up, as pacemaker's tools pick up model.asi
+        activeset = companion or path.with_suffix(".activeset")
+        named = companion is not None or activeset.is_file()  # a named one that is missing is an error later
+        return {"kind": "ace", "yace": str(path), **({"activeset": str(activeset)} if named else {})}
 
     def _build_base(self) -> Potential:
-        return AcePotential(self.yace)
+        return AcePotential(self.yace, activeset=self.activeset)
 
 
 class EamSpec(_PotentialSpec):

@@ -41,6 +41,8 @@ class AceEvaluator {
   const std::string &element(int mu) const { return spec_.elements[mu]; }
   double cutoff_A(int mu_i, int mu_j) const { return spec_.bond(mu_i, mu_j).rcut_A; }
   const ElementProgram &program(int mu) const { return programs_[mu]; }
+  const BondSpec &bond(int mu_i, int mu_j) const { return spec_.bond(mu_i, mu_j); }
+  const RadialTable &table(int mu_i, int mu_j) const { return tables_[mu_i * spec_.nelements() + mu_j]; }
 
   // Energy (eV) of a central atom of element mu_i with n neighbours at rij
   // (x_j - x_i, Angstrom, 3 per neighbour) of elements mu_j.  Neighbours at or

@@ -54,6 +54,7 @@ void PairPaceSimkit::allocate()
 
 void PairPaceSimkit::settings(int narg, char **arg)
 {
+  activeset_file_.clear();
   for (int i = 0; i < narg; ++i) {
     if (strcmp(arg[i], "product") == 0 || strcmp(arg[i], "recursive") == 0) continue;
     if (strcmp(arg[i], "chunksize") == 0) {
@@ -63,7 +64,13 @@ void PairPaceSimkit::settings(int narg, char **arg)
       ++i;
       continue;
     }
-    error->all(FLERR, "pair_style pace: unknown keyword '{}' (accepted: product, recursive, chunksize N)", arg[i]);
+    if (strcmp(arg[i], "activeset") == 0) {
+      if (i + 1 >= narg) error->all(FLERR, "pair_style pace: 'activeset' needs a file name");
+      activeset_file_ = arg[++i];
+      continue;
+    }
+    error->all(FLERR, "pair_style pace: unknown keyword '{}' (accepted: product, recursive, chunksize N, "
+               "activeset FILE)", arg[i]);
   }
 }
 
@@ -141,6 +148,18 @@ void PairPaceSimkit::coeff(int narg, char **arg)
   } catch (const std::exception &e) {
     error->all(FLERR, "pair_style pace: cannot prepare potential {}: {}", potential_file_, e.what());
   }
+  gamma_.reset();
+  if (!activeset_file_.empty()) {
+    try {
+      gamma_ = std::make_unique<GammaEvaluator>(*ace_, read_active_set(read_potential_text(activeset_file_), *ace_));
+    } catch (const FormatError &e) {
+      error->all(FLERR, "pair_style pace: invalid active-set file {}: {}", activeset_file_, e.what());
+    } catch (const std::exception &e) {
+      error->all(FLERR, "pair_style pace: cannot prepare active set {}: {}", activeset_file_, e.what());
+    }
+    // fix pair checks at its creation that the pointer exists
+    gamma_values_.assign(std::max(atom->nmax, 1), 0.0);
+  }
   for (int i = 1; i <= ntypes; ++i)
     for (int j = 1; j <= ntypes; ++j) setflag[i][j] = (type_element_[i] >= 0 && type_element_[j] >= 0) ? 1 : 0;
 
@@ -194,6 +213,14 @@ void PairPaceSimkit::compute(int eflag, int vflag)
   const int *numneigh = list->numneigh;
   int **firstneigh = list->firstneigh;
 
+  // gamma costs a second pass over each environment and a K x K product, so it
+  // is computed only on the steps fix pair asks for it
+  const bool grading = gamma_ && gamma_flag_;
+  if (gamma_ && gamma_values_.size() < static_cast<size_t>(atom->nmax)) gamma_values_.resize(atom->nmax);
+  if (grading) {
+    std::fill(gamma_values_.begin(), gamma_values_.begin() + nlocal, 0.0);
+  }
+
   for (int ii = 0; ii < inum; ++ii) {
     const int i = ilist[ii];
     const int mu_i = type_element_[type[i]];
@@ -220,6 +247,7 @@ void PairPaceSimkit::compute(int eflag, int vflag)
       ++n;
     }
     const double energy = ace_->compute_atom(mu_i, n, nb_rij_.data(), nb_mu_.data(), nb_grad_.data(), workspace_);
+    if (grading) gamma_values_[i] = gamma_->gamma(mu_i, n, nb_rij_.data(), nb_mu_.data(), gamma_workspace_);
     if (eflag_global) eng_vdwl += energy;
     if (eflag_atom) eatom[i] += energy;
     for (int k = 0; k < n; ++k) {
@@ -273,10 +301,25 @@ void PairPaceSimkit::unpack_reverse_comm(int n, int *indices, double *buf)
   }
 }
 
+void *PairPaceSimkit::extract(const char *name, int &dim)
+{
+  dim = 0;
+  if (gamma_ && strcmp(name, "gamma_flag") == 0) return &gamma_flag_;
+  return nullptr;
+}
+
+void *PairPaceSimkit::extract_peratom(const char *name, int &ncol)
+{
+  ncol = 0;
+  if (gamma_ && strcmp(name, "gamma") == 0) return gamma_values_.data();
+  return nullptr;
+}
+
 double PairPaceSimkit::memory_usage()
 {
   double bytes = Pair::memory_usage();
   if (ace_) bytes += static_cast<double>(ace_->memory_bytes());
+  if (gamma_) bytes += static_cast<double>(gamma_->memory_bytes() + gamma_values_.capacity() * sizeof(double));
   bytes += static_cast<double>(workspace_.rad.capacity() + workspace_.drad.capacity()) * sizeof(double);
   return bytes;
 }

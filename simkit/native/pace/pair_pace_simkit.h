@@ -1,7 +1,13 @@
 // LAMMPS pair style `pace` backed by simkit's own ACE evaluator.
 //
-//   pair_style pace [product | recursive] [chunksize N]
+//   pair_style pace [product | recursive] [chunksize N] [activeset FILE]
 //   pair_coeff * * model.yace El1 El2 ... (one element or NULL per atom type)
+//
+// With `activeset FILE` (written by `simkit ace activeset`) the style also
+// computes each atom's extrapolation grade gamma, on the steps a
+// `fix ID all pair N pace gamma 1` asks for (it raises the `gamma_flag`
+// trigger), and hands it out as the per-atom quantity `gamma`: f_ID in dumps,
+// `compute reduce max f_ID`, and `fix halt` through a variable.
 //
 // The keywords of ML-PACE's pair style are accepted so existing inputs run
 // unchanged; this evaluator always uses its product graph, so they have no
@@ -12,6 +18,7 @@
 
 #include "pair.h"
 
+#include "ace_activeset.h"
 #include "ace_evaluator.h"
 
 #include <memory>
@@ -33,6 +40,8 @@ class PairPaceSimkit : public LAMMPS_NS::Pair {
   int pack_reverse_comm(int n, int first, double *buf) override;
   void unpack_reverse_comm(int n, int *indices, double *buf) override;
   double memory_usage() override;
+  void *extract(const char *name, int &dim) override;
+  void *extract_peratom(const char *name, int &ncol) override;
 
  private:
   std::unique_ptr<AceEvaluator> ace_;
@@ -42,6 +51,11 @@ class PairPaceSimkit : public LAMMPS_NS::Pair {
   std::vector<double> nb_rij_, nb_grad_;
   std::vector<int> nb_mu_, nb_index_;
   int reverse_with_virial_ = 0;     // per-atom virial travels with ghost forces
+  std::string activeset_file_;
+  std::unique_ptr<GammaEvaluator> gamma_;
+  GammaWorkspace gamma_workspace_;
+  int gamma_flag_ = 0;              // raised by fix pair on the steps it reads gamma
+  std::vector<double> gamma_values_;  // per local atom, valid on those steps
 
   void allocate();
   std::string read_potential_text(const std::string &path);
