@@ -57,7 +57,8 @@ CASES = {
 }
 
 
-def build_potential(path: Path, elements, functions, nradmax, lmax, rcut, seed=1) -> Path:
+def build_potential(path: Path, elements, functions, nradmax, lmax, rcut, seed=1, bbasis_path: Path | None = None) -> Path:
+    """The .yace at ``path`` (and the B-basis YAML at ``bbasis_path`` if given)."""
     from pyace import ACEBBasisSet, create_multispecies_basis_config
 
     config = create_multispecies_basis_config({
@@ -81,6 +82,8 @@ def build_potential(path: Path, elements, functions, nradmax, lmax, rcut, seed=1
             if key not in radial:
                 radial[key] = (np.eye(crad.shape[0], crad.shape[2])[:, None, :] + 0.3 * rng.normal(size=crad.shape)).tolist()
             block.radcoefficients = radial[key]
+    if bbasis_path is not None:
+        config.save(str(bbasis_path))
     ACEBBasisSet(config).to_ACECTildeBasisSet().save_yaml(str(path))
     return path
 
