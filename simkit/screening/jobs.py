@@ -34,6 +34,7 @@ from simkit.structures.spec import load_structure
 log = logging.getLogger(__name__)
 
 REPLICA_LOGS = "replicas"
+EXTRAPOLATION_DIR = "extrapolation"  # cells of replicas that exceeded max_gamma
 
 
 def _prepare_output(output_dir: Path, comm) -> Path:
@@ -90,7 +91,7 @@ def survive_job(config: SurviveConfig, comm, *, resume: bool = False, overwrite:
             comm=comm if size > 1 else None, workers=None if size > 1 else config.workers,
             min_survival_fraction=config.min_survival_fraction, seed=config.seed,
             reference_structures=reference, log_dir=out / REPLICA_LOGS if config.replica_logs else None,
-            done=done, on_result=journal.record if journal is not None else None,
+            structure_dir=out / EXTRAPOLATION_DIR, done=done, on_result=journal.record if journal is not None else None,
         )
         if journal is not None:
             report.write_json(out / SURVIVAL_JSON)
@@ -106,6 +107,7 @@ def survive_job(config: SurviveConfig, comm, *, resume: bool = False, overwrite:
         record.add_result("survived", report.survived)
         record.add_result("total", report.total)
         record.add_result("failure_modes", report.failure_modes)
+        record.add_result("max_gamma", report.max_gamma)
         record.add_result("early_stopped", report.early_stopped)
         record.add_result("passed", report.passed)
     return report

@@ -17,13 +17,22 @@ from pathlib import Path
 from typing import Callable
 
 from ase import Atoms
+from ase.io import write
 
 from simkit.errors import LammpsError, SimkitError
 from simkit.lammps import dynamics
+from simkit.lammps.gamma import GammaWatch, graded_structure_on_root, max_gamma, watch_gamma
 from simkit.lammps.monitors import MonitorSample, StabilityMonitor
 from simkit.lammps.potentials.base import Potential
 from simkit.lammps.session import LammpsSession
-from simkit.screening.detection import Baseline, Failure, ResolvedLimits, check_sample, classify_lammps_error
+from simkit.screening.detection import (
+    Baseline,
+    Failure,
+    ResolvedLimits,
+    check_gamma,
+    check_sample,
+    classify_lammps_error,
+)
 from simkit.screening.settings import SurvivalSettings
 from simkit.units import fs_to_ps
 
@@ -77,6 +86,8 @@ class ReplicaResult:
     max_temperature_K: float | None = None
     mean_coordination_range: list[float] = field(default_factory=list)
     nve_drift_eV_per_atom: float | None = None
+    max_gamma: float | None = None  # largest ACE extrapolation grade at the checks (when graded)
+    extrapolation_structure: str | None = None  # extxyz of the cell (with per-atom gamma) that exceeded max_gamma
 
     @property
     def survived(self) -> bool:
@@ -157,11 +168,14 @@ def run_replica(
     comm=None,
     should_stop: Callable[[], bool] = lambda: False,
     log_path: Path | None = None,
+    structure_path: Path | None = None,
 ) -> ReplicaResult:
     """Run one replica on ``comm`` (one rank is best: a LAMMPS error then stays local).
 
     ``should_stop`` is polled after every check; when it returns True the
-    replica ends as ``cancelled`` (the early-stop path).
+    replica ends as ``cancelled`` (the early-stop path). With ``limits.max_gamma``
+    the ACE extrapolation grade is read at every check; the cell that exceeds it is
+    written to ``structure_path`` (extxyz, per-atom ``gamma``).
     """
     result = ReplicaResult(
         task.index, task.temperature_K, task.replica, task.structure_index, task.seed, len(task.atoms)
@@ -171,9 +185,10 @@ def run_replica(
     timestep_ps = fs_to_ps(settings.timestep_fs)
     try:
         with LammpsSession(comm, log_path=log_path) as session:
-            monitor = _prepare(session, task, potential, species, settings, limits, result)
-            if monitor is not None:
-                _run_checked(session, monitor, task, settings, limits, result, should_stop, timestep_ps)
+            prepared = _prepare(session, task, potential, species, settings, limits, result)
+            if prepared is not None:
+                checks = _Checks(*prepared, structure_path)
+                _run_checked(session, checks, task, settings, limits, result, should_stop, timestep_ps)
     except SimkitError as exc:  # LAMMPS could not start at all
         result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
     result.simulated_ps = result.steps_completed * timestep_ps
@@ -182,23 +197,48 @@ def run_replica(
     return result
 
 
-def _prepare(session, task, potential, species, settings, limits, result) -> StabilityMonitor | None:
+@dataclass
+class _Checks:
+    """What is read at every check: the stability monitor, and the extrapolation grade if asked."""
+
+    monitor: StabilityMonitor
+    gamma: GammaWatch | None
+    structure_path: Path | None
+
+    def extrapolation(self, session, limits: ResolvedLimits, result: ReplicaResult) -> Failure | None:
+        if self.gamma is None:
+            return None
+        grade = max_gamma(session, self.gamma)
+        result.max_gamma = max(result.max_gamma or 0.0, grade)
+        failure = check_gamma(grade, limits)
+        if failure is not None and self.structure_path is not None:
+            atoms = graded_structure_on_root(session, self.gamma)
+            if atoms is not None:
+                self.structure_path.parent.mkdir(parents=True, exist_ok=True)
+                write(self.structure_path, atoms, format="extxyz")
+                result.extrapolation_structure = str(self.structure_path)
+        return failure
+
+
+def _prepare(session, task, potential, species, settings, limits, result) -> tuple | None:
     """Load the cell and the potential; a failure here is the setup's, not the potential's (status error)."""
     try:
         session.create_system(task.atoms, species, label=f"starting cell {task.structure_index}")
         session.set_potential(potential)
         monitor = StabilityMonitor(session, limits.coordination_cutoff_A)
         dynamics.set_timestep(session, settings.timestep_fs)
+        # graded on the check steps (every chunk of the run starts on one)
+        gamma = watch_gamma(session, settings.check_every_steps) if limits.max_gamma is not None else None
     except SimkitError as exc:
         result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
         return None
-    return monitor
+    return monitor, gamma
 
 
-def _run_checked(session, monitor, task, settings, limits, result, should_stop, timestep_ps) -> None:
+def _run_checked(session, checks, task, settings, limits, result, should_stop, timestep_ps) -> None:
     """Simulate and turn every way the run can end into the result's status, mode, step and time."""
     try:
-        _simulate(session, monitor, task, settings, limits, result, should_stop)
+        _simulate(session, checks, task, settings, limits, result, should_stop)
         result.status = ReplicaStatus.SURVIVED
     except _Stopped as stop:
         result.status = ReplicaStatus.FAILED if stop.failure else ReplicaStatus.CANCELLED
@@ -215,7 +255,7 @@ def _run_checked(session, monitor, task, settings, limits, result, should_stop, 
 
 def _simulate(
     session: LammpsSession,
-    monitor: StabilityMonitor,
+    checks: _Checks,
     task: ReplicaTask,
     settings: SurvivalSettings,
     limits: ResolvedLimits,
@@ -223,11 +263,13 @@ def _simulate(
     should_stop: Callable[[], bool],
 ) -> None:
     phases = _phases(settings, task.temperature_K)
+    monitor = checks.monitor
     session.run(0)
     first = monitor.sample()
     baseline = Baseline(len(task.atoms), first.mean_coordination, first.volume_A3)
     result.observe(first)
     initial_failure = check_sample(first, limits, baseline, setpoint_K=phases[0].start_K)
+    initial_failure = initial_failure or checks.extrapolation(session, limits, result)
     if initial_failure:
         raise _Stopped(initial_failure, first)
     dynamics.create_velocities(session, phases[0].start_K, task.seed)
@@ -257,6 +299,8 @@ def _simulate(
                 drift = abs(sample.total_energy_eV - nve_reference) / baseline.natoms
                 if math.isfinite(drift):
                     result.nve_drift_eV_per_atom = max(result.nve_drift_eV_per_atom or 0.0, drift)
+            # a physical failure at the same check is the one reported: the grade only warns ahead of one
+            failure = failure or checks.extrapolation(session, limits, result)
             if failure is not None:
                 raise _Stopped(failure, sample)
             if should_stop():

@@ -76,6 +76,12 @@ class SurvivalReport:
         return dict(Counter(r.mode for r in self.replicas if r.status == ReplicaStatus.FAILED))
 
     @property
+    def max_gamma(self) -> float | None:
+        """The largest ACE extrapolation grade any replica reached at its checks (None: not graded)."""
+        graded = [r.max_gamma for r in self.replicas if r.max_gamma is not None]
+        return max(graded) if graded else None
+
+    @property
     def times_to_failure_ps(self) -> list[float]:
         return sorted(r.failure_time_ps for r in self.replicas if r.status == ReplicaStatus.FAILED and r.failure_time_ps is not None)
 
@@ -117,6 +123,7 @@ class SurvivalReport:
             "min_survival_fraction": self.min_survival_fraction,
             "passed": self.passed,
             "failure_modes": self.failure_modes,
+            "max_gamma": self.max_gamma,
             "times_to_failure_ps": self.times_to_failure_ps,
             "per_temperature": {f"{t:g}": v for t, v in self.per_temperature().items()},
             "wall_s": self.wall_s,

@@ -83,15 +83,16 @@ def cancelled(task: ReplicaTask, message: str = "cancelled before it started") -
     )
 
 
-def _log_path(log_dir: Path | None, task: ReplicaTask) -> Path | None:
-    if log_dir is None:
-        return None
-    return Path(log_dir) / f"replica-{task.index:03d}-T{task.temperature_K:g}K-r{task.replica}.lammps.log"
+def _replica_files(log_dir: Path | None, structure_dir: Path | None, task: ReplicaTask) -> dict[str, Path | None]:
+    """run_replica's ``log_path`` and ``structure_path`` for ``task`` (None where no directory is given)."""
+    name = f"replica-{task.index:03d}-T{task.temperature_K:g}K-r{task.replica}"
+    return {"log_path": Path(log_dir) / f"{name}.lammps.log" if log_dir is not None else None,
+            "structure_path": Path(structure_dir) / f"{name}.extrapolation.extxyz" if structure_dir is not None else None}
 
 
 # -- worker processes ----------------------------------------------------------------
 
-def _worker_main(tasks, results, cancel, parent_pid, potential, settings, limits, log_dir) -> None:
+def _worker_main(tasks, results, cancel, parent_pid, potential, settings, limits, log_dir, structure_dir) -> None:
     """Body of one spawned worker: run replicas from ``tasks`` until the None sentinel.
 
     A worker whose parent has gone (killed without a chance to clean up) stops
@@ -117,7 +118,8 @@ def _worker_main(tasks, results, cancel, parent_pid, potential, settings, limits
             continue
         try:
             result = run_replica(
-                task, potential, settings, limits, should_stop=should_stop, log_path=_log_path(log_dir, task)
+                task, potential, settings, limits, should_stop=should_stop,
+                **_replica_files(log_dir, structure_dir, task),
             )
         except Exception as exc:  # noqa: BLE001 - a bug must not hang the parent; report it
             result = cancelled(task)
@@ -134,6 +136,7 @@ def run_in_processes(
     workers: int,
     early_stop: EarlyStop,
     log_dir: Path | None = None,
+    structure_dir: Path | None = None,
     on_result: ResultCallback | None = None,
 ) -> list[ReplicaResult]:
     """Run ``tasks`` on up to ``workers`` spawned processes; results in task order.
@@ -157,7 +160,7 @@ def run_in_processes(
     def start_worker() -> None:
         process = context.Process(
             target=_worker_main, name="simkit-survival-worker", daemon=True,
-            args=(task_queue, result_queue, cancel, os.getpid(), potential, settings, limits, log_dir),
+            args=(task_queue, result_queue, cancel, os.getpid(), potential, settings, limits, log_dir, structure_dir),
         )
         process.start()
         processes.append(process)
@@ -301,6 +304,7 @@ def run_on_communicator(
     comm,
     early_stop: EarlyStop,
     log_dir: Path | None = None,
+    structure_dir: Path | None = None,
     on_result: ResultCallback | None = None,
 ) -> list[ReplicaResult]:
     """Run ``tasks`` on the ranks of ``comm`` (collective); every rank gets all results in task order.
@@ -323,7 +327,7 @@ def run_on_communicator(
                 try:
                     result = run_replica(
                         task, potential, settings, limits, comm=solo, should_stop=notices.poll,
-                        log_path=_log_path(log_dir, task),
+                        **_replica_files(log_dir, structure_dir, task),
                     )
                 except Exception as exc:  # noqa: BLE001 - keep the collectives below reachable
                     result = cancelled(task)

@@ -56,6 +56,9 @@ class SurvivalThresholds(Schema):
         default=0.005, gt=0, description="largest |E_total(t) - E_total(0)| / N allowed in the NVE segment"
     )
     coordination_cutoff_A: float | None = Field(default=None, gt=0)
+    max_gamma: float | None = Field(
+        default=None, gt=1, description="fail a replica as 'extrapolation' when an atom's ACE extrapolation grade "
+        "exceeds this (graded at every check; needs an ACE potential with an active set)")
     coordination_ratio_range: tuple[float, float] = (0.25, 2.5)
     density_ratio_range: tuple[float, float] = Field(
         default=(0.5, 2.0), description="allowed density / initial density (NPT only)"

@@ -107,6 +107,7 @@ def run_survival(
     seed: int = 0,
     reference_structures: Sequence[Atoms] | None = None,
     log_dir: Path | None = None,
+    structure_dir: Path | None = None,
     done: Sequence[ReplicaResult] = (),
     on_result: Callable[[ReplicaResult], None] | None = None,
 ) -> SurvivalReport:
@@ -119,7 +120,9 @@ def run_survival(
     process). ``min_survival_fraction`` enables the early stop.
     ``reference_structures`` (e.g. the training set) set r_min unless
     ``settings.thresholds.reference_min_distance_A`` is given; by default the
-    starting ``structures`` do. ``log_dir`` keeps one LAMMPS log per replica.
+    starting ``structures`` do. ``log_dir`` keeps one LAMMPS log per replica;
+    ``structure_dir`` receives the cell of each replica that failed by extrapolation
+    (``settings.thresholds.max_gamma``).
 
     Resuming: ``done`` holds replicas that survived or failed in an earlier
     session of this screen; they are kept as they are, count towards the early
@@ -177,12 +180,12 @@ def run_survival(
     elif comm is not None:
         fresh = run_on_communicator(
             pending, potential, settings, limits, comm=comm, early_stop=early_stop, log_dir=log_dir,
-            on_result=ended,
+            structure_dir=structure_dir, on_result=ended,
         )
     else:
         fresh = run_in_processes(
             pending, potential, settings, limits, workers=count, early_stop=early_stop, log_dir=log_dir,
-            on_result=ended,
+            structure_dir=structure_dir, on_result=ended,
         )
     _raise_setup_error(fresh)
     results = sorted([*earlier.values(), *fresh], key=lambda r: r.index)

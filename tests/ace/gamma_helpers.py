@@ -26,6 +26,16 @@ def model(directory: Path, **changes) -> tuple[Path, Path]:
     return yace, yaml_path
 
 
+def graded_model(directory: Path) -> tuple[Path, Path]:
+    """(.yace, .activeset) of :func:`model` with an active set from :func:`training` (simkit's maxvol)."""
+    from simkit.ace import activeset
+
+    yace, yaml_path = model(directory)
+    bbasis = activeset.load_bbasis(yaml_path)
+    chosen = activeset.select_active_set(activeset.projections(bbasis, training()), bbasis.elements_name)
+    return yace, activeset.write_plugin_file(directory / "model.activeset", bbasis, chosen)
+
+
 def cell(a_A: float = 3.0, rattle_A: float = 0.1, seed: int = 0) -> Atoms:
     atoms = bulk("Sb", "sc", a=a_A, cubic=True).repeat(3)
     atoms.symbols[::3] = "Te"
@@ -46,9 +56,17 @@ def tests() -> dict[str, Atoms]:
 
 def plugin_gamma(yace: Path, activeset: Path, atoms: Atoms, comm=None) -> np.ndarray | None:
     """Per-atom gamma (atom order) from LAMMPS with simkit's pace plugin; None off rank 0."""
-    with LammpsSession(comm) as session:
-        session.create_system(atoms, ELEMENTS)
-        session.set_potential(AcePotential(yace, activeset=activeset))
-        watch = watch_gamma(session, 1)
-        session.run(0)
-        return gamma_on_root(session, watch)
+    return graded_cells(AcePotential(yace, activeset=activeset), [atoms], ELEMENTS, comm)[0]
+
+
+def graded_cells(potential, cells, species, comm=None) -> list[np.ndarray | None]:
+    """Per-atom gamma of each cell through ``potential`` (an ACE with an active set, or an overlay of one)."""
+    grades = []
+    for atoms in cells:
+        with LammpsSession(comm) as session:
+            session.create_system(atoms, tuple(species))
+            session.set_potential(potential)
+            watch = watch_gamma(session, 1)
+            session.run(0)
+            grades.append(gamma_on_root(session, watch))
+    return grades

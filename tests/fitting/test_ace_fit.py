@@ -68,13 +68,20 @@ def test_failed_pacemaker_run_is_reported_with_its_log(tmp_path):
 
 @pytest.mark.slow
 def test_ace_fit_with_upfit_beats_trivial_model_in_lammps(si_teacher_file, si_prepared, tmp_path):
-    config = fit_config(si_teacher_file, backend="ace", ace=ACE)
+    config = fit_config(si_teacher_file, backend="ace", ace={**ACE, "activeset": True})
     result = fit_and_score(config, tmp_path, data=si_prepared, cores=2)
 
     # Scored through LAMMPS (pair_style pace) on frames the fit never saw.
     assert result.loss < 0.2 * result.baseline_loss
     assert result.validation["overall"]["force_vector_rmse_meV_per_A"] < 400.0
-    assert result.potential == {"kind": "ace", "yace": str(tmp_path / "ace.yace")}
+    assert result.potential == {"kind": "ace", "yace": str(tmp_path / "ace.yace"),
+                                "activeset": str(tmp_path / "ace.activeset")}
+    # The active set of the training environments: they grade as interpolation in LAMMPS.
+    from tests.ace.gamma_helpers import graded_cells
+
+    train = si_prepared.splits[0].train
+    assert max(g.max() for g in graded_cells(result.build_potential(), train.structures[:3], ["Si"])) <= 1.001 + 1e-8
+    assert "activeset_s" in result.timings_s and (tmp_path / "ace.asi").is_file()
     # Both stages ran with their own kappa, the upfit starting from the first stage's output.
     stages = tmp_path / "pacemaker"
     first = yaml.safe_load((stages / "fit" / "input.yaml").read_text())

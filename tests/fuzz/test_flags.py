@@ -73,6 +73,15 @@ CASES = [
     ("ace:model-missing", ["ace", "check", "{dir}/missing.yace"], ["missing.yace"]),
     ("ace:structure-garbage", ["ace", "check", "{yace}", "--structure", "{dir}/garbage.xyz"], ["garbage.xyz"]),
     ("ace:structure-missing", ["ace", "check", "{yace}", "--structure", "{dir}/missing.xyz"], ["missing.xyz"]),
+    ("ace:activeset-model-garbage", ["ace", "activeset", "{dir}/garbage.xyz", "--structures", "{data}"],
+     ["garbage.xyz"]),
+    ("ace:activeset-model-is-yace", ["ace", "activeset", "{yace}", "--structures", "{data}"], ["model.yace"]),
+    ("ace:activeset-structures-garbage", ["ace", "activeset", "{bbasis}", "--structures", "{dir}/garbage.xyz"],
+     ["garbage.xyz"]),
+    ("ace:activeset-tolerance-nan", ["ace", "activeset", "{bbasis}", "--structures", "{data}", "--tolerance",
+                                     "nan"], ["--tolerance"]),
+    ("ace:activeset-asi-garbage", ["ace", "activeset", "{bbasis}", "--from-asi", "{dir}/garbage.xyz"],
+     ["garbage.xyz"]),
 ]
 
 
@@ -85,7 +94,9 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
         "dir": folder,
         "data": folder / "data.extxyz",
         "traj": trajectory_corpus.write_valid(folder / "traj.h5md"),
-        "yace": helpers.random_model(folder / "model.yace", ("Si",), 20, [6, 3, 2], [0, 2, 1], seed=7),
+        "yace": helpers.random_model(folder / "model.yace", ("Si",), 20, [6, 3, 2], [0, 2, 1], seed=7,
+                                     bbasis_path=folder / "model.yaml"),
+        "bbasis": folder / "model.yaml",
     }
 
 

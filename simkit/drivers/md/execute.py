@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simkit.drivers.md.extrapolation import GammaCheck
 from simkit.drivers.md.plan import Plan, Segment
 from simkit.drivers.md.records import ProfileTable, ThermoTable
 from simkit.drivers.md.rescale import rescale_volume
@@ -77,6 +78,7 @@ class Executor:
     _checkpoints: list[Path] = field(default_factory=list)
     checkpoint_s: float = 0.0  # wall time spent writing restart files in this attempt
     checkpoints_written: int = 0
+    gamma: GammaCheck | None = None  # extrapolation grading (protocol.extrapolation)
 
     @property
     def rank(self) -> int:
@@ -205,6 +207,8 @@ class Executor:
         while step < end:
             offset = step - begin
             target = min([end] + [begin + (offset // c + 1) * c for c in cadences])
+            if self.gamma is not None:  # graded on absolute multiples of its interval
+                target = min(target, self.gamma.next_step(step))
             if self.stop_at_step is not None and step < self.stop_at_step < target:
                 target = self.stop_at_step
             self.session.run(target - step, start=begin, stop=end, setup=setup)
@@ -218,6 +222,8 @@ class Executor:
                 self._record_profile(segment)
             if out.trajectory_every and offset % out.trajectory_every == 0:
                 self.recorders.trajectory.frame(self.session, out.record, step)
+            if self.gamma is not None and self.gamma.due(step):
+                self.gamma.check(self.session)  # raises past max_gamma, after this step's records
             if self.checkpoint_every and offset % self.checkpoint_every == 0 and not at_end:
                 self.checkpoint(segment, begin, complete=False)
                 setup = True  # writing a restart re-initialises LAMMPS

@@ -127,6 +127,18 @@ class ProfileSpec(Schema):
                               description="steps between profiles (default: thermo_every)")
 
 
+class ExtrapolationSpec(Schema):
+    """Stop the run when an atom's ACE extrapolation grade gamma exceeds ``max_gamma``.
+
+    Needs an ACE potential with an active set (``potential: {kind: ace, yace: ..., activeset: ...}``,
+    from ``simkit ace activeset``). Gamma is graded every ``every_steps`` steps (a graded step costs
+    about a second force evaluation; see benchmarks/results/ace_gamma_cost.md).
+    """
+
+    max_gamma: float = Field(gt=1)
+    every_steps: int = Field(default=100, gt=0, le=MAX_EVERY_STEPS)
+
+
 class MdProtocol(Schema):
     """A full ``simkit md`` run."""
 
@@ -150,10 +162,14 @@ class MdProtocol(Schema):
     regions: list[RegionSpec] = Field(default_factory=list)
     crystallinity: CrystallinitySpec | None = None
     profiles: ProfileSpec | None = None
+    extrapolation: ExtrapolationSpec | None = None
     stages: list[Stage] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _one_system(self) -> "MdProtocol":
         if (self.structure is None) == (self.device is None):
             raise ValueError("give exactly one of 'structure' or 'device'")
+        if self.extrapolation is not None and getattr(self.potential, "activeset", None) is None:
+            raise ValueError("extrapolation (max_gamma) needs an ACE potential with an active set: "
+                             "potential: {kind: ace, yace: ..., activeset: ...} (build one with `simkit ace activeset`)")
         return self

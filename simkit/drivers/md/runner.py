@@ -26,6 +26,7 @@ from pathlib import Path
 from ase import Atoms
 
 from simkit.drivers.md.execute import Executor, Recorders, describe_segments
+from simkit.drivers.md.extrapolation import EXTRAPOLATION_STRUCTURE, GammaCheck
 from simkit.drivers.md.figures import plot_protocol
 from simkit.drivers.md.plan import Plan, build_plan
 from simkit.drivers.md.protocol import MdProtocol
@@ -43,6 +44,7 @@ from simkit.errors import ConfigError, LammpsError, StopRequested
 from simkit.io import TRAJECTORY_FILE
 from simkit.lammps import observables, regions
 from simkit.lammps.checkpoint import read_checkpoint
+from simkit.lammps.gamma import watch_gamma
 from simkit.lammps.session import LammpsSession
 from simkit.lammps.snapshot import atoms_on_root
 from simkit.lammps.structure import lammps_box
@@ -122,6 +124,10 @@ def run_protocol(
             stop_at = None if stop_after_steps is None else session.step + stop_after_steps
             executor = Executor(session, plan, protocol.seed, recorders, state, out, protocol.checkpoint_every,
                                 comm=comm, stop_at_step=stop_at)
+            if protocol.extrapolation is not None:
+                spec = protocol.extrapolation
+                executor.gamma = GammaCheck(watch_gamma(session, spec.every_steps), spec.max_gamma, out)
+                record.add_output("extrapolation_structure", out / EXTRAPOLATION_STRUCTURE)
             record.add_result("setup_s", round(time.perf_counter() - started, 3))
             try:
                 _run_segments(executor, plan, checkpoint, out)
@@ -135,6 +141,8 @@ def run_protocol(
                 raise
             except BaseException as exc:
                 record.add_result("segments", executor.segment_records)
+                if executor.gamma is not None:
+                    record.add_result("extrapolation", executor.gamma.report())
                 # A rank that failed alone cannot join the collective close (the CLI aborts the others);
                 # the file keeps every frame committed so far either way.
                 if isinstance(exc, KeyboardInterrupt):
@@ -144,6 +152,8 @@ def run_protocol(
                 raise
             recorders.trajectory.close()
             record.add_result("segments", executor.segment_records)
+            if executor.gamma is not None:
+                record.add_result("extrapolation", executor.gamma.report())
             record.add_result("peak_memory_MiB_per_rank", _peak_memory_MiB(comm))
             record.add_result("checkpoints", executor.checkpoint_timing())
             final = atoms_on_root(session)  # the one full-size copy, on the rank that writes it
