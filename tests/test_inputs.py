@@ -14,6 +14,7 @@ from simkit.diffusion.config import DiffusionConfig
 from simkit.distil.config import DistilConfig
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.fitting.registry import FitConfig
+from simkit.learn.config import LearnConfig
 from simkit.optimise.config import OptimiseConfig
 from simkit.radiation.config import CascadeConfig, TdeConfig
 from simkit.screening.config import SpeedConfig, SurviveConfig
@@ -31,6 +32,7 @@ SCHEMAS.update(demo=DemoConfig)
 SCHEMAS.update(tde=TdeConfig, cascade=CascadeConfig)
 SCHEMAS.update(validate=ValidateConfig)
 SCHEMAS.update(predict=PredictConfig)
+SCHEMAS.update(learn=LearnConfig)
 
 
 def _examples():

@@ -8,7 +8,7 @@ Floors, lowest first (README.md "Layout" says what lives on each):
 - engine: ``lammps`` (the session, potentials, regions, observables)
 - data: ``datasets``, ``analysis``
 - workflows: ``fitting``, ``scoring``, ``screening``, ``bench``, ``distil``, ``drivers``,
-  ``diffusion``, ``ace``, ``optimise``, ``radiation``, ``validation`` (may use each other)
+  ``diffusion``, ``ace``, ``optimise``, ``radiation``, ``validation``, ``learn`` (may use each other)
 - top: ``demo``, ``cli``
 
 Every import counts, also one inside a function: a lazy import is still a dependency.
@@ -29,7 +29,7 @@ FLOORS = [
     {"lammps"},
     {"datasets", "analysis"},
     {"fitting", "scoring", "screening", "bench", "distil", "drivers", "diffusion", "ace", "optimise", "radiation",
-     "validation"},
+     "validation", "learn"},
     {"demo", "cli"},
 ]
 

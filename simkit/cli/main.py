@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "simkit.cli.evaluate",
     "export": "simkit.cli.export",
     "fit": "simkit.cli.fit",
+    "learn": "simkit.cli.learn",
     "md": "simkit.cli.md",
     "optimise": "simkit.cli.optimise",
     "speed": "simkit.cli.speed",

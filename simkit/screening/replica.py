@@ -87,7 +87,8 @@ class ReplicaResult:
     mean_coordination_range: list[float] = field(default_factory=list)
     nve_drift_eV_per_atom: float | None = None
     max_gamma: float | None = None  # largest ACE extrapolation grade at the checks (when graded)
-    extrapolation_structure: str | None = None  # extxyz of the cell (with per-atom gamma) that exceeded max_gamma
+    extrapolation_structure: str | None = None  # extxyz (per-atom gamma): the cell past max_gamma, or the most
+    # extrapolative one above settings.capture_gamma
 
     @property
     def survived(self) -> bool:
@@ -187,7 +188,7 @@ def run_replica(
         with LammpsSession(comm, log_path=log_path) as session:
             prepared = _prepare(session, task, potential, species, settings, limits, result)
             if prepared is not None:
-                checks = _Checks(*prepared, structure_path)
+                checks = _Checks(*prepared, structure_path, settings.capture_gamma)
                 _run_checked(session, checks, task, settings, limits, result, should_stop, timestep_ps)
     except SimkitError as exc:  # LAMMPS could not start at all
         result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
@@ -204,19 +205,25 @@ class _Checks:
     monitor: StabilityMonitor
     gamma: GammaWatch | None
     structure_path: Path | None
+    capture_gamma: float | None = None
+    kept_gamma: float = 0.0
 
     def extrapolation(self, session, limits: ResolvedLimits, result: ReplicaResult) -> Failure | None:
+        """The extrapolation failure at this check, if any; keeps the cell that fails, or the most
+        extrapolative one above ``capture_gamma`` so far (one file per replica)."""
         if self.gamma is None:
             return None
         grade = max_gamma(session, self.gamma)
         result.max_gamma = max(result.max_gamma or 0.0, grade)
         failure = check_gamma(grade, limits)
-        if failure is not None and self.structure_path is not None:
+        captured = self.capture_gamma is not None and grade > self.capture_gamma and grade > self.kept_gamma
+        if (failure is not None or captured) and self.structure_path is not None:
             atoms = graded_structure_on_root(session, self.gamma)
             if atoms is not None:
                 self.structure_path.parent.mkdir(parents=True, exist_ok=True)
                 write(self.structure_path, atoms, format="extxyz")
                 result.extrapolation_structure = str(self.structure_path)
+            self.kept_gamma = grade
         return failure
 
 
@@ -228,7 +235,8 @@ def _prepare(session, task, potential, species, settings, limits, result) -> tup
         monitor = StabilityMonitor(session, limits.coordination_cutoff_A)
         dynamics.set_timestep(session, settings.timestep_fs)
         # graded on the check steps (every chunk of the run starts on one)
-        gamma = watch_gamma(session, settings.check_every_steps) if limits.max_gamma is not None else None
+        graded = limits.max_gamma is not None or settings.capture_gamma is not None
+        gamma = watch_gamma(session, settings.check_every_steps) if graded else None
     except SimkitError as exc:
         result.status, result.error_type, result.message = ReplicaStatus.ERROR, type(exc).__name__, str(exc)
         return None

@@ -89,6 +89,9 @@ class SurvivalSettings(Schema):
     nve_duration_ps: float = Field(default=1.0, ge=0, description="NVE segment for the drift check (0: none)")
     check_every_steps: int = Field(default=50, ge=1)
     thresholds: SurvivalThresholds = Field(default_factory=SurvivalThresholds)
+    capture_gamma: float | None = Field(
+        default=None, gt=1, description="keep each replica's most extrapolative cell (ACE gamma at the checks) "
+        "when it exceeds this, without failing the replica: the frames an active-learning loop labels")
 
     @field_validator("temperatures_K")
     @classmethod

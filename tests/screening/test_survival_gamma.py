@@ -75,3 +75,18 @@ def test_gamma_is_graded_with_no_threshold_crossed(graded, tmp_path):
     # the unfitted potential still heats the cell (a physical failure, not an extrapolation one)
     assert replica.mode != "extrapolation" and replica.extrapolation_structure is None
     assert 0 < replica.max_gamma < 1000 and report.max_gamma == replica.max_gamma and np.isfinite(report.max_gamma)
+
+
+def test_capture_keeps_the_most_extrapolative_cell_without_failing_the_replica(graded, tmp_path):
+    yace, plugin_file = graded
+    settings = SurvivalSettings(temperatures_K=[1500], replicas=2, duration_ps=1.0, nve_duration_ps=0,
+                                target_atoms=27, check_every_steps=20, capture_gamma=2.0)
+    report = run_survival(AcePotential(yace, activeset=plugin_file), settings, structures=[gamma_helpers.cell()],
+                          workers=0, structure_dir=tmp_path / "captured")
+    assert "extrapolation" not in report.failure_modes  # capturing never fails a replica
+    kept = [r for r in report.replicas if r.extrapolation_structure is not None]
+    assert kept
+    for replica in kept:
+        cell = read(replica.extrapolation_structure)
+        # the file holds the most extrapolative check of the replica: its gamma is the replica's maximum
+        assert cell.arrays["gamma"].max() == pytest.approx(replica.max_gamma) and replica.max_gamma > 2.0
