@@ -51,9 +51,15 @@ class SelectionSpec(Schema):
     """Which explored cells the teacher labels."""
 
     gamma_threshold: float = Field(
-        default=5.0, gt=1, description="a replica's most extrapolative cell is kept when its largest gamma exceeds this")
-    max_frames_per_iteration: int = Field(default=10, ge=1, description="the most extrapolative ones are kept")
+        default=5.0, gt=1, description="each replica's first cell whose largest gamma exceeds this is a candidate")
+    max_frames_per_iteration: int = Field(default=10, ge=1, description="the candidates of highest gamma are kept")
+    max_force_eV_per_A: float = Field(
+        default=30.0, gt=0, description="labelled cells with a larger teacher force component are dropped "
+        "(a pair inside the teacher's hard core teaches nothing)")
     config_type: str = Field(default="learned", min_length=1, description="label of the added frames")
+    energy_weight: float = Field(
+        default=0.3, ge=0, description="energy weight of the added frames (their forces keep the fit's weight): "
+        "a cell from a run that is going wrong can be eV/atom from the training data and must not outweigh it")
 
 
 class StopSpec(Schema):

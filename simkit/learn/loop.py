@@ -8,11 +8,13 @@ Iteration k (folder ``iteration-<k>``):
    so no training frame is held out;
 2. measure its errors on the fixed benchmark set;
 3. explore: a survival screen of the student (``exploration``) that grades
-   gamma at every check and keeps each replica's most extrapolative cell above
-   ``selection.gamma_threshold`` (it also gives the survival fraction);
+   gamma at every check and keeps each replica's first cell above
+   ``selection.gamma_threshold``, the onset of extrapolation (it also gives the
+   survival fraction);
 4. stop when a target is met, the budget is spent, or nothing was extrapolative;
-5. otherwise the teacher labels the most extrapolative kept cells (at most
-   ``max_frames_per_iteration``), written to ``iteration-<k>/added.extxyz``.
+5. otherwise the teacher labels the kept cells of highest gamma (at most
+   ``max_frames_per_iteration``; cells with a teacher force above
+   ``max_force_eV_per_A`` are dropped), written to ``iteration-<k>/added.extxyz``.
 
 ``learn.json`` is rewritten (atomically) after every completed iteration with
 what it measured; ``--resume`` continues after the last completed one and
@@ -28,6 +30,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ase.io import read
 
 from simkit.datasets.frames import Dataset
@@ -106,7 +109,7 @@ def run_learn(config: LearnConfig, comm=None, *, resume: bool = False, overwrite
     on_root(comm, lambda: out.mkdir(parents=True, exist_ok=True))
     iterations = on_root(comm, lambda: _start(config, out, resume=resume, overwrite=overwrite))
     benchmark = read_dataset([config.benchmark], name="benchmark")
-    cells = [load_structure(spec) for spec in config.exploration.structures]
+    cells = exploration_cells(config)
     teacher = make_teacher(config.teacher, comm)
     record = RunRecord("learn", out, config, rank=rank, mpi_size=size, seeds={"learn": config.seed},
                        inputs=[config.benchmark, *config.fit.data.train])
@@ -130,6 +133,12 @@ def run_learn(config: LearnConfig, comm=None, *, resume: bool = False, overwrite
     return record.data
 
 
+def exploration_cells(config: LearnConfig) -> list:
+    """The screens' starting cells; seeded, since a built cell may place vacancies at random (Sb2Te3)."""
+    return [load_structure(spec, np.random.default_rng([config.seed, index]))
+            for index, spec in enumerate(config.exploration.structures)]
+
+
 def _training_files(config: LearnConfig, iterations: list[dict[str, Any]]) -> list[str]:
     added = [entry["added_file"] for entry in iterations if entry.get("added_file")]
     return [str(p) for p in config.fit.data.train] + added
@@ -141,7 +150,10 @@ def _iteration(config: LearnConfig, k: int, folder: Path, iterations: list[dict[
     # Validated on the benchmark set, so every training frame (the labelled cells above all) is fitted.
     overrides: dict[str, Any] = {"data.train": _training_files(config, iterations), "output_dir": str(folder / "fit"),
                                  "data.validation": {"kind": "file", "path": [str(config.benchmark)]},
-                                 "ace.activeset": True, "seed": config.seed + k}
+                                 "ace.activeset": True, "seed": config.seed + k,
+                                 "weights.config_types": {**config.fit.weights.model_dump(mode="json")["config_types"],
+                                                          config.selection.config_type:
+                                                          {"energy": config.selection.energy_weight}}}
     if iterations:  # continue from the previous student's coefficients
         overrides["ace.initial_potential"] = str(Path(iterations[-1]["fit_dir"]) / POTENTIAL_YAML)
         if config.refit_iterations is not None:
@@ -157,7 +169,9 @@ def _iteration(config: LearnConfig, k: int, folder: Path, iterations: list[dict[
     screen = run_survival(potential, settings, structures=cells, seed=config.seed + 1000 * k, **parallel,
                           log_dir=folder / "explore" / "replicas", structure_dir=folder / "explore" / "cells")
     on_root(comm, lambda: screen.write_json(folder / "explore" / "survival.json"))
-    kept = sorted((r for r in screen.replicas if r.extrapolation_structure), key=lambda r: -(r.max_gamma or 0.0))
+    onsets = {r.index: read(r.extrapolation_structure) for r in screen.replicas if r.extrapolation_structure}
+    kept = sorted((r for r in screen.replicas if r.index in onsets),
+                  key=lambda r: -float(onsets[r.index].arrays["gamma"].max()))
     entry: dict[str, Any] = {
         "iteration": k, "started": started, "training_frames": len(read_dataset(fit.data.train)),
         "fit_dir": str(folder / "fit"), "potential": student.potential,
@@ -171,15 +185,21 @@ def _iteration(config: LearnConfig, k: int, folder: Path, iterations: list[dict[
     entry["stopped"] = _stop_reason(config, k, entry)
     if entry["stopped"] is None:
         chosen = kept[:config.selection.max_frames_per_iteration]
-        structures = [read(r.extrapolation_structure) for r in chosen]
+        structures = [onsets[r.index] for r in chosen]
         labels = teacher.label(structures)
+        limit = config.selection.max_force_eV_per_A
         frames = [labelled_frame(atoms, label, config_type=config.selection.config_type,
-                                 source=f"iteration {k} replica {r.index} (gamma {r.max_gamma:.3g})",
-                                 info={"gamma_max": r.max_gamma, "iteration": k})
-                  for atoms, label, r in zip(structures, labels, chosen)]
-        added = folder / ADDED_FILE
-        on_root(comm, lambda: write_dataset(Dataset(frames, name=f"learned in iteration {k}"), added))
-        entry.update(frames_added=len(frames), added_file=str(added))
+                                 source=f"iteration {k} replica {r.index} (gamma {atoms.arrays['gamma'].max():.3g})",
+                                 info={"gamma_max": float(atoms.arrays["gamma"].max()), "iteration": k})
+                  for atoms, label, r in zip(structures, labels, chosen)
+                  if np.isfinite(label.energy_eV) and np.abs(label.forces_eV_per_A).max() <= limit]
+        entry["frames_dropped_for_force"] = len(chosen) - len(frames)
+        if not frames:
+            entry["stopped"] = f"every extrapolative cell has a teacher force above {limit:g} eV/A: nothing to learn"
+        else:
+            added = folder / ADDED_FILE
+            on_root(comm, lambda: write_dataset(Dataset(frames, name=f"learned in iteration {k}"), added))
+            entry.update(frames_added=len(frames), added_file=str(added))
     entry["finished"] = utc_now()
     log.info("learn iteration %d: benchmark %.2f meV/atom, survival %.2f, max gamma %s, %s", k,
              errors.energy_rmse_meV_per_atom, screen.survival_fraction, screen.max_gamma,

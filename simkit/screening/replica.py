@@ -87,8 +87,8 @@ class ReplicaResult:
     mean_coordination_range: list[float] = field(default_factory=list)
     nve_drift_eV_per_atom: float | None = None
     max_gamma: float | None = None  # largest ACE extrapolation grade at the checks (when graded)
-    extrapolation_structure: str | None = None  # extxyz (per-atom gamma): the cell past max_gamma, or the most
-    # extrapolative one above settings.capture_gamma
+    extrapolation_structure: str | None = None  # extxyz (per-atom gamma): the cell past max_gamma, or the first
+    # one above settings.capture_gamma
 
     @property
     def survived(self) -> bool:
@@ -209,14 +209,15 @@ class _Checks:
     kept_gamma: float = 0.0
 
     def extrapolation(self, session, limits: ResolvedLimits, result: ReplicaResult) -> Failure | None:
-        """The extrapolation failure at this check, if any; keeps the cell that fails, or the most
-        extrapolative one above ``capture_gamma`` so far (one file per replica)."""
+        """The extrapolation failure at this check, if any; keeps the cell that fails, or the first one
+        above ``capture_gamma`` (one file per replica: the onset, before a run that has left the training
+        domain produces cells no potential should learn from)."""
         if self.gamma is None:
             return None
         grade = max_gamma(session, self.gamma)
         result.max_gamma = max(result.max_gamma or 0.0, grade)
         failure = check_gamma(grade, limits)
-        captured = self.capture_gamma is not None and grade > self.capture_gamma and grade > self.kept_gamma
+        captured = self.capture_gamma is not None and grade > self.capture_gamma and not self.kept_gamma
         if (failure is not None or captured) and self.structure_path is not None:
             atoms = graded_structure_on_root(session, self.gamma)
             if atoms is not None:

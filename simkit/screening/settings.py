@@ -90,8 +90,8 @@ class SurvivalSettings(Schema):
     check_every_steps: int = Field(default=50, ge=1)
     thresholds: SurvivalThresholds = Field(default_factory=SurvivalThresholds)
     capture_gamma: float | None = Field(
-        default=None, gt=1, description="keep each replica's most extrapolative cell (ACE gamma at the checks) "
-        "when it exceeds this, without failing the replica: the frames an active-learning loop labels")
+        default=None, gt=1, description="keep each replica's first cell whose ACE gamma (at the checks) exceeds "
+        "this, without failing the replica: the onset of extrapolation, which an active-learning loop labels")
 
     @field_validator("temperatures_K")
     @classmethod
