@@ -469,6 +469,7 @@ def value_case(stem: str, path: tuple, value: Any, kind: str) -> Case:
 UNFUZZED = {
     "predict": "its example names recorded scans outside inputs/ (benchmarks/results/); "
                "tests/bench/test_predict.py covers its refusals",
+    "learn": "each case would run pacemaker fits; tests/learn/test_learn.py covers its refusals",
 }
 
 
