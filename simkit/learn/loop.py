@@ -6,7 +6,7 @@ Iteration k (folder ``iteration-<k>``):
    pacemaker, with its active set; from iteration 1 on it continues from the
    previous student's coefficients); the fit is validated on the benchmark set,
    so no training frame is held out;
-2. measure its errors on the fixed benchmark set;
+2. its errors on the fixed benchmark set are that fit's validation (``fit/metrics.json``);
 3. explore: a survival screen of the student (``exploration``) that grades
    gamma at every check and keeps each replica's first cell above
    ``selection.gamma_threshold``, the onset of extrapolation (it also gives the
@@ -47,7 +47,6 @@ from simkit.runtime.files import atomic_write_text
 from simkit.runtime.hashing import sha256_json
 from simkit.runtime.mpi import on_root, rank_of, size_of
 from simkit.runtime.provenance import RunRecord
-from simkit.scoring.evaluate import evaluate_potential
 from simkit.screening.survival import run_survival
 from simkit.structures.spec import load_structure
 
@@ -108,7 +107,6 @@ def run_learn(config: LearnConfig, comm=None, *, resume: bool = False, overwrite
     rank, size = rank_of(comm), size_of(comm)
     on_root(comm, lambda: out.mkdir(parents=True, exist_ok=True))
     iterations = on_root(comm, lambda: _start(config, out, resume=resume, overwrite=overwrite))
-    benchmark = read_dataset([config.benchmark], name="benchmark")
     cells = exploration_cells(config)
     teacher = make_teacher(config.teacher, comm)
     record = RunRecord("learn", out, config, rank=rank, mpi_size=size, seeds={"learn": config.seed},
@@ -119,7 +117,7 @@ def run_learn(config: LearnConfig, comm=None, *, resume: bool = False, overwrite
         while ended_because is None:
             folder = iteration_dir(out, k)
             on_root(comm, lambda f=folder: (shutil.rmtree(f, ignore_errors=True), f.mkdir(parents=True)))
-            entry = _iteration(config, k, folder, iterations, benchmark, cells, teacher, comm)
+            entry = _iteration(config, k, folder, iterations, cells, teacher, comm)
             ended_because = entry.get("stopped")
             iterations.append(entry)
             on_root(comm, lambda: _save(out, config, iterations, finished=ended_because is not None))
@@ -144,8 +142,8 @@ def _training_files(config: LearnConfig, iterations: list[dict[str, Any]]) -> li
     return [str(p) for p in config.fit.data.train] + added
 
 
-def _iteration(config: LearnConfig, k: int, folder: Path, iterations: list[dict[str, Any]], benchmark: Dataset,
-               cells: list, teacher, comm) -> dict[str, Any]:
+def _iteration(config: LearnConfig, k: int, folder: Path, iterations: list[dict[str, Any]], cells: list, teacher,
+               comm) -> dict[str, Any]:
     started = utc_now()
     # Validated on the benchmark set, so every training frame (the labelled cells above all) is fitted.
     overrides: dict[str, Any] = {"data.train": _training_files(config, iterations), "output_dir": str(folder / "fit"),
@@ -162,8 +160,8 @@ def _iteration(config: LearnConfig, k: int, folder: Path, iterations: list[dict[
     fit = with_overrides(config.fit, overrides)
     student = fit_and_score(fit, folder / "fit", comm=comm)
     potential = student.build_potential()
-    errors = evaluate_potential(potential, benchmark, comm=comm, parity_plot=False,
-                                output_dir=folder / "benchmark").scores.overall
+    # the fit was validated on the benchmark set: its validation metrics are the benchmark errors
+    errors = student.validation["overall"]
     settings = config.exploration.survival.model_copy(update={"capture_gamma": config.selection.gamma_threshold})
     parallel = {"comm": comm} if comm is not None and comm.Get_size() > 1 else {}  # else worker processes
     screen = run_survival(potential, settings, structures=cells, seed=config.seed + 1000 * k, **parallel,
@@ -176,9 +174,9 @@ def _iteration(config: LearnConfig, k: int, folder: Path, iterations: list[dict[
         "iteration": k, "started": started, "training_frames": len(read_dataset(fit.data.train)),
         "fit_dir": str(folder / "fit"), "potential": student.potential,
         "validation_loss": student.loss,
-        "benchmark": {"energy_rmse_meV_per_atom": errors.energy_rmse_meV_per_atom,
-                      "force_component_rmse_meV_per_A": errors.force_component_rmse_meV_per_A,
-                      "frames": errors.n_frames},
+        "benchmark": {"energy_rmse_meV_per_atom": errors["energy_rmse_meV_per_atom"],
+                      "force_component_rmse_meV_per_A": errors["force_component_rmse_meV_per_A"],
+                      "frames": errors["n_frames"]},
         "survival_fraction": screen.survival_fraction, "failure_modes": screen.failure_modes,
         "max_gamma": screen.max_gamma, "extrapolative_cells": len(kept),
     }
@@ -202,7 +200,7 @@ def _iteration(config: LearnConfig, k: int, folder: Path, iterations: list[dict[
             entry.update(frames_added=len(frames), added_file=str(added))
     entry["finished"] = utc_now()
     log.info("learn iteration %d: benchmark %.2f meV/atom, survival %.2f, max gamma %s, %s", k,
-             errors.energy_rmse_meV_per_atom, screen.survival_fraction, screen.max_gamma,
+             errors["energy_rmse_meV_per_atom"], screen.survival_fraction, screen.max_gamma,
              entry["stopped"] or f"{entry.get('frames_added', 0)} frames added")
     return entry
 
