@@ -46,6 +46,13 @@ class Snapshot:
     def unwrapped_positions_A(self) -> np.ndarray:
         return self.positions_A + self.images @ self.cell_A
 
+    def to_atoms(self) -> Atoms:
+        """ASE Atoms of this frame: wrapped positions, cell, pbc, and velocities when gathered."""
+        atoms = Atoms(symbols=self.symbols, positions=self.positions_A, cell=self.cell_A, pbc=self.pbc)
+        if self.velocities_A_per_ps is not None:
+            atoms.set_velocities(self.velocities_A_per_ps / A_PER_PS_PER_ASE_VELOCITY)
+        return atoms
+
 
 def current_time_ps(session: LammpsSession) -> tuple[int, float]:
     """(step, simulation time in ps) now, correct across timestep changes."""
@@ -94,11 +101,7 @@ def atoms_on_root(session: LammpsSession) -> Atoms | None:
     """The current configuration as ASE Atoms (wrapped positions, cell, velocities) on rank 0, ``None`` on
     the other ranks; collective. :meth:`LammpsSession.to_atoms` leaves a copy on every rank."""
     snapshot = take_snapshot(session, velocities=True)
-    if snapshot is None:
-        return None
-    atoms = Atoms(symbols=snapshot.symbols, positions=snapshot.positions_A, cell=snapshot.cell_A, pbc=snapshot.pbc)
-    atoms.set_velocities(snapshot.velocities_A_per_ps / A_PER_PS_PER_ASE_VELOCITY)
-    return atoms
+    return None if snapshot is None else snapshot.to_atoms()
 
 
 def append_session(writer, session: LammpsSession, *, thermo: Mapping[str, float] | None = None,

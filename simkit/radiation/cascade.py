@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from simkit.analysis.defects import defect_summary, wigner_seitz
 from simkit.errors import ConfigError
 from simkit.io.h5md_writer import H5mdWriter
 from simkit.lammps.session import LammpsSession
+from simkit.lammps.snapshot import append_snapshot, atoms_on_root, take_snapshot
 from simkit.radiation import damage_models, stopping
 from simkit.radiation.config import CascadeConfig
 from simkit.radiation.directions import parse_direction
@@ -129,20 +131,23 @@ def cascade_task(task: Task, comm) -> dict:
 
     with LammpsSession(comm) as session:
         def sample(time_ps: float) -> None:
-            atoms = session.to_atoms()
+            # the frame on rank 0 only (None elsewhere): the count and the file are rank 0's
+            snapshot = take_snapshot(session, velocities=writer is not None and writer.velocities)
             # every rank: reading the fix's total is a collective sum
             loss = losses(session)
             if writer is not None and time_ps >= next_frame[0] - 1e-12:
-                writer.append_atoms(atoms, step=session.step, time_ps=time_ps)
+                # the file's clock starts at the knock, the session's at its first step
+                frame = None if snapshot is None else replace(snapshot, time_ps=time_ps)
+                append_snapshot(writer, session, frame)
                 next_frame[0] += frame_every
             # on rank 0; a failure there is raised on every rank, so none is left waiting inside LAMMPS
-            on_root(comm, lambda: count(atoms, time_ps, loss), share=False, poll=False)
+            on_root(comm, lambda: count(snapshot.to_atoms(), time_ps, loss), share=False, poll=False)
 
         try:
             outcome = run_knock(session, state, potential, species,
                                 Knock(pka, parse_direction(direction), float(energy), mass), settings,
                                 sample_every_ps=config.cascade.defects_every_ps, on_sample=sample, losses=losses)
-            final = session.to_atoms()
+            final = atoms_on_root(session)  # used by describe(), on rank 0
         except BaseException:
             if writer is not None:
                 writer.close("failed")

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pytest
 import yaml
 
@@ -74,6 +75,12 @@ def test_cascade_runs_under_mpirun_with_stopping_and_border(tmp_path):
         assert (out / name).is_file(), name
     with open_trajectory(row["frames"]) as frames:
         assert len(frames) >= 3 and frames.natoms == row["atoms"]
+        # gathered on rank 0 from both ranks' atoms, on the knock's clock
+        first, last = frames.frame(0), frames.frame(len(frames) - 1)
+        assert first.time_ps == pytest.approx(0.0) and last.time_ps == pytest.approx(1.5, abs=0.05)
+        assert "knock" in frames.time_origin
+        assert sorted(set(first.symbols)) == ["Fe"] and np.isfinite(last.positions_A).all()
+        assert last.images is not None  # LAMMPS's image flags, so unwrapped displacements are exact
 
 
 @pytest.mark.slow
