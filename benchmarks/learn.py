@@ -39,9 +39,9 @@ SYSTEMS = {
         "teacher: the XPOT Sb2Te3 ACE (simkit:XPOT-Sb2Te3.yace); starting data: 14 rattled or strained 80-atom "
         "rocksalt-like cells; benchmark: 80-atom MD frames of the crystal at 300 K and the liquid at 1200 K",
         "each iteration: pacemaker fit (32 functions per element, ZBL below 2.6 A, refits continue from the "
-        "previous coefficients), benchmark errors in LAMMPS, survival screen at 900 and 1400 K (3 replicas "
-        "each, 3 ps, 80 atoms) grading gamma every 20 steps, the teacher labels each replica's first cell "
-        "above gamma 3 (the onset), at most 6, energy weight 0.3"]),
+        "previous coefficients, 150 iterations), benchmark errors in LAMMPS, survival screen at 900 and 1400 K "
+        "(6 replicas each, 3 ps, 80 atoms) grading gamma every 20 steps, the teacher labels each replica's first "
+        "cell above gamma 3 (the onset), at most 12, energy weight 1.0"]),
 }
 
 
