@@ -36,7 +36,7 @@ from simkit.drivers.md.state import RunState, check_same_protocol, protocol_data
 from simkit.errors import ConfigError, InputDataError, LammpsError, RunFailed, SimkitError
 from simkit.io import TRAJECTORY_FILE, open_trajectory
 from simkit.runtime.files import atomic_write_text
-from simkit.runtime.mpi import on_root, rank_of, size_of
+from simkit.runtime.mpi import every_rank_failed, on_root, rank_of, size_of
 from simkit.runtime.outputs import RUN_SUMMARY
 from simkit.runtime.provenance import RunRecord
 from simkit.structures.spec import load_structure
@@ -206,6 +206,11 @@ def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, o
                     results.append(result)
             except SimkitError as exc:
                 if isinstance(exc, LammpsError) and exc.fatal:
+                    raise
+                # The next temperature is safe only if every rank of this group failed this one: a rank that
+                # failed alone (one after another, the group is every rank) would leave the others inside a
+                # collective of this temperature for ever. Then the job ends (the command's handler aborts it).
+                if not every_rank_failed(group_comm):
                     raise
                 statuses[temperature] = f"failed: {exc}"
                 log.error("%g K failed: %s", temperature, exc)
