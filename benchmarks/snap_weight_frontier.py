@@ -34,24 +34,14 @@ import yaml
 
 from simkit.config.loader import read_yaml, validate_config
 from simkit.datasets.reader import read_dataset
-from simkit.fitting.snap import SnapFitConfig, SnapFitter, descriptor_settings
+from simkit.datasets.spec import Weights
+from simkit.fitting.snap import SnapFitConfig, SnapFitter, assemble_system, descriptor_settings
 
 
-def blocks(frames, rows):
-    """Normal-equation blocks per (config_type, 0 energy / 1 forces): {key: (A^T A, A^T b)}."""
-    stacked: dict[tuple[str, int], list] = {}
-    for frame, r in zip(frames, rows):
-        n = frame.n_atoms
-        stacked.setdefault((frame.config_type, 0), []).append(
-            (r.energy[None, :] / n, np.array([(frame.energy_eV - r.reference_energy_eV) / n])))
-        stacked.setdefault((frame.config_type, 1), []).append(
-            (r.forces.reshape(3 * n, -1), (frame.forces_eV_per_A - r.reference_forces_eV_per_A).ravel()))
-    out = {}
-    for key, parts in stacked.items():
-        a = np.vstack([p[0] for p in parts])
-        b = np.concatenate([p[1] for p in parts])
-        out[key] = (a.T @ a, a.T @ b)
-    return out
+def unit_rows(frames, rows, energy_rows: str):
+    """(matrix, target, kind) of ``simkit fit``'s least-squares rows at unit weights (0 energy, 1 forces)."""
+    system = assemble_system(frames, rows, Weights(energy=1.0, forces=1.0, virial=0.0), energy_rows)
+    return system.matrix, system.target, system.kind
 
 
 class Frontier:
@@ -61,14 +51,20 @@ class Frontier:
         fitter, settings = SnapFitter(), descriptor_settings(config)
         reference = config.reference_potential()
         key = "" if config.reference is None else config.reference.model_dump_json()
-        self.normal = blocks(train.frames, fitter.rows(train.frames, settings, key, reference, None))
-        rows = fitter.rows(validation.frames, settings, key, reference, None)
-        self.energy = np.vstack([r.energy / f.n_atoms for f, r in zip(validation.frames, rows)])
-        self.energy_target = np.array([(f.energy_eV - r.reference_energy_eV) / f.n_atoms
-                                       for f, r in zip(validation.frames, rows)])
-        self.forces = np.vstack([r.forces.reshape(-1, r.forces.shape[-1]) for r in rows])
-        self.forces_target = np.concatenate([(f.forces_eV_per_A - r.reference_forces_eV_per_A).ravel()
-                                             for f, r in zip(validation.frames, rows)])
+        rows = fitter.rows(train.frames, settings, key, reference, None)
+        # normal-equation blocks per (config_type, row kind): {key: (A^T A, A^T b)}
+        self.normal = {}
+        for config_type in sorted({f.config_type for f in train.frames}):
+            picked = [(f, r) for f, r in zip(train.frames, rows) if f.config_type == config_type]
+            matrix, target, kind = unit_rows(*zip(*picked), config.snap.energy_rows)
+            for k in (0, 1):
+                a, b = matrix[kind == k], target[kind == k]
+                self.normal[(config_type, k)] = (a.T @ a, a.T @ b)
+        # per-atom energy rows, whatever the fit uses: the error reported is in meV/atom
+        checked = fitter.rows(validation.frames, settings, key, reference, None)
+        matrix, target, kind = unit_rows(validation.frames, checked, "per_atom")
+        self.energy, self.energy_target = matrix[kind == 0], target[kind == 0]
+        self.forces, self.forces_target = matrix[kind == 1], target[kind == 1]
         self.keys = sorted(self.normal)
 
     def errors(self, weights: dict) -> tuple[float, float]:
