@@ -131,11 +131,13 @@ def cascade_task(task: Task, comm) -> dict:
 
     with LammpsSession(comm) as session:
         def sample(time_ps: float) -> None:
-            # the frame on rank 0 only (None elsewhere): the count and the file are rank 0's
-            snapshot = take_snapshot(session, velocities=writer is not None and writer.velocities)
+            due = writer is not None and time_ps >= next_frame[0] - 1e-12
+            # the frame on rank 0 only (None elsewhere): the count and the file are rank 0's; velocities are
+            # gathered only for a frame that is written
+            snapshot = take_snapshot(session, velocities=due and writer.velocities)
             # every rank: reading the fix's total is a collective sum
             loss = losses(session)
-            if writer is not None and time_ps >= next_frame[0] - 1e-12:
+            if due:
                 # the file's clock starts at the knock, the session's at its first step
                 frame = None if snapshot is None else replace(snapshot, time_ps=time_ps)
                 append_snapshot(writer, session, frame)
