@@ -17,7 +17,14 @@ Variants differ only in the loss convention and the priors:
   span 2 and 3.7 decades, and a least-squares fit depends on their ratios);
 - ``xpot-loss-log-local``: the same, with ``optimiser.local_refinement``
   (after a quarter of the budget, every second proposal from a trust region
-  around the best candidate).
+  around the best candidate);
+- ``weight-search``: the same loss, but the per-config_type weights are not
+  dimensions of the Gaussian process: ``fit.snap.weight_search`` chooses them
+  inside each candidate by re-solves on its descriptors (same ranges), so the
+  optimiser searches rcutfac and rfac0 alone;
+- ``weight-search-spread``: the same, with the constant liar telling a
+  running candidate the worst value so far (``optimiser.liar: cl_max``)
+  instead of the best, so two candidates in flight are not proposed side by side.
 
 simkit refuses rfac0 >= 1 (LAMMPS documents 0 < rfac0 < 1), so rfac0 runs over
 [0.5, 0.999]. Recorded per run: wall time, the best test errors after 10, 20,
@@ -64,12 +71,17 @@ _MACHINE_KEYS = ("hostname", "cpu_model", "physical_cores", "available_cpus", "p
 CHECKPOINTS = (10, 20, 40, 80, 150)
 # XPOT's qSNAP on the Mo test set (Table 3.2): energy RMSE meV/atom, force-component RMSE meV/Å.
 TARGET_ENERGY_meV_PER_ATOM, TARGET_FORCE_meV_PER_A = 3.51, 170.0
+# The table prints 0.17 eV/Å: any force error below 0.175 prints so. Energy stays at the literal 3.51.
+PRINTED_TARGETS = (TARGET_ENERGY_meV_PER_ATOM, 174.999)
 
 VARIANTS = {
     "simkit-default": {"force_loss": "vector", "prior": "uniform"},
     "xpot-loss": {"force_loss": "component", "prior": "uniform"},
     "xpot-loss-log": {"force_loss": "component", "prior": "log-uniform"},
     "xpot-loss-log-local": {"force_loss": "component", "prior": "log-uniform", "local": True},
+    "weight-search": {"force_loss": "component", "prior": "log-uniform", "weight_search": True},
+    "weight-search-spread": {"force_loss": "component", "prior": "log-uniform", "weight_search": True,
+                             "liar": "cl_max"},
 }
 
 DATASETS = {
@@ -88,21 +100,29 @@ DATASETS = {
 def optimise_config(dataset: str, variant: str, out: Path, candidates: int, k: int, initial: int, seed: int) -> dict:
     data, settings = DATASETS[dataset], VARIANTS[variant]
     prior = settings["prior"]
+    weights = {
+        "weights.config_types.*.energy": {"real": [100.0, 15000.0], "prior": prior},
+        "weights.config_types.*.forces": {"real": [0.1, 500.0], "prior": prior},
+    }
+    snap = {**data.get("snap", {"twojmax": 6, "quadratic": True}), "solver": {"kind": "svd"}}
+    if settings.get("weight_search"):
+        snap["weight_search"] = {"energy_range": [100.0, 15000.0], "force_range": [0.1, 500.0]}
+        weights = {}
     return {
         "output_dir": str(out), "seed": seed,
         "fit": {"backend": "snap", "elements": data["elements"], "seed": seed,
                 "data": {"train": str(data["train"]), "validation": data["validation"]},
-                "snap": {**data.get("snap", {"twojmax": 6, "quadratic": True}), "solver": {"kind": "svd"}},
+                "snap": snap,
                 "scoring": {"parity_plot": False}},
         "search_space": {
             "snap.rcutfac": {"real": [3.0, 6.0]},
             "snap.rfac0": {"real": [0.5, 0.999]},
-            "weights.config_types.*.energy": {"real": [100.0, 15000.0], "prior": prior},
-            "weights.config_types.*.forces": {"real": [0.1, 500.0], "prior": prior},
+            **weights,
         },
         "objective": {"alpha": 0.75, "force_loss": settings["force_loss"]},
         "budget": {"candidates": candidates},
-        "optimiser": {"initial_points": initial, **({"local_refinement": {
+        "optimiser": {"initial_points": initial, **({"liar": settings["liar"]} if "liar" in settings else {}),
+                      **({"local_refinement": {
             "start_after": max(initial + 5, candidates // 4), "share": 0.5, "radius": 0.1}}
             if settings.get("local") else {})},
         "parallel": {"candidates": k}, "progress": False,
@@ -153,11 +173,13 @@ def run_variant(dataset: str, variant: str, workdir: Path, args) -> dict:
 
     rows = read_rows(out)
     table, needed = checkpoints(rows, DATASETS[dataset]["targets"], args.candidates)
+    needed_printed = checkpoints(rows, PRINTED_TARGETS, args.candidates)[1] if DATASETS[dataset]["targets"] else None
     with open(out / "pareto_energy_forces.csv") as handle:
         front = list(csv.DictReader(handle))
     fits = sorted(r["outcome"]["timings_s"].get("fit_s", math.nan) for r in rows if r.get("outcome"))
     return {"dataset": dataset, "variant": variant, "wall_s": wall, "finished": len(rows), "table": table,
-            "needed": needed, "front": front, "median_fit_s": fits[len(fits) // 2] if fits else math.nan,
+            "needed": needed, "needed_printed": needed_printed, "front": front,
+            "median_fit_s": fits[len(fits) // 2] if fits else math.nan,
             "config": document, "run_dir": str(out)}
 
 
@@ -187,8 +209,12 @@ def report(results: list[dict], args, command: str) -> str:
         ]
         if DATASETS[r["dataset"]]["targets"] is not None:
             needed = r["needed"]
-            lines.append("- candidates needed to reach both 3.51 meV/atom and 0.17 eV/Å: "
+            lines.append("- candidates needed to reach both 3.51 meV/atom and 0.170 eV/Å: "
                          + (f"**{needed}**" if needed else f"not reached in {r['finished']}"))
+            printed = r["needed_printed"]
+            lines.append("- candidates needed to reach both at the table's printed precision (3.51 meV/atom and "
+                         "below 0.175 eV/Å, which prints as 0.17): "
+                         + (f"**{printed}**" if printed else f"not reached in {r['finished']}"))
         lines += ["", "| candidates | best by loss (id): E / F | lowest E | lowest F | candidates at both targets "
                   "(id: E / F) |", "|---|---|---|---|---|"]
         for row in r["table"]:

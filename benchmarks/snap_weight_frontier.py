@@ -35,7 +35,8 @@ import yaml
 from simkit.config.loader import read_yaml, validate_config
 from simkit.datasets.reader import read_dataset
 from simkit.datasets.spec import Weights
-from simkit.fitting.snap import SnapFitConfig, SnapFitter, assemble_system, descriptor_settings
+from simkit.fitting.snap import SnapFitConfig, SnapFitter, descriptor_settings
+from simkit.fitting.snap_rows import assemble_system
 
 
 def unit_rows(frames, rows, energy_rows: str):

@@ -175,7 +175,8 @@ class AceFitter:
 
     name: ClassVar[str] = "ace"
 
-    def fit(self, config: AceFitConfig, train: Dataset, workdir: Path, *, comm=None, cores: int = 1) -> FittedModel:
+    def fit(self, config: AceFitConfig, train: Dataset, workdir: Path, *, comm=None, cores: int = 1,
+            validation: Dataset | None = None) -> FittedModel:  # pacemaker never sees the validation frames
         workdir = Path(workdir).resolve()  # pacemaker runs in stage directories
         energies = np.array([f.energy_eV for f in train])
         forces = [np.asarray(f.forces_eV_per_A) for f in train]

@@ -121,10 +121,14 @@ class Fitter(Protocol):
     the deployable files into ``workdir`` (exclusive to this fit). ``comm`` is
     the MPI communicator LAMMPS may use (None: this process alone); ``cores``
     is the number of CPU threads the fit may occupy (BLAS for SNAP, TensorFlow
-    for ACE). Identical inputs, seed included, give identical files.
+    for ACE). ``validation`` holds the frames the candidate will be scored on
+    (None for a final fit on all data): a fitter may use them to choose a
+    setting its config asks it to choose (``snap.weight_search``), never to
+    report a score. Identical inputs, seed included, give identical files.
     """
 
     name: ClassVar[str]
 
-    def fit(self, config: Any, train: Dataset, workdir: Path, *, comm=None, cores: int = 1) -> FittedModel:
+    def fit(self, config: Any, train: Dataset, workdir: Path, *, comm=None, cores: int = 1,
+            validation: Dataset | None = None) -> FittedModel:
         ...

@@ -101,7 +101,7 @@ def fit_and_score(
         on_root(comm, lambda d=split_dir: d.mkdir(parents=True, exist_ok=True))
         log.info("%s fit on %d frames (%s)", config.backend, len(split.train), split.name)
         t = time.perf_counter()
-        fitted = fitter.fit(config, split.train, split_dir, comm=comm, cores=cores)
+        fitted = fitter.fit(config, split.train, split_dir, comm=comm, cores=cores, validation=split.validation)
         timings["fit_s"] += time.perf_counter() - t
         _merge_timings(timings, fitted.timings_s)
         t = time.perf_counter()

@@ -18,6 +18,9 @@ group's ``eweight``, and its force rows F - F_ref are weighted by ``fweight``;
 the largest singular value of the unscaled weighted matrix; simkit scales the
 columns first (see :mod:`simkit.fitting.linear`). Either way only the ratios
 of the weights matter: scaling all of them by one factor gives the same fit.
+With ``snap.weight_search`` the per-config_type energy and force weights are
+chosen by re-solves against the validation loss at this fit's descriptors
+(:mod:`simkit.fitting.snap_weights`), so an optimiser need not search them.
 
 Example config section::
 
@@ -35,21 +38,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, model_serializer, model_validator
 from threadpoolctl import threadpool_limits
 
 from simkit.config.schema import Schema
 from simkit.datasets.frames import Dataset, Frame
-from simkit.datasets.reader import voigt_from_tensor
-from simkit.datasets.spec import Weights
 from simkit.fitting.base import FitConfigBase, FittedModel, per_element
 from simkit.fitting.deployed import deployed_spec
 from simkit.fitting.linear import SolverSpec, SvdSolver, solve_weighted
+from simkit.fitting.snap_rows import LinearSystem, assemble_system
+from simkit.fitting.snap_weights import WeightSearch, search_weights
 from simkit.lammps.potentials.snap import SnapElement, SnapModel
 from simkit.lammps.snap_descriptors import DescriptorRows, SnapDescriptorSettings, descriptor_rows
 from simkit.runtime.mpi import on_root
@@ -85,6 +87,19 @@ class SnapSettings(Schema):
     inner_switch: InnerSwitch | None = None
     energy_rows: Literal["per_atom", "per_sqrt_atom"] = "per_atom"
     solver: SolverSpec = Field(default_factory=lambda: SvdSolver(kind="svd"))
+    weight_search: WeightSearch | None = Field(
+        default=None, description="choose the per-config_type energy/force weights by re-solves on the validation "
+        "set (simkit.fitting.snap_weights)")
+
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_additions(self, handler):
+        # Run directories fingerprint their dumped config; a key added later is left out while unset, so runs
+        # started before it existed still resume and finished steps are still reused.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("weight_search") is None:
+            data.pop("weight_search", None)
+        return data
 
 
 class SnapFitConfig(FitConfigBase):
@@ -104,6 +119,9 @@ class SnapFitConfig(FitConfigBase):
             snap.radelem = radelem
         if snap.wj != wj:
             snap.wj = wj
+        if snap.weight_search is not None and self.data.validation.kind == "kfold":
+            raise ValueError("snap.weight_search chooses weights on one validation set: give data.validation kind "
+                             "'file' or 'holdout', not 'kfold'")
         if snap.inner_switch is not None:
             for key in ("sinner_A", "dinner_A"):
                 values = getattr(snap.inner_switch, key)
@@ -132,57 +150,6 @@ def descriptor_settings(config: SnapFitConfig) -> SnapDescriptorSettings:
         wselfallflag=snap.wselfallflag,
         sinner_A=None if inner is None else tuple(inner.sinner_A[el] for el in elements),
         dinner_A=None if inner is None else tuple(inner.dinner_A[el] for el in elements),
-    )
-
-
-@dataclass
-class LinearSystem:
-    matrix: np.ndarray  # (rows, columns)
-    target: np.ndarray
-    weights: np.ndarray
-    kind: np.ndarray  # 0 energy, 1 force, 2 virial (per row)
-
-
-def assemble_system(
-    frames: list[Frame], rows: list[DescriptorRows], weights: Weights, energy_rows: str = "per_atom"
-) -> LinearSystem:
-    """Stack every frame's weighted rows; rows with weight 0 are left out."""
-    blocks, targets, row_weights, kinds = [], [], [], []
-    for frame, r in zip(frames, rows):
-        n = frame.n_atoms
-        w_energy, w_forces, w_virial = weights.for_config_type(frame.config_type)
-        scale = float(n) if energy_rows == "per_atom" else float(np.sqrt(n))
-        if w_energy > 0:
-            blocks.append(r.energy[None, :] / scale)
-            targets.append([(frame.energy_eV - r.reference_energy_eV) / scale])
-            row_weights.append([w_energy])
-            kinds.append([0])
-        if w_forces > 0:
-            blocks.append(r.forces.reshape(3 * n, -1))
-            targets.append((frame.forces_eV_per_A - r.reference_forces_eV_per_A).ravel())
-            row_weights.append(np.full(3 * n, w_forces))
-            kinds.append(np.ones(3 * n, dtype=int))
-        if w_virial > 0 and frame.virial_eV is not None:
-            blocks.append(r.virial / n)
-            targets.append((voigt_from_tensor(frame.virial_eV) - r.reference_virial_eV) / n)
-            row_weights.append(np.full(6, w_virial))
-            kinds.append(np.full(6, 2))
-    if not blocks:
-        raise ValueError("no rows with non-zero weight")
-    return LinearSystem(
-        matrix=np.vstack(blocks),
-        target=np.concatenate([np.asarray(t, dtype=float) for t in targets]),
-        weights=np.concatenate([np.asarray(w, dtype=float) for w in row_weights]),
-        kind=np.concatenate([np.asarray(k, dtype=int) for k in kinds]),
-    )
-
-
-def linear_predictions(rows: DescriptorRows, coefficients: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """(energy eV, forces eV/Å (N, 3), virial eV (6,)) of the linear model plus the reference."""
-    return (
-        float(rows.energy @ coefficients + rows.reference_energy_eV),
-        rows.forces @ coefficients + rows.reference_forces_eV_per_A,
-        rows.virial @ coefficients + rows.reference_virial_eV,
     )
 
 
@@ -220,17 +187,28 @@ class SnapFitter:
                 self._rows[key(frame)] = (frame, row)
         return [self._rows[key(f)][1] for f in frames]
 
-    def fit(self, config: SnapFitConfig, train: Dataset, workdir: Path, *, comm=None, cores: int = 1) -> FittedModel:
+    def fit(self, config: SnapFitConfig, train: Dataset, workdir: Path, *, comm=None, cores: int = 1,
+            validation: Dataset | None = None) -> FittedModel:
         workdir = Path(workdir).resolve()
         settings = descriptor_settings(config)
         reference = config.reference_potential()
         reference_key = "" if config.reference is None else config.reference.model_dump_json()
         start = time.perf_counter()
         rows = self.rows(train.frames, settings, reference_key, reference, comm)
+        searched = None
+        if config.snap.weight_search is not None:
+            if validation is None or not len(validation):
+                raise ValueError("snap.weight_search needs the validation frames (data.validation kind file or "
+                                 "holdout)")
+            checked = self.rows(validation.frames, settings, reference_key, reference, comm)
         descriptors_s = time.perf_counter() - start
 
         start = time.perf_counter()
-        system = assemble_system(train.frames, rows, config.weights, config.snap.energy_rows)
+        weights = config.weights
+        if config.snap.weight_search is not None:
+            searched = on_root(comm, lambda: self._search(config, train, rows, validation, checked, cores))
+            weights = searched.weights
+        system = assemble_system(train.frames, rows, weights, config.snap.energy_rows)
         solution = on_root(comm, lambda: _solve(system, config.snap.solver, cores))
         solve_s = time.perf_counter() - start
 
@@ -246,6 +224,8 @@ class SnapFitter:
             "train_rmse_energy_rows": _rms(residual[system.kind == 0]),
             "train_rmse_force_rows_eV_per_A": _rms(residual[system.kind == 1]),
         }
+        if searched is not None:
+            info["weight_search"] = searched.describe()
         log.info(
             "SNAP fit: %d rows x %d columns, rank %d, cond %.3g", system.matrix.shape[0],
             system.matrix.shape[1], solution.rank, solution.condition_number,
@@ -260,6 +240,16 @@ class SnapFitter:
             timings_s={"descriptors_s": descriptors_s, "solve_s": solve_s},
             info=info,
         )
+
+
+    @staticmethod
+    def _search(config: SnapFitConfig, train: Dataset, rows, validation: Dataset, checked, cores: int):
+        with threadpool_limits(limits=max(1, int(cores))):
+            return search_weights(
+                train.frames, rows, validation.frames, checked, weights=config.weights,
+                energy_rows=config.snap.energy_rows, solver=config.snap.solver, settings=config.snap.weight_search,
+                alpha=config.scoring.alpha, force_loss=config.scoring.force_loss, seed=config.seed,
+            )
 
 
 def _rms(values: np.ndarray) -> float | None:

@@ -9,7 +9,7 @@ from ase import Atoms
 from simkit.datasets.frames import Frame
 from simkit.datasets.spec import Weights
 from simkit.fitting.linear import RidgeSolver, SvdSolver, solve_weighted
-from simkit.fitting.snap import assemble_system
+from simkit.fitting.snap_rows import assemble_system
 from simkit.lammps.snap_descriptors import DescriptorRows
 
 

@@ -13,7 +13,8 @@ from simkit.datasets.splits import prepare_data
 from simkit.errors import ConfigError
 from simkit.fitting.candidate import fit_and_score
 from simkit.fitting.registry import make_fitter, with_overrides
-from simkit.fitting.snap import descriptor_settings, linear_predictions
+from simkit.fitting.snap import descriptor_settings
+from simkit.fitting.snap_rows import linear_predictions
 from simkit.scoring.evaluate import predict
 from tests.fitting.conftest import fit_config
 
@@ -161,7 +162,7 @@ def test_dotted_overrides_revalidate(si_teacher_file):
 
 
 def test_rows_follow_weights_per_config_type_and_energy_scaling(si_teacher_file, si_prepared):
-    from simkit.fitting.snap import assemble_system
+    from simkit.fitting.snap_rows import assemble_system
 
     train = si_prepared.splits[0].train
     config = fit_config(si_teacher_file)
