@@ -4,7 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _maxvol_tolerance(text: str) -> float:
+    value = _tolerance(text)
+    if value < 1:  # gamma of a selected environment is 1; maxvol would never stop below it
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
 
 
 class Command:
@@ -30,9 +48,9 @@ class Command:
             help="structure file (any ASE format, all frames); repeatable. Default: built-in structures",
         )
         check.add_argument("--newton-off", action="store_true", help="run LAMMPS with newton off")
-        check.add_argument("--tol-energy", type=float, default=1e-8, help="eV/atom (default 1e-8)")
-        check.add_argument("--tol-force", type=float, default=1e-7, help="eV/Angstrom (default 1e-7)")
-        check.add_argument("--tol-virial", type=float, default=1e-6, help="eV (default 1e-6)")
+        check.add_argument("--tol-energy", type=_tolerance, default=1e-8, help="eV/atom (default 1e-8)")
+        check.add_argument("--tol-force", type=_tolerance, default=1e-7, help="eV/Angstrom (default 1e-7)")
+        check.add_argument("--tol-virial", type=_tolerance, default=1e-6, help="eV (default 1e-6)")
         check.add_argument("--json", action="store_true", help="print the results as JSON")
         active = sub.add_parser("activeset", help="active set of a fitted ACE for the extrapolation grade gamma")
         active.add_argument("model", help="pacemaker B-basis potential (.yaml, e.g. a fit's ace_potential.yaml)")
@@ -42,7 +60,7 @@ class Command:
                             "instead of selecting one; --structures then only report their gamma")
         active.add_argument("--output", metavar="STEM", help="write STEM.asi and STEM.activeset "
                             "(default: the model path without .yaml)")
-        active.add_argument("--tolerance", type=float, default=1.001,
+        active.add_argument("--tolerance", type=_maxvol_tolerance, default=1.001,
                             help="maxvol stops when no environment has gamma above this (default 1.001)")
         build = sub.add_parser("build", help="compile the pair_style pace plugin into simkit's cache")
         build.add_argument("--force", action="store_true", help="rebuild even if a cached plugin exists")

@@ -13,6 +13,16 @@ from simkit.runtime.mpi import world
 log = logging.getLogger(__name__)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of cores, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 class Command:
     """Fit SNAP or ACE to the data named in a YAML config, then score the deployed files in LAMMPS."""
 
@@ -27,7 +37,7 @@ class Command:
             help="override a config value by dotted name, e.g. --set snap.twojmax=8 (repeatable)",
         )
         parser.add_argument(
-            "--cores", type=int,
+            "--cores", type=_positive_int,
             help="CPU threads the fitter may use (default: the cores available to this process / MPI ranks)",
         )
 
@@ -45,7 +55,7 @@ class Command:
         config = _config(args)
         comm = world()
         cores = args.cores or max(1, len(os.sched_getaffinity(0)) // comm.Get_size())
-        summary = run_fit(config, comm=comm, cores=max(1, cores))
+        summary = run_fit(config, comm=comm, cores=cores)
         if comm.Get_rank() == 0:
             results = summary["results"]
             validation = results["validation"]

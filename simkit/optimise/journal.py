@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from simkit.errors import ConfigError
+from simkit.errors import ConfigError, InputDataError
 from simkit.optimise.evaluate import CandidateOutcome
 from simkit.optimise.objective import FINISHED_STATES, CandidateStatus
 from simkit.runtime.documents import differences, utc_now
@@ -73,12 +74,30 @@ class Journal:
         self._lock = FileLock(self.run_dir / LOCK_FILE)
         if lock and not self._lock.acquire(wait=False):
             raise ConfigError(f"{self.run_dir}: another simkit optimise is running in this directory")
-        # One writer thread at a time (the coordinator); it may not be the thread that opened it.
-        self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            with self._readable():
+                # One writer thread at a time (the coordinator); it may not be the thread that opened it.
+                self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+                self._db.row_factory = sqlite3.Row
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+                if verdict != "ok":
+                    raise sqlite3.DatabaseError(f"integrity check: {verdict}")
+                self._db.executescript(_SCHEMA)
+        except InputDataError:
+            self._lock.release()
+            raise
+
+    @contextmanager
+    def _readable(self):
+        """A damaged journal (not SQLite, failing its integrity check, or holding rows that are not JSON) is
+        refused by name: resuming from it would replay made-up points."""
+        try:
+            yield
+        except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
+            raise InputDataError(f"{self.path}: damaged optimisation journal: {exc}; restore it from a backup, "
+                                 "or start a new run in another output_dir") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -95,8 +114,9 @@ class Journal:
 
     # -- definition ------------------------------------------------------------------
     def meta(self, key: str) -> Any:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row["value"])
+        with self._readable():
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return None if row is None else json.loads(row["value"])
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._transaction():
@@ -162,11 +182,12 @@ class Journal:
     def rows(self) -> list[dict[str, Any]]:
         """Every candidate, by id, with JSON columns decoded."""
         rows = []
-        for row in self._db.execute("SELECT * FROM candidates ORDER BY id"):
-            item = dict(row)
-            for key in ("point", "params", "outcome"):
-                item[key] = json.loads(item[key]) if item[key] is not None else None
-            rows.append(item)
+        with self._readable():
+            for row in self._db.execute("SELECT * FROM candidates ORDER BY id"):
+                item = dict(row)
+                for key in ("point", "params", "outcome"):
+                    item[key] = json.loads(item[key]) if item[key] is not None else None
+                rows.append(item)
         return rows
 
     def finished(self) -> list[dict[str, Any]]:
@@ -175,7 +196,8 @@ class Journal:
     def told(self) -> list[tuple[list, float]]:
         """(point, value) pairs in the order they were told to the optimiser."""
         query = "SELECT point, told_value FROM candidates WHERE tell_order IS NOT NULL ORDER BY tell_order"
-        return [(json.loads(r["point"]), float(r["told_value"])) for r in self._db.execute(query)]
+        with self._readable():
+            return [(json.loads(r["point"]), float(r["told_value"])) for r in self._db.execute(query)]
 
 
 class _Transaction:

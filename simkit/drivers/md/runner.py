@@ -32,8 +32,10 @@ from simkit.drivers.md.plan import Plan, build_plan
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.drivers.md.records import ProfileTable, ThermoTable
 from simkit.drivers.md.state import (
+    STATE_FILE,
     Checkpoint,
     RunState,
+    check_checkpoint_in_plan,
     check_same_protocol,
     fingerprint,
     protocol_data,
@@ -87,7 +89,8 @@ def run_protocol(
     data = protocol_data(protocol, potential)
     # Rank 0 decides from the files and tells the others (a shared file system may lag).
     checkpoint, attempts, finished = on_root(
-        comm, lambda: _starting_point(out, data, resume=resume, overwrite=overwrite, source=source)
+        comm, lambda: _starting_point(out, data, resume=resume, overwrite=overwrite, source=source,
+                                      segment_steps=[s.steps for s in plan.segments])
     )
     if finished:
         log.info("the run in %s has finished already; nothing to resume", out)
@@ -226,8 +229,8 @@ def _summary_figure(out: Path, segments: list[dict], title: str, record: RunReco
     record.add_output("summary_figure", out / SUMMARY_FIGURE)
 
 
-def _starting_point(out: Path, data: dict, *, resume: bool, overwrite: bool, source: str
-                    ) -> tuple[Checkpoint | None, list[dict], bool]:
+def _starting_point(out: Path, data: dict, *, resume: bool, overwrite: bool, source: str,
+                    segment_steps: list[int]) -> tuple[Checkpoint | None, list[dict], bool]:
     """(checkpoint to continue from or None for the start, earlier attempts, whether it has finished)."""
     previous = RunState.load(out)
     if resume:
@@ -237,6 +240,7 @@ def _starting_point(out: Path, data: dict, *, resume: bool, overwrite: bool, sou
         check_same_protocol(out, previous, data, source)
         if previous.finished and (out / RUN_SUMMARY).is_file():
             return None, previous.attempts, True
+        check_checkpoint_in_plan(previous.checkpoint, segment_steps, RunState.folder(out) / STATE_FILE)
         return previous.checkpoint, previous.attempts, False
     if previous is not None and previous.checkpoint is not None and not previous.finished and not overwrite:
         raise ConfigError(

@@ -11,7 +11,8 @@ complete and on disk, so it always describes a checkpoint that exists.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,10 @@ class RunState:
             return None
         try:
             raw = json.loads(path.read_text())
-            checkpoint = Checkpoint(**raw["checkpoint"]) if raw.get("checkpoint") else None
-            return cls(raw["protocol_sha256"], checkpoint, bool(raw.get("finished")), list(raw.get("attempts", [])))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputDataError(f"{path}: unreadable checkpoint record: {exc}") from exc
+            return _checked_state(raw)
+        except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise InputDataError(f"{path}: unreadable checkpoint record: {exc}; restore it from a backup, or start "
+                                 "the run again with --overwrite") from exc
 
     def save(self, output_dir: Path, rank: int) -> None:
         if rank != 0:
@@ -93,6 +94,91 @@ class RunState:
         folder = self.folder(output_dir)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / STATE_FILE, json.dumps(asdict(self), indent=2) + "\n")
+
+
+# Steps are int64 in LAMMPS and in the H5MD step datasets.
+_MAX_STEP = 2**62
+
+
+def _count(record: dict, key: str, *, optional: bool = False, low: int = 0) -> int | None:
+    value = record.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < _MAX_STEP:
+        raise ValueError(f"'{key}' must be an integer in [{low}, 2^62), got {value!r}")
+    return value
+
+
+def _number(record: dict, key: str, *, optional: bool = False) -> float | None:
+    value = record.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"'{key}' must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _checked_checkpoint(raw: Any) -> Checkpoint:
+    if not isinstance(raw, dict):
+        raise ValueError(f"'checkpoint' must be a mapping, got {type(raw).__name__}")
+    unknown = set(raw) - {f.name for f in fields(Checkpoint)}
+    if unknown:
+        raise ValueError(f"unknown key(s) in 'checkpoint': {sorted(unknown)}")
+    name = raw.get("restart_file")
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"'restart_file' must be a file name inside the checkpoint folder, got {name!r}")
+    begin = _count(raw, "segment_begin_step")
+    step = _count(raw, "step", low=begin)
+    last = _count(raw, "last_observable_step", optional=True)
+    if last is not None and last > step:
+        raise ValueError(f"'last_observable_step' {last} is after the checkpoint's step {step}")
+    if not isinstance(raw.get("segment_complete"), bool):
+        raise ValueError(f"'segment_complete' must be true or false, got {raw.get('segment_complete')!r}")
+    records = raw.get("segment_records", [])
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError("'segment_records' must be a list of mappings")
+    time_ps = _number(raw, "segment_begin_time_ps")
+    if time_ps < 0:
+        raise ValueError(f"'segment_begin_time_ps' must not be negative, got {time_ps}")
+    return Checkpoint(
+        restart_file=name, segment=_count(raw, "segment"), segment_begin_step=begin, segment_begin_time_ps=time_ps,
+        step=step, segment_complete=raw["segment_complete"], thermo_rows=_count(raw, "thermo_rows"),
+        profile_rows=_count(raw, "profile_rows"), last_observable_step=last,
+        flux_start_total_eV=_number(raw, "flux_start_total_eV", optional=True), segment_records=records,
+        written=str(raw.get("written", "")),
+    )
+
+
+def _checked_state(raw: Any) -> RunState:
+    """A RunState from parsed JSON, every field's type and range checked (a damaged file must not resume)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"expected a mapping, got {type(raw).__name__}")
+    digest = raw.get("protocol_sha256")
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise ValueError(f"'protocol_sha256' must be a SHA-256 hex digest, got {digest!r}")
+    attempts = raw.get("attempts", [])
+    if not isinstance(attempts, list) or not all(isinstance(a, dict) for a in attempts):
+        raise ValueError("'attempts' must be a list of mappings")
+    finished = raw.get("finished", False)
+    if not isinstance(finished, bool):
+        raise ValueError(f"'finished' must be true or false, got {finished!r}")
+    checkpoint = raw.get("checkpoint")
+    return RunState(digest, None if checkpoint is None else _checked_checkpoint(checkpoint), finished, attempts)
+
+
+def check_checkpoint_in_plan(checkpoint: Checkpoint, segment_steps: list[int], path: Path) -> None:
+    """Refuse a checkpoint that names a segment or step the protocol does not have (a damaged state.json)."""
+    problem = None
+    if checkpoint.segment >= len(segment_steps):
+        problem = f"segment {checkpoint.segment}, but the protocol has {len(segment_steps)}"
+    elif checkpoint.step - checkpoint.segment_begin_step > segment_steps[checkpoint.segment]:
+        problem = (f"step {checkpoint.step}, {checkpoint.step - checkpoint.segment_begin_step} steps into segment "
+                   f"{checkpoint.segment}, which has {segment_steps[checkpoint.segment]}")
+    elif len(checkpoint.segment_records) > checkpoint.segment + 1:
+        problem = f"{len(checkpoint.segment_records)} finished segments before segment {checkpoint.segment}"
+    if problem:
+        raise InputDataError(f"{path}: unreadable checkpoint record: it names {problem}; restore it from a backup, "
+                             "or start the run again with --overwrite")
 
 
 def save_protocol(output_dir: Path, data: dict[str, Any], rank: int) -> None:
