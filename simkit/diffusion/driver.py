@@ -32,7 +32,7 @@ from simkit.diffusion.protocol import recorded_species, temperature_protocol
 from simkit.diffusion.report import write_run, write_temperature
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.drivers.md.runner import INITIAL_STRUCTURE, run_protocol
-from simkit.drivers.md.state import RunState, check_same_protocol, protocol_data
+from simkit.drivers.md.state import RunState, check_same_protocol, protocol_data, summary_says_finished
 from simkit.errors import ConfigError, InputDataError, LammpsError, RunFailed, SimkitError
 from simkit.io import TRAJECTORY_FILE, open_trajectory
 from simkit.runtime.files import atomic_write_text
@@ -83,7 +83,7 @@ def _preflight(config: DiffusionConfig, atoms, source: str, *, resume: bool, ove
 
 def _finished(folder: Path) -> bool:
     state = RunState.load(folder)
-    return state is not None and state.finished and (folder / RUN_SUMMARY).is_file()
+    return state is not None and state.finished and summary_says_finished(folder / RUN_SUMMARY)
 
 
 # -- one temperature ---------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def test_cli_writes_both_files_and_reads_pace_activeset_output(built, tmp_path):
     (["model.yace", "--structures", "x"], "needs the B-basis potential"),
     (["missing.yaml", "--structures", "x"], "no such potential file"),
     (["model.yaml"], "give --structures"),
-    (["model.yaml", "--structures", "train.extxyz", "--tolerance", "0.5"], "--tolerance must be at least 1"),
+    (["model.yaml", "--structures", "train.extxyz", "--tolerance", "0.5"], "--tolerance: must be at least 1"),
     (["model.yaml", "--from-asi", "bad.asi"], "not an active-set"),
 ])
 def test_cli_refuses_bad_input_in_one_line(built, tmp_path, arguments, message):

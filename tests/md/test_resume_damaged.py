@@ -88,3 +88,23 @@ def test_a_damaged_checkpoint_record_stops_both_ranks(finished_run, tmp_path):
     finally:
         path.unlink()
     assert result.returncode == 2 and "segment 99" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_killed_after_its_last_step_writes_its_final_outputs_on_resume(finished_run, tmp_path):
+    """The state file says finished before the final structure, figure and summary are written; a kill in
+    between used to leave a run that resumed as 'finished already' with an empty summary (0 atoms, T = nan)."""
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    complete = json.loads((run / "run_summary.json").read_text())
+    killed = complete | {"status": "running", "results": {"natoms": complete["results"]["natoms"]}}
+    (run / "run_summary.json").write_text(json.dumps(killed))
+    for name in ("final.extxyz", "summary.png"):
+        (run / name).unlink()
+    result = run_cli("md", "--resume", str(run), timeout=120)
+    assert result.returncode == 0 and "did not write its final outputs" in result.stderr, result.stderr
+    summary = json.loads((run / "run_summary.json").read_text())
+    assert summary["status"] == "finished"
+    assert summary["results"]["final_thermo"] == complete["results"]["final_thermo"]
+    assert summary["results"]["segments"] == complete["results"]["segments"]
+    assert (run / "final.extxyz").read_bytes() == (finished_run / "final.extxyz").read_bytes()
+    assert (run / "summary.png").stat().st_size > 10_000

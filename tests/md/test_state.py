@@ -32,9 +32,9 @@ def test_other_ranks_never_touch_the_file(tmp_path):
 def test_state_round_trip(tmp_path):
     checkpoint = Checkpoint("x.restart", segment=2, segment_begin_step=100, segment_begin_time_ps=0.2, step=150,
                             segment_complete=False, thermo_rows=7, profile_rows=70, flux_start_total_eV=-12.5)
-    RunState("abc", checkpoint, attempts=[{"started": "t"}]).save(tmp_path, rank=0)
+    RunState("ab" * 32, checkpoint, attempts=[{"started": "t"}]).save(tmp_path, rank=0)
     loaded = RunState.load(tmp_path)
-    assert loaded.checkpoint == checkpoint and loaded.protocol_sha256 == "abc" and not loaded.finished
+    assert loaded.checkpoint == checkpoint and loaded.protocol_sha256 == "ab" * 32 and not loaded.finished
     assert RunState.load(tmp_path / "elsewhere") is None
 
 

@@ -111,6 +111,17 @@ class ThermoTable:
         self.last = row
         return row
 
+    def final(self) -> dict[str, float | str]:
+        """The last row: this attempt's, or the file's when this attempt wrote none (a run resumed only to
+        write its final outputs). Empty on ranks other than 0, which do not write the file."""
+        if self.last or self.table.rank != 0 or not self.path.is_file():
+            return self.last
+        with open(self.path, newline="") as handle:
+            rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+        if not rows:
+            return {}
+        return {k: v if k == "stage" else (int(float(v)) if k == "step" else float(v)) for k, v in rows[-1].items()}
+
 
 class ProfileTable:
     """z-profiles in long format: one row per bin per profile."""

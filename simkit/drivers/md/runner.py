@@ -40,6 +40,7 @@ from simkit.drivers.md.state import (
     fingerprint,
     protocol_data,
     save_protocol,
+    summary_says_finished,
 )
 from simkit.drivers.md.trajectory import TrajectoryRecord
 from simkit.errors import ConfigError, LammpsError, StopRequested
@@ -163,7 +164,7 @@ def run_protocol(
             if final is not None:
                 final.write(out / FINAL_STRUCTURE, parallel=False)
             record.add_output("final_structure", out / FINAL_STRUCTURE)
-            record.add_result("final_thermo", recorders.thermo.last)
+            record.add_result("final_thermo", recorders.thermo.final())
             record.add_result("heat", [s["heat"] for s in executor.segment_records if "heat" in s])
             state.finished = True
             state.attempts[-1]["finished"] = utc_now()
@@ -238,8 +239,13 @@ def _starting_point(out: Path, data: dict, *, resume: bool, overwrite: bool, sou
             log.warning("no checkpoint in %s: running the protocol from the start", out)
             return None, [], False
         check_same_protocol(out, previous, data, source)
-        if previous.finished and (out / RUN_SUMMARY).is_file():
+        if previous.finished and summary_says_finished(out / RUN_SUMMARY):
             return None, previous.attempts, True
+        if previous.finished:
+            # Killed after its last step but before its final outputs (structure, figure, summary): those are
+            # written again from the last checkpoint, which lies at the end of the last segment.
+            log.warning("the run in %s ran every step but did not write its final outputs: writing them from "
+                        "its last checkpoint", out)
         check_checkpoint_in_plan(previous.checkpoint, segment_steps, RunState.folder(out) / STATE_FILE)
         return previous.checkpoint, previous.attempts, False
     if previous is not None and previous.checkpoint is not None and not previous.finished and not overwrite:

@@ -23,6 +23,7 @@ from simkit.lammps.potentials.base import Potential
 from simkit.runtime.documents import first_difference
 from simkit.runtime.files import atomic_write_text
 from simkit.runtime.hashing import sha256_file, sha256_json
+from simkit.runtime.provenance import RunStatus
 
 CHECKPOINT_DIR = "checkpoints"
 STATE_FILE = "state.json"
@@ -179,6 +180,15 @@ def check_checkpoint_in_plan(checkpoint: Checkpoint, segment_steps: list[int], p
     if problem:
         raise InputDataError(f"{path}: unreadable checkpoint record: it names {problem}; restore it from a backup, "
                              "or start the run again with --overwrite")
+
+
+def summary_says_finished(path: Path) -> bool:
+    """Whether a run_summary.json records a finished run. The state file says finished after the last step,
+    before the final outputs are written, so a kill in between leaves a summary that still says running."""
+    try:
+        return json.loads(Path(path).read_text()).get("status") == RunStatus.FINISHED
+    except (OSError, ValueError, AttributeError):  # missing, unreadable or not a mapping: not finished
+        return False
 
 
 def save_protocol(output_dir: Path, data: dict[str, Any], rank: int) -> None:
