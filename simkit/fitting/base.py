@@ -86,6 +86,11 @@ class FitConfigBase(Schema):
             raise ValueError("weights are all 0: nothing would be fitted")
         return self
 
+    def chosen_inside_the_fit(self, key: str) -> str | None:
+        """What chooses the setting ``key`` inside each fit (so an optimiser must not also search it), said as
+        '<setting> chooses ...'; None when the fit takes ``key`` as given."""
+        return None
+
     def reference_potential(self) -> Potential | None:
         return None if self.reference is None else self.reference.build()
 

@@ -130,6 +130,13 @@ class SnapFitConfig(FitConfigBase):
                     raise ValueError(f"snap.inner_switch.{key} needs exactly the elements {self.elements}")
         return self
 
+    def chosen_inside_the_fit(self, key: str) -> str | None:
+        # virial weights stay as configured by the weight search, so they stay searchable
+        if (self.snap.weight_search is not None and key.split(".", 1)[0] == "weights"
+                and not key.startswith("weights.virial") and not key.endswith(".virial")):
+            return "snap.weight_search chooses the energy and force weights inside each fit"
+        return None
+
 
 def descriptor_settings(config: SnapFitConfig) -> SnapDescriptorSettings:
     snap, elements = config.snap, config.elements

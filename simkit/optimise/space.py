@@ -182,14 +182,12 @@ def check_search_space(space: SearchSpace, fit: FitConfigBase, source: str) -> N
     setting or a value the backend rejects raises ConfigError naming
     ``search_space.<name>``.
     """
-    chosen_in_fit = getattr(getattr(fit, "snap", None), "weight_search", None) is not None
     for name, dim in space.dimensions.items():
         root = name.split(".", 1)[0]
-        if chosen_in_fit and root == "weights" and not name.startswith("weights.virial") \
-                and not name.endswith(".virial"):
+        chooser = fit.chosen_inside_the_fit(name)
+        if chooser is not None:
             raise ConfigError(
-                f"{source}: key 'search_space.{name}': fit.snap.weight_search chooses the energy and force weights "
-                "inside each fit; search them there or here, not both"
+                f"{source}: key 'search_space.{name}': fit.{chooser}; search them there or here, not both"
             )
         if root in _FIXED_ROOTS:
             raise ConfigError(
