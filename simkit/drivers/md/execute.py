@@ -29,7 +29,7 @@ from simkit.drivers.md.records import ProfileTable, ThermoTable
 from simkit.drivers.md.rescale import rescale_volume
 from simkit.drivers.md.state import Checkpoint, RunState
 from simkit.drivers.md.trajectory import TrajectoryRecord
-from simkit.errors import StopRequested
+from simkit.errors import RunFailed, StopRequested
 from simkit.lammps import dynamics, heat, regions, thermostats
 from simkit.lammps.checkpoint import remove_checkpoints, write_checkpoint
 from simkit.lammps.observables import ZProfile
@@ -216,7 +216,8 @@ class Executor:
             step = target
             offset = step - begin
             at_end = step == end
-            if at_end or offset % out.thermo_every == 0:
+            thermo_row = at_end or offset % out.thermo_every == 0
+            if thermo_row:
                 self._record_thermo(segment, self.session.thermo())
             if out.profile_every and (at_end or offset % out.profile_every == 0):
                 self._record_profile(segment)
@@ -224,6 +225,8 @@ class Executor:
                 self.recorders.trajectory.frame(self.session, out.record, step)
             if self.gamma is not None and self.gamma.due(step):
                 self.gamma.check(self.session)  # raises past max_gamma, after this step's records
+            if thermo_row:
+                self._check_temperature(segment)  # after this step's records, before its checkpoint
             if self.checkpoint_every and offset % self.checkpoint_every == 0 and not at_end:
                 self.checkpoint(segment, begin, complete=False)
                 setup = True  # writing a restart re-initialises LAMMPS
@@ -238,6 +241,19 @@ class Executor:
         self.recorders.thermo.append(segment.label, thermo)
         step, time_ps = current_time_ps(self.session)
         self.recorders.trajectory.observables(step, time_ps, thermo)
+
+    def _check_temperature(self, segment: Segment) -> None:
+        """Fail past the protocol's ceiling. Every rank reads the same thermo values, so every rank raises
+        at the same step and the run ends as one failure (no rank is left waiting)."""
+        ceiling = self.plan.max_temperature_K
+        temperature = self.recorders.thermo.last.get("temperature_K")
+        if ceiling is None or temperature is None or not temperature > ceiling:
+            return
+        raise RunFailed(
+            f"stage {segment.label}: temperature {temperature:.4g} K at step {self.step()} is above "
+            f"max_temperature_K = {ceiling:.4g} K: the run is unstable (try a shorter timestep_fs), or raise "
+            f"max_temperature_K; the outputs up to this step are kept in {self.output_dir}"
+        )
 
     def _record_profile(self, segment: Segment) -> None:
         recorders = self.recorders

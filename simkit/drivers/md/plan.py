@@ -8,7 +8,8 @@ refused with the config file and key named: unknown regions, regions outside
 the box, heat pulses into regions without dynamic atoms, a crystallinity
 cutoff beyond the potential's range, trajectory species absent from the
 structure, a ``rescale_volume`` whose ``average_of`` names no earlier
-constant-pressure stage.
+constant-pressure stage. The temperature ceiling is resolved here too (``auto``
+needs the atom count to turn heat pulses into kelvin).
 
 The structure is built from the protocol, or given as Atoms (a caller that
 runs on a sub-communicator must not read files with ASE, whose parallel I/O
@@ -24,13 +25,13 @@ import numpy as np
 from ase import Atoms
 
 from simkit.drivers.md import stages as S
-from simkit.drivers.md.protocol import MdProtocol
+from simkit.drivers.md.protocol import TEMPERATURE_CEILING_FACTOR, TEMPERATURE_CEILING_FLOOR_K, MdProtocol
 from simkit.errors import ConfigError
 from simkit.lammps.potentials.base import Potential
 from simkit.structures.blocks import Block
 from simkit.structures.device import Device, build_device
 from simkit.structures.spec import load_structure
-from simkit.units import A_PER_NM, PS_PER_FS, steps_for
+from simkit.units import A_PER_NM, BOLTZMANN_EV_PER_K, PS_PER_FS, steps_for
 
 _BOX_TOLERANCE_NM = 1e-6
 # More than this per atom of the region is almost surely a unit mistake (pJ for eV).
@@ -103,6 +104,7 @@ class Plan:
     device: Device | None = None
     region_atoms: dict[str, int] = field(default_factory=dict)  # dynamic atoms inside each region at the start
     notes: list[str] = field(default_factory=list)  # worth a warning; the runner logs them on rank 0
+    max_temperature_K: float | None = None  # the resolved ceiling (None: no check)
 
 
 def _refuse(source: str, key: str, value, message: str) -> ConfigError:
@@ -144,7 +146,24 @@ def build_plan(protocol: MdProtocol, potential: Potential, *, source: str = "pro
             _check_average_of(stage, index, segments, source)
         segments += stage_segments(protocol, stage, index, len(segments))
     return Plan(atoms=atoms, blocks=blocks, segments=segments, profile_bins=bins, device=device,
-                region_atoms=region_atoms, notes=notes)
+                region_atoms=region_atoms, notes=notes, max_temperature_K=temperature_ceiling(protocol, len(atoms)))
+
+
+def temperature_ceiling(protocol: MdProtocol, natoms: int) -> float | None:
+    """The protocol's ``max_temperature_K`` in kelvin, ``auto`` resolved (see :mod:`simkit.drivers.md.protocol`)."""
+    if protocol.max_temperature_K != "auto":
+        return protocol.max_temperature_K
+    hottest = max((t for stage in protocol.stages for t in _targets_K(stage)), default=0.0)
+    # A pulse's energy as kinetic energy of every atom (frozen ones count in the thermo temperature too).
+    pulses_eV = sum(s.magnitude_eV() for s in protocol.stages if isinstance(s, S.HeatPulseStage))
+    pulse_rise_K = 2.0 * pulses_eV / (3.0 * max(natoms, 1) * BOLTZMANN_EV_PER_K)
+    return max(TEMPERATURE_CEILING_FLOOR_K, TEMPERATURE_CEILING_FACTOR * (hottest + pulse_rise_K))
+
+
+def _targets_K(stage) -> list[float]:
+    """The temperatures a stage asks for (none for minimise, nve, heat fluxes and rescaling)."""
+    names = ("temperature_K", "end_temperature_K", "start_K", "end_K", "target_K", "melt_K")
+    return [value for value in (getattr(stage, name, None) for name in names) if value is not None]
 
 
 def _user_blocks(protocol: MdProtocol, atoms: Atoms, existing: list[Block], source: str) -> list[Block]:

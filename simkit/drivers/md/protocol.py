@@ -27,11 +27,24 @@ diffusion run; a species absent from the structure is refused. Frames are
 written every ``trajectory_every`` steps of a segment, and once at the first
 step of a segment that records frames when the segment before it records none
 (or it is the first), so recording always starts from the state it starts in.
+
+``max_temperature_K`` stops a run whose temperature runs away. Each thermo row
+(every ``thermo_every`` steps, no extra cost) is compared with the ceiling;
+above it, the run ends as failed (exit 5), naming the stage, step and
+temperature, and keeps what it wrote so far. ``auto`` (the default) is
+``TEMPERATURE_CEILING_FACTOR`` (5) times the hottest target of any stage plus
+the temperature rise of every heat pulse were its energy all kinetic, and at
+least ``TEMPERATURE_CEILING_FLOOR_K`` (5000 K); a number sets the ceiling;
+``null`` turns the check off. A thermostat can pull a blown-up run back to its
+target before the run ends, so without the ceiling such a run finishes with exit 0.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import math
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from simkit.analysis.steinhardt import BondOrderCriterion
 from simkit.config.schema import PathIn, Schema
@@ -67,6 +80,11 @@ __all__ = [
 ]
 
 Interval = tuple[float, float]
+
+# The default temperature ceiling (see the module docstring): generous, because it is there to catch a blow-up
+# (10^5 K and more within a few steps), not a run that is merely hotter than asked.
+TEMPERATURE_CEILING_FACTOR = 5.0
+TEMPERATURE_CEILING_FLOOR_K = 5000.0
 
 
 class RegionSpec(Schema):
@@ -163,7 +181,21 @@ class MdProtocol(Schema):
     crystallinity: CrystallinitySpec | None = None
     profiles: ProfileSpec | None = None
     extrapolation: ExtrapolationSpec | None = None
+    max_temperature_K: float | Literal["auto"] | None = Field(
+        default="auto", description="fail the run when a thermo row's temperature exceeds this (K); 'auto': "
+        "5 x the hottest target (heat pulses included), at least 5000 K; null: no ceiling"
+    )
     stages: list[Stage] = Field(min_length=1)
+
+    @field_validator("max_temperature_K", mode="before")
+    @classmethod
+    def _ceiling(cls, value):
+        # One message for the three forms (a union would report each member's complaint).
+        if value is None or value == "auto":
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+            return float(value)
+        raise ValueError("expected a temperature in K above 0, 'auto' (the default) or null (no ceiling)")
 
     @model_validator(mode="after")
     def _one_system(self) -> "MdProtocol":

@@ -193,6 +193,7 @@ def _describe_run(record: RunRecord, plan: Plan, recorders: Recorders, frozen: i
     if recorders.profiles is not None:
         record.add_output("profiles", out / PROFILES_CSV)
     record.add_result("natoms", len(plan.atoms))
+    record.add_result("max_temperature_K", plan.max_temperature_K)
     record.add_result("frozen_atoms", frozen)
     record.add_result("regions", {b.name: b.describe() | {"dynamic_atoms_at_start": plan.region_atoms[b.name]}
                                   for b in plan.blocks})

@@ -34,6 +34,8 @@ def protocol_data(protocol: MdProtocol, potential: Potential) -> dict[str, Any]:
     """What defines the physics of a run: the resolved protocol (not where it writes) and input file hashes."""
     # A key added later is left out while unset, so runs started before it existed still resume.
     unset = {"trajectory_species"} if protocol.trajectory_species is None else set()
+    if protocol.max_temperature_K == "auto":
+        unset.add("max_temperature_K")
     data = protocol.model_dump(mode="json", exclude={"output_dir", *unset})
     files = {str(p): sha256_file(p) for p in potential.files()}
     structure = protocol.structure if protocol.structure is not None else protocol.device.crystal
