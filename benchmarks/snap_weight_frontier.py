@@ -36,48 +36,28 @@ from simkit.config.loader import read_yaml, validate_config
 from simkit.datasets.reader import read_dataset
 from simkit.datasets.spec import Weights
 from simkit.fitting.snap import SnapFitConfig, SnapFitter, descriptor_settings
-from simkit.fitting.snap_rows import assemble_system
-
-
-def unit_rows(frames, rows, energy_rows: str):
-    """(matrix, target, kind) of ``simkit fit``'s least-squares rows at unit weights (0 energy, 1 forces)."""
-    system = assemble_system(frames, rows, Weights(energy=1.0, forces=1.0, virial=0.0), energy_rows)
-    return system.matrix, system.target, system.kind
+from simkit.fitting.snap_weights import WeightBlocks
 
 
 class Frontier:
-    """Validation errors of the weighted solve at one descriptor setting."""
+    """Validation errors of the weighted solve at one descriptor setting (``simkit fit``'s weight-search blocks)."""
 
     def __init__(self, config: SnapFitConfig, train, validation):
         fitter, settings = SnapFitter(), descriptor_settings(config)
         reference = config.reference_potential()
         key = "" if config.reference is None else config.reference.model_dump_json()
         rows = fitter.rows(train.frames, settings, key, reference, None)
-        # normal-equation blocks per (config_type, row kind): {key: (A^T A, A^T b)}
-        self.normal = {}
-        for config_type in sorted({f.config_type for f in train.frames}):
-            picked = [(f, r) for f, r in zip(train.frames, rows) if f.config_type == config_type]
-            matrix, target, kind = unit_rows(*zip(*picked), config.snap.energy_rows)
-            for k in (0, 1):
-                a, b = matrix[kind == k], target[kind == k]
-                self.normal[(config_type, k)] = (a.T @ a, a.T @ b)
-        # per-atom energy rows, whatever the fit uses: the error reported is in meV/atom
         checked = fitter.rows(validation.frames, settings, key, reference, None)
-        matrix, target, kind = unit_rows(validation.frames, checked, "per_atom")
-        self.energy, self.energy_target = matrix[kind == 0], target[kind == 0]
-        self.forces, self.forces_target = matrix[kind == 1], target[kind == 1]
-        self.keys = sorted(self.normal)
+        self.blocks = WeightBlocks(train.frames, rows, validation.frames, checked,
+                                   Weights(energy=1.0, forces=1.0, virial=0.0), config.snap.energy_rows)
+        self.keys = sorted(self.blocks.searched)
 
     def errors(self, weights: dict) -> tuple[float, float]:
         """(energy RMSE meV/atom, force-component RMSE eV/Å) on the validation set."""
-        matrix = sum(weights[k] ** 2 * self.normal[k][0] for k in self.keys)
-        rhs = sum(weights[k] ** 2 * self.normal[k][1] for k in self.keys)
-        scale = np.sqrt(np.diag(matrix))
-        scale[scale == 0] = 1.0
-        coefficients = scipy.linalg.solve(matrix / np.outer(scale, scale), rhs / scale, assume_a="pos") / scale
-        energy = 1000 * np.sqrt(np.mean((self.energy @ coefficients - self.energy_target) ** 2))
-        forces = np.sqrt(np.mean((self.forces @ coefficients - self.forces_target) ** 2))
-        return float(energy), float(forces)
+        energy, forces = self.blocks.residuals(self.blocks.solve({k: w * w for k, w in weights.items()}, 0.0))
+        # the blocks' energy rows are over sqrt(N) (the loss's L_E); the error reported is per atom
+        return (float(1000 * np.sqrt(np.mean((energy / self.blocks.sqrt_atoms) ** 2))),
+                float(np.sqrt(np.mean(forces**2))))
 
 
 def search(frontier: Frontier, args, rng) -> dict:

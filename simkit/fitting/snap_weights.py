@@ -89,8 +89,12 @@ class SearchedWeights:
         }
 
 
-class _Blocks:
-    """Normal-equation blocks of the training rows and the validation rows, at unit weights."""
+class WeightBlocks:
+    """Normal-equation blocks of the training rows and the validation rows, at unit weights.
+
+    A trial of weights is :meth:`solve` then :meth:`residuals`; ``benchmarks/snap_weight_frontier.py`` uses
+    the same two calls with its own objective.
+    """
 
     def __init__(self, train: list[Frame], train_rows: list[DescriptorRows], validation: list[Frame],
                  validation_rows: list[DescriptorRows], weights: Weights, energy_rows: str):
@@ -117,6 +121,18 @@ class _Blocks:
         self.forces = (checked.matrix[checked.kind == FORCES], checked.target[checked.kind == FORCES])
         self.searched = [k for k in self.normal if k[1] != VIRIAL]
 
+    def solve(self, squared: dict[tuple[str, int], float], ridge: float) -> np.ndarray:
+        """Coefficients at the squared weights ``squared`` of the searched blocks (virial blocks as configured)."""
+        factors = {**squared, **{k: w * w for k, w in self.fixed.items()}}
+        matrix = sum(factors[k] * self.normal[k][0] for k in self.normal)
+        rhs = sum(factors[k] * self.normal[k][1] for k in self.normal)
+        return _solve_scaled(matrix, rhs, ridge)
+
+    def residuals(self, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Validation residuals in eV: energies over sqrt(N) (per frame), force components (eV/Å)."""
+        return (self.energy[0] @ coefficients - self.energy[1],
+                self.forces[0] @ coefficients - self.forces[1])
+
 
 def _solve_scaled(matrix: np.ndarray, rhs: np.ndarray, ridge: float) -> np.ndarray:
     scale = np.sqrt(np.diag(matrix))
@@ -141,7 +157,7 @@ def search_weights(
 ) -> SearchedWeights:
     """The per-config_type energy and force weights with the smallest validation loss (see the module)."""
     started = time.perf_counter()
-    blocks = _Blocks(train, train_rows, validation, validation_rows, weights, energy_rows)
+    blocks = WeightBlocks(train, train_rows, validation, validation_rows, weights, energy_rows)
     ridge = solver.alpha if isinstance(solver, RidgeSolver) else 0.0
     force_factor = np.sqrt(3.0) if force_loss == "vector" else 1.0  # vector RMSE = sqrt(3) x component RMSE
     keys = blocks.searched
@@ -152,13 +168,9 @@ def search_weights(
         """(L_E in meV, L_F in meV/Å, energy RMSE in meV/atom)."""
         nonlocal solves
         solves += 1
-        factors = {k: float(np.exp(v)) ** 2 for k, v in zip(keys, z)}
-        factors.update({k: w * w for k, w in blocks.fixed.items()})
-        matrix = sum(factors[k] * blocks.normal[k][0] for k in blocks.normal)
-        rhs = sum(factors[k] * blocks.normal[k][1] for k in blocks.normal)
-        x = _solve_scaled(matrix, rhs, ridge)
-        energy = blocks.energy[0] @ x - blocks.energy[1]
-        forces = MEV_PER_EV * force_factor * _rms(blocks.forces[0] @ x - blocks.forces[1])
+        energy, force_components = blocks.residuals(
+            blocks.solve({k: float(np.exp(v)) ** 2 for k, v in zip(keys, z)}, ridge))
+        forces = MEV_PER_EV * force_factor * _rms(force_components)
         return MEV_PER_EV * _rms(energy), forces, MEV_PER_EV * _rms(energy / blocks.sqrt_atoms)
 
     def loss(z: np.ndarray) -> float:
