@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import deque
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -30,6 +31,7 @@ BASIC_THERMO = (
     ("pressure_bar", "press"),
     ("volume_A3", "vol"),
 )
+_RESTORE = "restore the table from a backup, or start the run again with --overwrite"
 PROFILE_COLUMNS = (
     "stage", "step", "time_ps", "bin", "z_A", "atoms", "temperature_K", "potential_energy_eV_per_atom",
     "crystalline_fraction",
@@ -55,12 +57,14 @@ class CsvTable:
     def _truncate(self, keep: int) -> None:
         if not self.path.is_file():
             raise InputDataError(f"{self.path}: cannot resume: the table is missing")
-        with self.path.open(newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            rows = [row for _, row in zip(range(keep), reader)]
-        if header != self.header:
-            raise InputDataError(f"{self.path}: cannot resume: its columns differ from this protocol's")
+        rows: list[list[str]] = []
+        for line, row in self.read_rows("cannot resume"):  # started even for keep == 0: the header is checked
+            if len(rows) == keep:
+                break
+            if len(row) != len(self.header):
+                raise InputDataError(f"{self.path}: cannot resume (line {line}): {len(row)} fields, the header has "
+                                     f"{len(self.header)} (a cut or garbled row); {_RESTORE}")
+            rows.append(row)
         if len(rows) < keep:
             raise InputDataError(f"{self.path}: cannot resume: {len(rows)} rows, the checkpoint expects {keep}")
         partial = self.path.with_name(self.path.name + ".partial")
@@ -69,6 +73,20 @@ class CsvTable:
             writer.writerow(self.header)
             writer.writerows(rows)
         replace_durably(partial, self.path)
+
+    def read_rows(self, purpose: str) -> Iterator[tuple[int, list[str]]]:
+        """(line number, fields) of each row of the file after its header. A file that is not this table
+        (other columns, bytes that are not UTF-8, broken quoting) is refused naming it and ``purpose``."""
+        try:
+            with self.path.open(newline="", encoding="utf-8") as handle:
+                reader = csv.reader(handle)
+                header = next(reader, None)
+                if header != self.header:
+                    raise InputDataError(f"{self.path}: {purpose}: its columns differ from this protocol's")
+                for row in reader:
+                    yield reader.line_num, row
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise InputDataError(f"{self.path}: {purpose}: not a readable CSV table ({exc})") from exc
 
     def append_rows(self, rows: Sequence[Sequence]) -> None:
         self.rows += len(rows)
@@ -116,11 +134,30 @@ class ThermoTable:
         write its final outputs). Empty on ranks other than 0, which do not write the file."""
         if self.last or self.table.rank != 0 or not self.path.is_file():
             return self.last
-        with open(self.path, newline="") as handle:
-            rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
-        if not rows:
+        purpose = "cannot read the run's final thermo row"
+        last = deque(self.table.read_rows(purpose), maxlen=1)  # the table may hold millions of rows
+        if not last:
             return {}
-        return {k: v if k == "stage" else (int(float(v)) if k == "step" else float(v)) for k, v in rows[-1].items()}
+        line, fields = last[0]
+        where = f"{self.path}: {purpose} (line {line})"
+        header = self.table.header
+        if len(fields) != len(header):
+            raise InputDataError(f"{where}: {len(fields)} fields, the header has {len(header)} (a cut or garbled "
+                                 f"row); {_RESTORE}")
+        row: dict[str, float | str] = {}
+        for name, text in zip(header, fields):
+            if name == "stage":
+                row[name] = text
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            expected = "a whole number of steps" if name == "step" else "a finite number"
+            if not math.isfinite(value) or (name == "step" and not (value >= 0 and value.is_integer())):
+                raise InputDataError(f"{where}: '{name}' = {text!r} is not {expected}; {_RESTORE}")
+            row[name] = int(value) if name == "step" else value
+        return row
 
 
 class ProfileTable:

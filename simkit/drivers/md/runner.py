@@ -164,7 +164,8 @@ def run_protocol(
             if final is not None:
                 final.write(out / FINAL_STRUCTURE, parallel=False)
             record.add_output("final_structure", out / FINAL_STRUCTURE)
-            record.add_result("final_thermo", recorders.thermo.final())
+            # Rank 0 reads the table (a damaged one is refused); every rank gets its row or its error.
+            record.add_result("final_thermo", on_root(comm, recorders.thermo.final))
             record.add_result("heat", [s["heat"] for s in executor.segment_records if "heat" in s])
             state.finished = True
             state.attempts[-1]["finished"] = utc_now()
