@@ -15,7 +15,7 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from simkit.analysis.frames import iterate_frames
-from simkit.analysis.neighbors import NeighbourList, neighbour_list
+from simkit.analysis.neighbors import NeighbourList, check_search_memory, neighbour_list
 from simkit.analysis.options import AngleOptions
 from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
 from simkit.io.h5md_reader import Frame
@@ -137,9 +137,14 @@ class AngleAccumulator:
         return AngleResult(centres, distributions, triplets, self.frames)
 
 
-def angles_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], options: AngleOptions) -> AngleResult:
+def angles_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], options: AngleOptions, *,
+                     source: str = "frames") -> AngleResult:
+    """``source`` names the frames' file in errors."""
     accumulator = AngleAccumulator(species_numbers, options)
+    cutoff_A = float(accumulator.cutoffs.max())  # the search reaches the largest cutoff, then filters
     for frame in frames:
+        check_search_memory(frame.positions_A, frame.cell_A, frame.pbc, cutoff_A, options.memory_MiB, angles=True,
+                            where=f"{source}: frame {frame.index}")
         accumulator.add(frame.positions_A, frame.cell_A, frame.pbc, frame.numbers)
     return accumulator.result()
 
@@ -147,4 +152,4 @@ def angles_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], op
 def analyse_angles(trajectory: Trajectory, options: AngleOptions, *, progress: bool = True) -> AngleResult:
     """Stream the selected frames into bond-angle distributions."""
     frames = iterate_frames(trajectory, options.indices(trajectory), "angles", progress=progress)
-    return angles_of_frames(frames, trajectory.numbers, options)
+    return angles_of_frames(frames, trajectory.numbers, options, source=str(trajectory.path))

@@ -16,6 +16,7 @@ from ase.data import chemical_symbols
 
 from simkit.analysis.angles import pair_cutoff_matrix, species_neighbours
 from simkit.analysis.frames import iterate_frames
+from simkit.analysis.neighbors import check_search_memory
 from simkit.analysis.options import CoordinationOptions
 from simkit.analysis.output import new_figure, save_figure, write_csv, write_hdf5
 from simkit.io.h5md_reader import Frame
@@ -69,13 +70,16 @@ def coordination_numbers(positions, cell, pbc, numbers, species: tuple[int, ...]
 
 
 def coordination_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int],
-                           options: CoordinationOptions) -> CoordinationResult:
+                           options: CoordinationOptions, *, source: str = "frames") -> CoordinationResult:
+    """``source`` names the frames' file in errors."""
     species = tuple(sorted(set(int(z) for z in species_numbers)))
     symbols = [chemical_symbols[z] for z in species]
     cutoffs = pair_cutoff_matrix(species, options.cutoff_A, options.pair_cutoffs_A)
     steps, times, rows = [], [], []
     histogram = {s: np.zeros(_MAX_COORDINATION + 1) for s in symbols}
     for frame in frames:
+        check_search_memory(frame.positions_A, frame.cell_A, frame.pbc, float(cutoffs.max()), options.memory_MiB,
+                            angles=False, where=f"{source}: frame {frame.index}")
         table = coordination_numbers(frame.positions_A, frame.cell_A, frame.pbc, frame.numbers, species, cutoffs)
         kind = np.searchsorted(species, frame.numbers)
         row = {}
@@ -98,4 +102,4 @@ def analyse_coordination(trajectory: Trajectory, options: CoordinationOptions, *
                          progress: bool = True) -> CoordinationResult:
     """Stream the selected frames into coordination statistics."""
     frames = iterate_frames(trajectory, options.indices(trajectory), "coordination", progress=progress)
-    return coordination_of_frames(frames, trajectory.numbers, options)
+    return coordination_of_frames(frames, trajectory.numbers, options, source=str(trajectory.path))

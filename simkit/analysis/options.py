@@ -86,6 +86,10 @@ class CutoffOptions(FrameSelection):
     pair_cutoffs_A: dict[str, float] = Field(
         default_factory=dict, description='per-pair cutoffs overriding cutoff_A, e.g. {"Ge-Te": 3.2} (Å)'
     )
+    memory_MiB: float = Field(
+        default=4096.0, gt=0, description="largest estimated memory of one frame's neighbour search (and, for "
+        "angles, its triplets) (MiB); a frame estimated above it is refused before the search starts"
+    )
 
     @field_validator("pair_cutoffs_A")
     @classmethod
