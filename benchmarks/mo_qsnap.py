@@ -24,7 +24,14 @@ Variants differ only in the loss convention and the priors:
   optimiser searches rcutfac and rfac0 alone;
 - ``weight-search-spread``: the same, with the constant liar telling a
   running candidate the worst value so far (``optimiser.liar: cl_max``)
-  instead of the best, so two candidates in flight are not proposed side by side.
+  instead of the best, so two candidates in flight are not proposed side by side;
+- ``weight-search-log``: the weight search with the Gaussian process on log10 of the
+  loss (``objective.scale: log``): on Mo the loss runs from 57 to over 800 across
+  XPOT's box, and on a linear scale the surrogate spends its variance on the
+  worst corner (rcutfac near 3) instead of the differences of a few percent
+  between the good candidates;
+- ``weight-search-log-spaced``: the same, with ``optimiser.min_spacing: 0.01``
+  (no candidate within 1 % of every range of another).
 
 simkit refuses rfac0 >= 1 (LAMMPS documents 0 < rfac0 < 1), so rfac0 runs over
 [0.5, 0.999]. Recorded per run: wall time, the best test errors after 10, 20,
@@ -82,6 +89,10 @@ VARIANTS = {
     "weight-search": {"force_loss": "component", "prior": "log-uniform", "weight_search": True},
     "weight-search-spread": {"force_loss": "component", "prior": "log-uniform", "weight_search": True,
                              "liar": "cl_max"},
+    "weight-search-log": {"force_loss": "component", "prior": "log-uniform", "weight_search": True,
+                          "scale": "log"},
+    "weight-search-log-spaced": {"force_loss": "component", "prior": "log-uniform", "weight_search": True,
+                                 "scale": "log", "min_spacing": 0.01},
 }
 
 DATASETS = {
@@ -119,9 +130,11 @@ def optimise_config(dataset: str, variant: str, out: Path, candidates: int, k: i
             "snap.rfac0": {"real": [0.5, 0.999]},
             **weights,
         },
-        "objective": {"alpha": 0.75, "force_loss": settings["force_loss"]},
+        "objective": {"alpha": 0.75, "force_loss": settings["force_loss"],
+                      **({"scale": settings["scale"]} if "scale" in settings else {})},
         "budget": {"candidates": candidates},
         "optimiser": {"initial_points": initial, **({"liar": settings["liar"]} if "liar" in settings else {}),
+                      **({"min_spacing": settings["min_spacing"]} if "min_spacing" in settings else {}),
                       **({"local_refinement": {
             "start_after": max(initial + 5, candidates // 4), "share": 0.5, "radius": 0.1}}
             if settings.get("local") else {})},
@@ -146,6 +159,7 @@ def checkpoints(rows: list[dict], targets: tuple[float, float] | None, total: in
                 needed = n
                 break
     table = []
+    total = min(total, len(done))  # a run stopped by its wall time finished fewer than its budget
     for n in sorted({c for c in CHECKPOINTS if c < total} | {total}):
         first = done[:n]
         if not first:
@@ -165,6 +179,8 @@ def run_variant(dataset: str, variant: str, workdir: Path, args) -> dict:
     out = workdir / f"{dataset}-{variant}"
     path = workdir / f"{dataset}-{variant}.yaml"
     document = optimise_config(dataset, variant, out, args.candidates, args.parallel, args.initial_points, args.seed)
+    if args.wall_time_min:
+        document["budget"]["wall_time_min"] = args.wall_time_min
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     start = time.perf_counter()
     subprocess.run([str(BIN / "simkit"), "optimise", str(path)], check=True, capture_output=True, cwd=workdir)
@@ -242,6 +258,8 @@ def main() -> int:
     parser.add_argument("--initial-points", type=int, default=10, help="Hammersley design points")
     parser.add_argument("--parallel", type=int, default=2, help="candidates at once")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--wall-time-min", type=float, help="stop dispatching after this (budget.wall_time_min); "
+                        "the report covers the candidates finished")
     parser.add_argument("--workdir", type=Path, help="keep the runs here (default: a temporary directory)")
     parser.add_argument("--record", type=Path, help="write the markdown report here")
     parser.add_argument("--append", action="store_true", help="append to --record instead of replacing it")

@@ -298,6 +298,11 @@ class OptimiserSpec(Schema):
         default="cl_min", description="value assumed for candidates still running when another is asked for"
     )
     local_refinement: LocalRefinement | None = Field(default=None, description="off by default")
+    min_spacing: float = Field(
+        default=0.0, ge=0, le=0.5,
+        description="a proposal closer than this to a finished or running candidate (in every dimension, as a "
+                    "fraction of its range) is replaced by the best point outside; 0: off",
+    )
 
 
 class Budget(Schema):

@@ -17,6 +17,14 @@ surrogate among random points in the region (see
 :class:`~simkit.optimise.config.LocalRefinement`). A global optimiser spends
 most of a large budget far from the best point in a 10-dimensional space; the
 local proposals refine around it while the others keep exploring.
+
+With ``optimiser.min_spacing`` a proposal closer than that to a candidate
+finished or running (in every real and integer dimension, as a fraction of its
+range; same categories) is not evaluated: the proposal is instead the point of
+largest expected improvement among random points outside those boxes (source
+``spaced``). On a rugged or noisy objective the surrogate's acquisition peaks
+next to its best point again and again; a near-repeat costs a full fit and
+teaches the model nothing it did not know.
 """
 
 from __future__ import annotations
@@ -38,8 +46,9 @@ log = logging.getLogger(__name__)
 
 _RANDOM_TRIES = 200
 
-INITIAL, OPTIMISER, RANDOM, LOCAL = "initial", "optimiser", "random", "local"
-_LOCAL_XI = 0.01  # improvement required over the best, in the objective's units, as skopt's EI default
+INITIAL, OPTIMISER, RANDOM, LOCAL, SPACED = "initial", "optimiser", "random", "local", "spaced"
+_SPACED_SAMPLES = 2000  # random points scored by expected improvement when a proposal is too close
+_XI = 0.01  # improvement required over the best, in the objective's units, as skopt's EI default
 
 
 @contextmanager
@@ -116,15 +125,45 @@ class Proposer:
             with _skopt_calls():
                 optimizer = self._asking(pending, salt)
                 if self._local_turn(len(pending)):
-                    point = self._local_point(optimizer, seen, salt)
+                    point = self._local_point(optimizer, seen, pending, salt)
                     if point is not None:
                         return point, LOCAL, None
                     log.debug("no unseen point in the trust region; asking the global optimiser")
                 point = self.space.normalise(optimizer.ask())
-            if self.space.key(point) not in seen:
+                crowded = self._crowded([point], pending)[0]
+                if crowded:
+                    spaced = self._spaced_point(optimizer, pending, salt)
+                    if spaced is not None:
+                        log.debug("the optimiser proposed %s, within min_spacing of a candidate; took %s", point,
+                                  spaced)
+                        return spaced, SPACED, None
+            if self.space.key(point) not in seen and not crowded:
                 return point, OPTIMISER, None
             log.debug("the optimiser proposed a point already evaluated; drawing a random one")
         return self._random_unseen(seen, salt)
+
+    # -- spacing --------------------------------------------------------------------
+    def _crowded(self, points: Sequence[list], pending: Sequence[list]) -> np.ndarray:
+        """For each point: within ``min_spacing`` of a finished or running candidate (see the module docstring)."""
+        spacing = self.spec.min_spacing
+        others = list(self._points) + [list(p) for p in pending]
+        if not spacing or not others or not points:
+            return np.zeros(len(points), dtype=bool)
+        numeric = np.array([dim.categorical is None for dim in self.space.dimensions.values()])
+        ours = np.array([self.space.to_unit(p) for p in points])
+        theirs = np.array([self.space.to_unit(p) for p in others])
+        close = np.all(np.abs(ours[:, None, numeric] - theirs[None, :, numeric]) < spacing, axis=2)
+        if not numeric.all():
+            labels = np.array([[str(v) for v, n in zip(self.space.normalise(p), numeric) if not n] for p in points])
+            known = np.array([[str(v) for v, n in zip(self.space.normalise(p), numeric) if not n] for p in others])
+            close &= np.all(labels[:, None, :] == known[None, :, :], axis=2)
+        return close.any(axis=1)
+
+    def _spaced_point(self, optimizer, pending: Sequence[list], salt: list[int]) -> list | None:
+        seed = int(np.random.SeedSequence(salt + [3]).generate_state(1)[0])
+        samples = self.space.random_points(_SPACED_SAMPLES, seed)
+        free = [p for p, crowded in zip(samples, self._crowded(samples, pending)) if not crowded]
+        return self._largest_improvement(optimizer, free) if free else None
 
     def _asking(self, pending: Sequence[list], salt: list[int]):
         """The optimiser to ask: a copy told the pending points with the liar's value, or the optimiser itself."""
@@ -156,7 +195,7 @@ class Proposer:
                     radius, stalled = max(local.min_radius, radius / 2), 0
         return radius
 
-    def _local_point(self, optimizer, seen: set[str], salt: list[int]) -> list | None:
+    def _local_point(self, optimizer, seen: set[str], pending: Sequence[list], salt: list[int]) -> list | None:
         local = self.spec.local_refinement
         center = self._points[int(np.argmin(self._values))]
         radius = self.local_radius()
@@ -169,12 +208,15 @@ class Proposer:
             key = self.space.key(point)
             if key not in seen:
                 candidates.setdefault(key, point)
-        if not candidates:
-            return None
-        points = list(candidates.values())
+        points = [p for p, crowded in zip(candidates.values(), self._crowded(list(candidates.values()), pending))
+                  if not crowded]
+        return self._largest_improvement(optimizer, points) if points else None
+
+    def _largest_improvement(self, optimizer, points: list[list]) -> list:
+        """The point of largest expected improvement under the optimiser's latest model (lowest mean if none)."""
         model = optimizer.models[-1]
         mean, std = model.predict(optimizer.space.transform(points), return_std=True)
-        improvement = min(optimizer.yi) - mean - _LOCAL_XI
+        improvement = min(optimizer.yi) - mean - _XI
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(std > 0, improvement / std, 0.0)
         expected = np.where(std > 0, improvement * norm.cdf(z) + std * norm.pdf(z), np.maximum(improvement, 0.0))
