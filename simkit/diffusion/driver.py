@@ -150,9 +150,22 @@ def saved_config(run_dir: Path) -> DiffusionConfig:
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise ConfigError(f"{run_dir}: not a simkit diffusion run directory (no {CONFIG_FILE})")
-    data = json.loads(path.read_text())
+    # A damaged record must be refused by name before the run directory is locked or written to.
+    advice = ("restore it from a backup, or give the YAML file the run was started with "
+              "(simkit diffusion CONFIG.yaml --resume)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputDataError(f"{path}: unreadable run config: {reason}; {advice}") from exc
+    if not isinstance(data, dict):
+        raise InputDataError(f"{path}: unreadable run config: expected a mapping of keys, got "
+                             f"{type(data).__name__}; {advice}")
     data["output_dir"] = str(Path(run_dir).resolve())
-    return validate_config(DiffusionConfig, data, source=str(path), base_dir=Path(run_dir))
+    try:
+        return validate_config(DiffusionConfig, data, source=str(path), base_dir=Path(run_dir))
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; {advice}") from exc
 
 
 def _groups(config: DiffusionConfig, comm) -> int:
