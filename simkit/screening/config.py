@@ -22,15 +22,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ase import Atoms
-from ase.io import read
 from pydantic import Field, model_validator
 
 from simkit.config.schema import ExistingFile, PathIn, Schema
-from simkit.errors import InputDataError
 from simkit.lammps.potentials.specs import PotentialSpec
 from simkit.screening.settings import SurvivalSettings
 from simkit.screening.speed import SpeedSettings
-from simkit.structures.spec import StructureSpec
+from simkit.structures.spec import StructureSpec, read_structures
 
 
 class FramesSpec(Schema):
@@ -42,14 +40,7 @@ class FramesSpec(Schema):
 
 
 def load_frames(spec: FramesSpec) -> list[Atoms]:
-    try:
-        frames = read(spec.file, index=spec.index, format=spec.format, parallel=False)
-    except Exception as exc:  # noqa: BLE001 - ASE raises many types for bad files
-        raise InputDataError(f"{spec.file}: cannot read frames {spec.index!r}: {exc}") from exc
-    frames = frames if isinstance(frames, list) else [frames]
-    if not frames:
-        raise InputDataError(f"{spec.file}: index {spec.index!r} selects no frames")
-    return frames
+    return read_structures(spec.file, spec.index, spec.format)
 
 
 class SurviveConfig(Schema):

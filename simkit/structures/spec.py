@@ -10,6 +10,7 @@ Examples::
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
@@ -80,6 +81,36 @@ def all_vacancies(spec: StructureSpec) -> dict[str, float]:
     return {**sublattice_vacancies(spec.builtin), **spec.vacancies}
 
 
+def read_structures(path: Path, index: int | str = -1, format: str | None = None) -> list[Atoms]:
+    """Frames ``index`` (an ASE index: an int, or a slice string such as ``':'``) of a structure file in any
+    format ASE reads, each checked to hold atoms with finite positions and cell.
+
+    Every file a config points to as a structure or as frames is read here, so a bad one is refused in
+    one line naming the file and the frame (:class:`InputDataError`) before any work starts.
+    """
+    try:
+        # parallel=False: once mpi4py is imported ASE would otherwise read on world rank 0 and
+        # broadcast, a collective that ranks of a sub-communicator never join.
+        frames = read(path, index=index, format=format, parallel=False)
+    except Exception as exc:  # noqa: BLE001 - ASE raises many types for bad files
+        # One line, whatever the reader's message looks like; some readers stop with no message at all.
+        message = " ".join(str(exc).split()) or f"ASE's reader stopped ({type(exc).__name__}): damaged or incomplete?"
+        what = f"structure (frame {index})" if isinstance(index, int) else f"frames {index!r}"
+        raise InputDataError(f"{path}: cannot read {what}: {message}") from exc
+    frames = frames if isinstance(frames, list) else [frames]
+    if not frames:
+        if index == ":":
+            raise InputDataError(f"{path}: ASE reads no frames from it (damaged, or another format than its name says?)")
+        raise InputDataError(f"{path}: index {index!r} selects no frames")
+    for k, atoms in enumerate(frames):
+        frame = f"frame {index}" if isinstance(index, int) else f"frame {k} of {index!r}"
+        if len(atoms) == 0:
+            raise InputDataError(f"{path}: {frame} has no atoms")
+        if not (np.isfinite(atoms.positions).all() and np.isfinite(np.asarray(atoms.cell)).all()):
+            raise InputDataError(f"{path}: {frame} has non-finite positions or cell")
+    return frames
+
+
 def load_structure(spec: StructureSpec, rng: np.random.Generator | None = None, *,
                    with_vacancies: bool = True) -> Atoms:
     """Build or read the structure described by ``spec``.
@@ -88,15 +119,7 @@ def load_structure(spec: StructureSpec, rng: np.random.Generator | None = None, 
     callers that cut a larger cell first and place vacancies in it afterwards.
     """
     if spec.file is not None:
-        try:
-            # parallel=False: once mpi4py is imported ASE would otherwise read on world rank 0 and
-            # broadcast, a collective that ranks of a sub-communicator never join.
-            atoms = read(spec.file, index=spec.index, format=spec.format, parallel=False)
-        except Exception as exc:  # noqa: BLE001 - ASE raises many types for bad files
-            message = " ".join(str(exc).split())  # one line, whatever the reader's message looks like
-            raise InputDataError(f"{spec.file}: cannot read structure (frame {spec.index}): {message}") from exc
-        if not (np.isfinite(atoms.positions).all() and np.isfinite(np.asarray(atoms.cell)).all()):
-            raise InputDataError(f"{spec.file}: frame {spec.index} has non-finite positions or cell")
+        (atoms,) = read_structures(spec.file, spec.index, spec.format)
     elif spec.builtin is not None:
         atoms = build_builtin(spec.builtin)
     else:
