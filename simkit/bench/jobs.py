@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from simkit.bench.launch import own_job_size
 from simkit.bench.scaling import ScalingConfig, ScalingResult, run_scaling
 from simkit.bench.scaling_report import (
@@ -18,6 +20,7 @@ from simkit.bench.scaling_report import (
 )
 from simkit.errors import ConfigError
 from simkit.runtime.provenance import RunRecord
+from simkit.structures.spec import load_structure
 
 
 def scaling_job(config: ScalingConfig) -> ScalingResult:
@@ -29,7 +32,9 @@ def scaling_job(config: ScalingConfig) -> ScalingResult:
         )
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    potentials = [named.potential.build() for named in config.potentials]  # parse errors surface now
+    # Read here, not only by each point's job: a bad file would otherwise fail every point, one launch each.
+    load_structure(config.structure, np.random.default_rng(config.seed))
+    potentials = [named.potential.build() for named in config.potentials]
     record = RunRecord("bench scaling", out, config, seeds={"velocities": config.seed}, potentials=potentials)
     with record:
         result = run_scaling(config)
