@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 
 from simkit.config.schema import ExistingFile, Schema
 from simkit.datasets.teacher import Label, bare, label_structures, teacher_species
+from simkit.io.yace import load_yace
 from simkit.lammps import dynamics, regions
 from simkit.lammps.potentials.specs import POTENTIAL_SPECS
 from simkit.lammps.session import LammpsSession
@@ -91,6 +92,10 @@ class AseTeacher:
     """A named ASE calculator (``emt`` for the metals EMT covers, ``ace`` for a .yace through pyace)."""
 
     def __init__(self, spec: "AseTeacherSpec"):
+        if spec.yace is not None:
+            # pyace's own reader ends a damaged file in a traceback or a C++ allocation error, only once
+            # labelling starts; simkit's reader refuses it now, naming the file and key.
+            load_yace(spec.yace)
         self.spec = spec
         self.elements = None
         self.description = {"kind": "ase", "calculator": spec.calculator, "parameters": spec.parameters}
