@@ -38,8 +38,8 @@ class SearchSize:
     pairs: float  # directed pairs i -> j
     triplets: float  # angles j-i-k, j < k
 
-    def MiB(self, *, with_triplets: bool) -> float:
-        total = self.points * _BYTES_PER_POINT + self.pairs * _BYTES_PER_PAIR
+    def MiB(self, *, with_triplets: bool, with_pairs: bool = True) -> float:
+        total = self.points * _BYTES_PER_POINT + (self.pairs * _BYTES_PER_PAIR if with_pairs else 0.0)
         return (total + (self.triplets * _BYTES_PER_TRIPLET if with_triplets else 0.0)) / 2**20
 
 
@@ -70,18 +70,25 @@ def estimate_search(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: floa
 
 
 def check_search_memory(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: float, memory_MiB: float, *,
-                        angles: bool, where: str) -> None:
-    """Refuse (naming ``where``, e.g. the file and frame) a search estimated above ``memory_MiB``."""
+                        angles: bool, where: str, pairs: bool = True,
+                        lower: str = "cutoff_A (and pair_cutoffs_A) to the bond length you mean") -> None:
+    """Refuse (naming ``where``, e.g. the file and frame) a search estimated above ``memory_MiB``.
+
+    ``pairs=False`` for a search that counts pairs without holding them (g(r)): then the padded cell of
+    atoms and periodic images is what fills the memory. ``lower`` says which option to lower."""
     size = estimate_search(positions, cell, pbc, cutoff_A)
-    needed = size.MiB(with_triplets=angles)
+    needed = size.MiB(with_triplets=angles, with_pairs=pairs)
     if needed <= memory_MiB:
         return
-    held = f"{_amount(size.pairs)} neighbour pairs" + (f" and {_amount(size.triplets)} angle triplets" if angles
-                                                        else "")
+    if pairs:
+        held = f"{_amount(size.pairs)} neighbour pairs" + (f" and {_amount(size.triplets)} angle triplets"
+                                                            if angles else "")
+    else:
+        held = f"{_amount(size.points)} atoms and periodic images"
     raise InputDataError(
         f"{where}: a neighbour search to {cutoff_A:g} Å among {len(positions)} atoms would hold about {held} "
-        f"({_amount(needed)} MiB), above memory_MiB = {memory_MiB:g}; lower cutoff_A (and pair_cutoffs_A) to "
-        "the bond length you mean, or raise --memory-MiB if the machine has the memory"
+        f"({_amount(needed)} MiB), above memory_MiB = {memory_MiB:g}; lower {lower}, "
+        "or raise --memory-MiB if the machine has the memory"
     )
 
 
@@ -127,7 +134,9 @@ def pad_cell(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: float) -> P
     """Wrap atoms and add every periodic image lying within ``cutoff_A`` of the cell."""
     cell = np.asarray(cell, dtype=float)
     natoms = len(positions)
-    if abs(np.linalg.det(cell)) < 1e-9 and any(pbc):
+    if not any(pbc):  # no images to add, and the cell may be all zeros (an extended XYZ without a Lattice)
+        return PaddedCell(np.array(positions, dtype=float), np.arange(natoms), natoms, float(cutoff_A))
+    if abs(np.linalg.det(cell)) < 1e-9:
         raise InputDataError("cannot search neighbours: the cell is singular")
     wrapped = wrap_into_cell(positions, cell, pbc)
     fractional = np.linalg.solve(cell.T, wrapped.T).T

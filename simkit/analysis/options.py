@@ -70,6 +70,10 @@ class RdfOptions(FrameSelection):
 
     r_max_A: float = Field(default=6.0, gt=0, description="largest distance (Å)")
     bin_width_A: float = Field(default=0.02, gt=0, description="histogram bin width (Å)")
+    memory_MiB: float = Field(
+        default=4096.0, gt=0, description="largest estimated memory of one frame's cell padded with the periodic "
+        "images within r_max_A (MiB); a frame estimated above it is refused before the images are made"
+    )
 
     @model_validator(mode="after")
     def _bins(self) -> "RdfOptions":

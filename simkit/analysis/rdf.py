@@ -24,9 +24,10 @@ from ase.data import chemical_symbols
 from scipy.spatial import cKDTree
 
 from simkit.analysis.frames import iterate_frames
-from simkit.analysis.neighbors import pad_cell
+from simkit.analysis.neighbors import check_search_memory, pad_cell
 from simkit.analysis.options import RdfOptions
 from simkit.analysis.output import new_figure, pair_label, save_figure, write_csv, write_hdf5
+from simkit.errors import InputDataError
 from simkit.io.h5md_reader import Frame
 from simkit.io.trajectory import Trajectory
 
@@ -181,14 +182,23 @@ def _ratio(numerator: np.ndarray, denominator) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros(numerator.shape), where=denominator > 0)
 
 
-def rdf_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], options: RdfOptions) -> RdfResult:
-    """g(r) of any iterable of frames (e.g. synthetic ones in tests)."""
-    return _accumulate(frames, species_numbers, options).result()
+def rdf_of_frames(frames: Iterable[Frame], species_numbers: Iterable[int], options: RdfOptions, *,
+                  source: str = "frames") -> RdfResult:
+    """g(r) of any iterable of frames (e.g. synthetic ones in tests); ``source`` names them in errors."""
+    return _accumulate(frames, species_numbers, options, source).result()
 
 
-def _accumulate(frames: Iterable[Frame], species_numbers: Iterable[int], options: RdfOptions) -> RdfAccumulator:
+def _accumulate(frames: Iterable[Frame], species_numbers: Iterable[int], options: RdfOptions,
+                source: str) -> RdfAccumulator:
     accumulator = RdfAccumulator(species_numbers, options.r_max_A, options.bin_width_A)
     for frame in frames:
+        where = f"{source}: frame {frame.index}"
+        if abs(np.linalg.det(np.asarray(frame.cell_A, dtype=float))) < 1e-9:
+            raise InputDataError(f"{where}: g(r) is normalised by the density, and the frame has no cell volume "
+                                 "(no periodic cell, e.g. extended XYZ without a Lattice)")
+        # The padded cell grows with the cube of r_max_A / cell width; bins do not bound it when they are wide.
+        check_search_memory(frame.positions_A, frame.cell_A, frame.pbc, accumulator.r_max, options.memory_MiB,
+                            angles=False, pairs=False, where=where, lower="r_max_A")
         accumulator.add_frame(frame)
     return accumulator
 
@@ -198,7 +208,8 @@ def rdf_partial(trajectory: Trajectory, options: RdfOptions, *, progress: bool =
     """The unnormalised histograms of ``frames`` (a block of the selection; default all of it), for
     ranks that each take a block and merge (:mod:`simkit.analysis.parallel`)."""
     indices = options.indices(trajectory) if frames is None else frames
-    return _accumulate(iterate_frames(trajectory, indices, "rdf", progress=progress), trajectory.numbers, options)
+    return _accumulate(iterate_frames(trajectory, indices, "rdf", progress=progress), trajectory.numbers, options,
+                       str(trajectory.path))
 
 
 def analyse_rdf(trajectory: Trajectory, options: RdfOptions, *, progress: bool = True,

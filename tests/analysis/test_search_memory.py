@@ -67,3 +67,70 @@ def test_the_budget_is_the_limit_and_ordinary_cutoffs_pass():
     check_search_memory(copper.positions, cell, copper.pbc, 12.0, 50.0, angles=False, where="x")
     with pytest.raises(InputDataError, match="^x: "):
         check_search_memory(copper.positions, cell, copper.pbc, 12.0, 50.0, angles=True, where="x")
+
+
+def test_a_frame_without_cell_or_periodic_axes_is_searched_as_it_stands():
+    # An extended XYZ frame without a Lattice has a zero cell and no periodic axis: no images to add, and
+    # the padding used to solve with the zero cell (numpy's LinAlgError, a traceback from analyse).
+    from ase.neighborlist import neighbor_list
+
+    cluster = bulk("Cu", "fcc", 3.615, cubic=True).repeat(2)
+    cluster.set_cell(np.zeros((3, 3)))
+    cluster.pbc = False
+    mine = neighbour_list(cluster.positions, np.zeros((3, 3)), (False,) * 3, 3.0)
+    i, j, d = neighbor_list("ijd", cluster, 3.0)
+    assert len(mine.i) == len(i) > 0
+    assert sorted(zip(mine.i, mine.j)) == sorted(zip(i, j))
+    assert np.allclose(np.sort(mine.distances), np.sort(d))
+
+
+def _write(path, atoms, frames=2):
+    from ase.io import write
+
+    write(path, [atoms] * frames, format="extxyz")
+    return path
+
+
+def test_analyse_on_extended_xyz_without_a_lattice(tmp_path):
+    from tests.fuzz.harness import run_in_process
+
+    cluster = bulk("Cu", "fcc", 3.615, cubic=True).repeat(2)
+    cluster.set_cell(np.zeros((3, 3)))
+    cluster.pbc = False
+    path = _write(tmp_path / "cluster.extxyz", cluster)
+    assert "Lattice" not in path.read_text()
+    for name in ("angles", "coordination"):
+        ended = run_in_process(["analyse", path, name, "--cutoff-A", "3", "--no-progress", "-o", tmp_path / name])
+        assert ended.code == 0 and "Traceback" not in ended.stderr, ended.stderr
+    # g(r) needs a density: refused by file and frame, no longer a traceback (or g = 0 with exit 0).
+    ended = run_in_process(["analyse", path, "rdf", "--no-progress", "-o", tmp_path / "rdf"])
+    assert ended.code == 2 and len(ended.lines) == 1, ended.stderr
+    assert ended.lines[0].startswith(f"simkit analyse: error: {path}: frame 0: g(r) ")
+    assert "no cell volume" in ended.lines[0]
+
+
+def test_rdf_with_a_huge_r_max_is_refused_before_the_cell_is_padded(tmp_path):
+    from simkit.analysis.options import RdfOptions
+    from simkit.analysis.rdf import rdf_of_frames
+    from tests.fuzz.harness import run_in_process
+
+    copper = bulk("Cu", "fcc", 3.615, cubic=True).repeat(2)
+    frames = [_frame(copper), _frame(copper, 1)]
+    # 1e5 bins pass the bin limit, and the padded cell would hold ~1e17 images
+    options = RdfOptions(r_max_A=1e5, bin_width_A=1.0)
+    with pytest.raises(InputDataError) as refused:
+        rdf_of_frames(frames, copper.numbers, options, source="run/traj.h5md")
+    message = str(refused.value)
+    assert message.startswith("run/traj.h5md: frame 0: a neighbour search to 100000 Å among 32 atoms")
+    assert "atoms and periodic images" in message and "lower r_max_A" in message and "\n" not in message
+    assert rdf_of_frames(frames, copper.numbers, RdfOptions(r_max_A=12.0)).frames == 2
+    with pytest.raises(InputDataError, match="above memory_MiB = 0.01; lower r_max_A, or raise --memory-MiB"):
+        rdf_of_frames(frames, copper.numbers, RdfOptions(r_max_A=12.0, memory_MiB=0.01))
+    path = _write(tmp_path / "cu.extxyz", copper)
+    ended = run_in_process(["analyse", path, "rdf", "--r-max-A", "1e5", "--bin-width-A", "1", "--no-progress",
+                            "-o", tmp_path / "rdf"])
+    assert ended.code == 2 and len(ended.lines) == 1, ended.stderr
+    assert ended.lines[0].startswith(f"simkit analyse: error: {path}: frame 0: a neighbour search to 100000 Å")
+    ended = run_in_process(["analyse", path, "rdf", "--r-max-A", "12", "--memory-MiB", "64", "--no-progress",
+                            "-o", tmp_path / "rdf-ok"])
+    assert ended.code == 0, ended.stderr
