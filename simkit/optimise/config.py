@@ -48,7 +48,7 @@ import json
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_serializer, model_validator
 
 from simkit.config.schema import PathIn, Schema
 from simkit.fitting.ace import UpfitStage
@@ -303,6 +303,15 @@ class OptimiserSpec(Schema):
         description="a proposal closer than this to a finished or running candidate (in every dimension, as a "
                     "fraction of its range) is replaced by the best point outside; 0: off",
     )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_additions(self, handler):
+        # A run's fingerprint includes its optimiser settings; a key added later is left out while off, so runs
+        # started before it existed still resume.
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("min_spacing"):
+            data.pop("min_spacing", None)
+        return data
 
 
 class Budget(Schema):

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from simkit.optimise.config import Dimension, LocalRefinement, OptimiserSpec
+from simkit.config.loader import validate_config
+from simkit.optimise.config import Dimension, LocalRefinement, OptimiseConfig, OptimiserSpec
 from simkit.optimise.proposer import LOCAL, OPTIMISER, SPACED, Proposer
+from simkit.optimise.runner import run_definition
 from simkit.optimise.space import SearchSpace
+from tests.fuzz.config_corpus import INPUTS, example_data
 
 SPACE = SearchSpace({
     "snap.rcutfac": Dimension(real=(3.0, 6.0)),
@@ -77,3 +80,17 @@ def test_a_different_category_is_not_close():
 def test_bad_spacing_is_refused(value):
     with pytest.raises(ValidationError, match="min_spacing"):
         OptimiserSpec(min_spacing=value)
+
+
+def test_runs_started_before_the_setting_existed_keep_their_fingerprint():
+    data = example_data(INPUTS / "optimise_snap_si.yaml")
+
+    def config(**optimiser):
+        document = {**data, "optimiser": {**data.get("optimiser", {}), **optimiser}}
+        return validate_config(OptimiseConfig, document, source="optimise_snap_si.yaml", base_dir=INPUTS)
+
+    base, off, on = config(), config(min_spacing=0.0), config(min_spacing=0.01)
+    assert "min_spacing" not in run_definition(base)[0]["optimiser"]
+    assert run_definition(off)[1] == run_definition(base)[1]
+    assert run_definition(on)[0]["optimiser"]["min_spacing"] == 0.01
+    assert run_definition(on)[1] != run_definition(base)[1]
