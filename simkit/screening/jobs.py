@@ -28,7 +28,7 @@ from simkit.screening.journal import JOURNAL_FILE, ReplicaJournal, open_journal
 from simkit.screening.replica import ReplicaResult
 from simkit.screening.report import SURVIVAL_JSON, SURVIVAL_PNG, SurvivalReport
 from simkit.screening.speed import SPEED_JSON, SpeedReport, measure_speed
-from simkit.screening.survival import run_survival
+from simkit.screening.survival import replication_problem, run_survival
 from simkit.structures.spec import load_structure
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,12 @@ def survive_job(config: SurviveConfig, comm, *, resume: bool = False, overwrite:
     out = _prepare_output(config.output_dir, comm)
     if config.structure is not None:
         structures = [load_structure(config.structure, np.random.default_rng(config.seed))]
+        _check_replicable(structures, [config.survival.target_atoms], _where(config.structure.file),
+                          "survival.target_atoms")
     else:
         structures = load_frames(config.frames)
+        _check_replicable(structures, [config.survival.target_atoms], _where(config.frames.file, config.frames.index),
+                          "survival.target_atoms")
     reference = load_frames(config.reference_data) if config.reference_data is not None else None
     potential = config.potential.build()
     # Before the run record: a refused run leaves the directory as it found it.
@@ -113,11 +117,33 @@ def survive_job(config: SurviveConfig, comm, *, resume: bool = False, overwrite:
     return report
 
 
+def _where(file, frames: str | None = None):
+    """How an error names the i-th structure: its file (and frame), or the built structure."""
+    def name(index: int) -> str:
+        if file is None:
+            return "structure"
+        if frames is None:
+            return str(file)
+        return f"{file}: frame {index}" if frames == ":" else f"{file}: frame {index} of index '{frames}'"
+    return name
+
+
+def _check_replicable(structures: list, sizes: list[int], where, key: str) -> None:
+    """Refuse, naming the file and frame, a cell that the screen would have to replicate but cannot."""
+    for index, atoms in enumerate(structures):
+        for size in sizes:
+            problem = replication_problem(atoms, size)
+            if problem:
+                raise ConfigError(f"{where(index)}: {problem} ({key} = {size}); lower {key} or give a cell with "
+                                  "a Lattice (periodic directions)")
+
+
 def speed_job(config: SpeedConfig, comm) -> SpeedReport:
     """Measure the speed of ``config.potential`` on all ranks of ``comm`` together."""
     rank, size = comm.Get_rank(), comm.Get_size()
     out = _prepare_output(config.output_dir, comm)
     structure = load_structure(config.structure, np.random.default_rng(config.seed))
+    _check_replicable([structure], config.speed.sizes_atoms, _where(config.structure.file), "speed.sizes_atoms")
     potential = config.potential.build()
     inputs = [config.structure.file] if config.structure.file is not None else []
     record = RunRecord(

@@ -36,15 +36,20 @@ from simkit.structures.geometry import replication_for
 log = logging.getLogger(__name__)
 
 
+def replication_problem(atoms: Atoms, target_atoms: int) -> str | None:
+    """Why ``atoms`` cannot be replicated to ``target_atoms`` atoms; None when it can."""
+    if target_atoms > len(atoms) and not any(atoms.pbc):
+        return f"a cell of {len(atoms)} atoms without periodic directions cannot be replicated to {target_atoms} atoms"
+    return None
+
+
 def replicate_to(atoms: Atoms, target_atoms: int) -> Atoms:
     """``atoms`` repeated along its periodic directions to at least ``target_atoms`` atoms."""
     if target_atoms <= len(atoms):
         return atoms.copy()
-    if not any(atoms.pbc):
-        raise ConfigError(
-            f"a cell of {len(atoms)} atoms without periodic directions cannot be replicated to "
-            f"target_atoms = {target_atoms}; lower target_atoms or give a periodic cell"
-        )
+    problem = replication_problem(atoms, target_atoms)
+    if problem:
+        raise ConfigError(f"{problem}; lower target_atoms or give a periodic cell")
     return atoms.repeat(replication_for(atoms, target_atoms))
 
 

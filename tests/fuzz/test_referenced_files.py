@@ -209,3 +209,19 @@ def test_command_refuses_a_bad_file_its_config_points_to(command, target, brk, t
     check(CORPUS, run_in_process([*command.split(), config]), command.split()[0], list(brk.names))
     # bench scaling reads its files itself; otherwise each point's job would find them bad, one launch each
     assert not (tmp_path / "out" / "points").exists()
+
+
+@pytest.mark.parametrize("command, target, key, value", [
+    ("survive", TARGETS["survive"], ("structure",), {"file": "no-cell.extxyz"}),
+    ("survive", TARGETS["survive"], ("frames",), {"file": "no-cell.extxyz"}),
+    ("speed", TARGETS["speed"], ("structure",), {"file": "no-cell.extxyz"}),
+], ids=["survive-structure", "survive-frames", "speed-structure"])
+def test_a_cell_without_periodic_directions_that_must_grow_is_refused_naming_the_file(command, target, key, value,
+                                                                                       tmp_path):
+    _files(tmp_path)
+    data = cc.example_data(cc.INPUTS / f"{target.example}.yaml")
+    if key == ("frames",):
+        data = cc._delete(data, ("structure",))
+    config = tmp_path / "config.yaml"
+    config.write_bytes(cc.dump(cc._set(data, key, value)))
+    check(CORPUS, run_in_process([command, config]), command, ["no-cell.extxyz", "periodic"])
