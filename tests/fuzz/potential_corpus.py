@@ -121,6 +121,16 @@ _YACE_WHOLE_FILE = ("truncated", "missing-elements", "empty", "non-utf8", "binar
                     "top-level-list")
 
 
+def write_broken_pair_files(potentials: Path, folder: Path) -> None:
+    """The SNAP pair that disagrees on twojmax (si.snapcoeff, si.snapparam) and the truncated cu.eam.alloy, in
+    ``folder``: what the commands' referenced-file cases point their configs at."""
+    snap = {c.id: c for c in snap_cases(potentials)}["snap:param-twojmax-mismatch"]
+    eam = {c.id: c for c in eam_cases(potentials)}["eam/alloy:truncated"]
+    for case in (snap, eam):
+        for name, content in case.files.items():
+            (folder / name).write_bytes(content)
+
+
 def yace_case_ids() -> list[str]:
     from tests.ace.test_bad_yace import BROKEN
 

@@ -24,12 +24,7 @@ STRUCTURES = "reported, not fixed: simkit/structures/ (not edited here) "
 
 
 def _files(folder: Path) -> None:
-    potentials = helpers.potentials_dir()
-    snap = {c.id: c for c in potential_corpus.snap_cases(potentials)}["snap:param-twojmax-mismatch"]
-    eam = {c.id: c for c in potential_corpus.eam_cases(potentials)}["eam/alloy:truncated"]
-    for case in (snap, eam):
-        for name, content in case.files.items():
-            (folder / name).write_bytes(content)
+    potential_corpus.write_broken_pair_files(helpers.potentials_dir(), folder)
     text = dataset_corpus.valid_dataset()
     frames = dataset_corpus._frames(text)
     (folder / "garbage.extxyz").write_bytes(b"\x00\xff garbage")

@@ -34,12 +34,7 @@ CORPUS = "referenced-files"
 
 def _files(folder: Path) -> None:
     """Every broken file a case can point to, written into the case's folder."""
-    potentials = helpers.potentials_dir()
-    snap = {c.id: c for c in potential_corpus.snap_cases(potentials)}["snap:param-twojmax-mismatch"]
-    eam = {c.id: c for c in potential_corpus.eam_cases(potentials)}["eam/alloy:truncated"]
-    for case in (snap, eam):
-        for name, content in case.files.items():
-            (folder / name).write_bytes(content)
+    potential_corpus.write_broken_pair_files(helpers.potentials_dir(), folder)
     yace = STUDENT_YACE.read_text()
     (folder / "truncated.yace").write_text(yace[: len(yace) // 2])
     (folder / "nan.yace").write_text(yace.replace("rcut: 6", "rcut: .nan", 1))
