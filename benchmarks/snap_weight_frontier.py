@@ -14,6 +14,10 @@ can confirm the numbers end to end.
     .venv/bin/python benchmarks/snap_weight_frontier.py --mo --point 4.405 0.9084 --point 4.35 0.9 \\
         --target 3.51 0.1749 --record benchmarks/results/mo_qsnap.md
 
+``--candidate RUN_DIR ID`` probes at the descriptors of a candidate of a ``simkit optimise`` run with
+``snap.weight_search`` and adds that candidate's own weights to the random starts: the random draws alone can
+miss the region the candidate's search found.
+
 ``--mo`` probes the fit of ``benchmarks/mo_qsnap.py`` (XPOT's Table 3.2 protocol on Zuo et al.'s Mo data);
 otherwise give a fit config, or an optimise config whose ``fit`` section is used.
 """
@@ -21,6 +25,7 @@ otherwise give a fit config, or an optimise config whose ``fit`` section is used
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import time
@@ -60,7 +65,20 @@ class Frontier:
                 float(np.sqrt(np.mean(forces**2))))
 
 
-def search(frontier: Frontier, args, rng) -> dict:
+def candidate_start(run_dir: Path, cid: int) -> tuple[float, float, dict]:
+    """(rcutfac, rfac0, weights) of candidate ``cid`` of a ``simkit optimise`` run with ``snap.weight_search``."""
+    from simkit.optimise.journal import read_rows
+
+    row = {r["id"]: r for r in read_rows(run_dir)}[cid]
+    info = json.loads((Path(row["workdir"]) / "candidate.json").read_text())["fit_info"]["weight_search"]
+    weights = {(name, kind): terms[key] for name, terms in info["config_types"].items()
+               for kind, key in ((0, "energy"), (1, "forces"))}
+    return row["params"]["snap.rcutfac"], row["params"]["snap.rfac0"], weights
+
+
+def search(frontier: Frontier, args, rng, start: dict | None = None) -> dict:
+    """The weights with the smallest max(E / E_target, F / F_target): the best of the random draws (and of
+    ``start``, a candidate's own weights, when given), refined by Nelder-Mead."""
     bounds = {0: np.log(args.energy_range), 1: np.log(args.force_range)}
 
     def weights_of(z):
@@ -71,6 +89,8 @@ def search(frontier: Frontier, args, rng) -> dict:
         return max(e / args.target[0], f / args.target[1])
 
     draws = [np.array([rng.uniform(*bounds[k[1]]) for k in frontier.keys]) for _ in range(args.random)]
+    if start is not None:
+        draws.append(np.log([start[k] for k in frontier.keys]))
     best = min(draws, key=score)
     result = scipy.optimize.minimize(score, best, method="Nelder-Mead",
                                      options={"maxiter": args.iterations, "xatol": 1e-3, "fatol": 1e-5})
@@ -97,6 +117,8 @@ def main() -> None:
     parser.add_argument("--random", type=int, default=500, help="random draws before Nelder-Mead")
     parser.add_argument("--iterations", type=int, default=1000, help="Nelder-Mead iterations")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--candidate", nargs=2, action="append", metavar=("RUN_DIR", "ID"),
+                        help="probe at a weight-search candidate's descriptors, starting also from its weights")
     parser.add_argument("--output", type=Path, default=Path("frontier"), help="folder for the best fit configs")
     parser.add_argument("--record", type=Path, help="append the Markdown table here")
     args = parser.parse_args()
@@ -118,13 +140,15 @@ def main() -> None:
         sys.exit(f"{source}: data.validation must be kind 'file' (the errors are on that set)")
     train = read_dataset(base.data.train)
     validation = read_dataset(base.data.validation.path)
-    points = args.point or [(base.snap.rcutfac, base.snap.rfac0)]
+    points = [(rcutfac, rfac0, None) for rcutfac, rfac0 in args.point or []]
+    points += [candidate_start(Path(run_dir), int(cid)) for run_dir, cid in args.candidate or []]
+    points = points or [(base.snap.rcutfac, base.snap.rfac0, None)]
     lines = [f"| rcutfac | rfac0 | max(E/{args.target[0]}, F/{args.target[1]}) | E (meV/atom) | F (eV/Å) | "
              "fit config |", "|---|---|---|---|---|---|"]
-    for rcutfac, rfac0 in points:
+    for rcutfac, rfac0, start in points:
         started = time.perf_counter()
         config = base.model_copy(update={"snap": base.snap.model_copy(update={"rcutfac": rcutfac, "rfac0": rfac0})})
-        best = search(Frontier(config, train, validation), args, np.random.default_rng(args.seed))
+        best = search(Frontier(config, train, validation), args, np.random.default_rng(args.seed), start)
         document = {**document, "snap": {**document["snap"], "rcutfac": rcutfac, "rfac0": rfac0}}
         types = sorted({k[0] for k in best["weights"]})
         document["weights"] = {"config_types": {t: {"energy": round(best["weights"][(t, 0)], 4),
