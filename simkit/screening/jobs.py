@@ -71,12 +71,11 @@ def survive_job(config: SurviveConfig, comm, *, resume: bool = False, overwrite:
     out = _prepare_output(config.output_dir, comm)
     if config.structure is not None:
         structures = [load_structure(config.structure, np.random.default_rng(config.seed))]
-        _check_replicable(structures, [config.survival.target_atoms], _where(config.structure.file),
-                          "survival.target_atoms")
+        _check_replicable(structures, [config.survival.target_atoms], "survival.target_atoms", config.structure.file)
     else:
         structures = load_frames(config.frames)
-        _check_replicable(structures, [config.survival.target_atoms], _where(config.frames.file, config.frames.index),
-                          "survival.target_atoms")
+        _check_replicable(structures, [config.survival.target_atoms], "survival.target_atoms", config.frames.file,
+                          frames=config.frames.index)
     reference = load_frames(config.reference_data) if config.reference_data is not None else None
     potential = config.potential.build()
     # Before the run record: a refused run leaves the directory as it found it.
@@ -117,25 +116,19 @@ def survive_job(config: SurviveConfig, comm, *, resume: bool = False, overwrite:
     return report
 
 
-def _where(file, frames: str | None = None):
-    """How an error names the i-th structure: its file (and frame), or the built structure."""
-    def name(index: int) -> str:
-        if file is None:
-            return "structure"
-        if frames is None:
-            return str(file)
-        return f"{file}: frame {index}" if frames == ":" else f"{file}: frame {index} of index '{frames}'"
-    return name
-
-
-def _check_replicable(structures: list, sizes: list[int], where, key: str) -> None:
-    """Refuse, naming the file and frame, a cell that the screen would have to replicate but cannot."""
+def _check_replicable(structures: list, sizes: list[int], key: str, file, *, frames: str | None = None) -> None:
+    """Refuse a cell that the screen would have to replicate but cannot, naming ``file`` (None: a built
+    structure) and, for ``frames`` read with that ASE index, the frame."""
     for index, atoms in enumerate(structures):
         for size in sizes:
             problem = replication_problem(atoms, size)
-            if problem:
-                raise ConfigError(f"{where(index)}: {problem} ({key} = {size}); lower {key} or give a cell with "
-                                  "a Lattice (periodic directions)")
+            if not problem:
+                continue
+            where = "structure" if file is None else str(file)
+            if file is not None and frames is not None:
+                where += f": frame {index}" + ("" if frames == ":" else f" of index '{frames}'")
+            raise ConfigError(f"{where}: {problem} ({key} = {size}); lower {key} or give a cell with "
+                              "a Lattice (periodic directions)")
 
 
 def speed_job(config: SpeedConfig, comm) -> SpeedReport:
@@ -143,7 +136,7 @@ def speed_job(config: SpeedConfig, comm) -> SpeedReport:
     rank, size = comm.Get_rank(), comm.Get_size()
     out = _prepare_output(config.output_dir, comm)
     structure = load_structure(config.structure, np.random.default_rng(config.seed))
-    _check_replicable([structure], config.speed.sizes_atoms, _where(config.structure.file), "speed.sizes_atoms")
+    _check_replicable([structure], config.speed.sizes_atoms, "speed.sizes_atoms", config.structure.file)
     potential = config.potential.build()
     inputs = [config.structure.file] if config.structure.file is not None else []
     record = RunRecord(
