@@ -18,7 +18,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from simkit.analysis.neighbors import face_distances, neighbour_list, pad_cell, wrap_into_cell
+from simkit.analysis.neighbors import face_distances, has_volume, neighbour_list, pad_cell, wrap_into_cell
 from simkit.errors import InputDataError
 
 CUTOFF_RULE = "halfway between the 2nd and 3rd neighbour shells of the reference sites"
@@ -58,7 +58,7 @@ def search_cell(cell, pbc) -> np.ndarray:
         normal = np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])
         if np.linalg.norm(normal) > 0:
             cell[k] = normal / np.linalg.norm(normal)
-    if abs(np.linalg.det(cell)) < 1e-9:
+    if not has_volume(cell):
         if periodic.any():
             raise InputDataError("the cell is singular (its vectors are coplanar)")
         return np.eye(3)  # nothing is periodic: any frame of fractional coordinates will do

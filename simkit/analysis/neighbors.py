@@ -28,6 +28,8 @@ from simkit.errors import InputDataError
 _BYTES_PER_POINT = 200
 _BYTES_PER_PAIR = 120
 _BYTES_PER_TRIPLET = 90
+# A cell of smaller volume is none: an extended XYZ without a Lattice, or vectors that are coplanar.
+MIN_CELL_VOLUME_A3 = 1e-9
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def estimate_search(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: floa
         return SearchSize(0.0, 0.0, 0.0)
     cutoff = np.float64(cutoff_A)
     with np.errstate(over="ignore"):  # a cutoff of 1e300 Å is estimated as infinite, and refused
-        if abs(np.linalg.det(cell)) < 1e-9:  # no cell (a cluster): its bounding box
+        if not has_volume(cell):  # no cell (a cluster): its bounding box
             extent = np.maximum(np.ptp(positions, axis=0), cutoff)
             volume, growth = np.prod(extent), np.float64(1.0)
         else:
@@ -122,6 +124,11 @@ def wrap_into_cell(positions: np.ndarray, cell: np.ndarray, pbc) -> np.ndarray:
     return fractional @ cell
 
 
+def has_volume(cell) -> bool:
+    """Whether the three cell vectors span a volume (not all zeros, as in an extended XYZ without a Lattice)."""
+    return abs(np.linalg.det(np.asarray(cell, dtype=float))) >= MIN_CELL_VOLUME_A3
+
+
 def face_distances(cell: np.ndarray) -> np.ndarray:
     """Distances between opposite faces of the cell (Å), one per cell vector."""
     volume = abs(np.linalg.det(cell))
@@ -136,7 +143,7 @@ def pad_cell(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: float) -> P
     natoms = len(positions)
     if not any(pbc):  # no images to add, and the cell may be all zeros (an extended XYZ without a Lattice)
         return PaddedCell(np.array(positions, dtype=float), np.arange(natoms), natoms, float(cutoff_A))
-    if abs(np.linalg.det(cell)) < 1e-9:
+    if not has_volume(cell):
         raise InputDataError("cannot search neighbours: the cell is singular")
     wrapped = wrap_into_cell(positions, cell, pbc)
     fractional = np.linalg.solve(cell.T, wrapped.T).T

@@ -24,7 +24,7 @@ from ase.data import chemical_symbols
 from scipy.spatial import cKDTree
 
 from simkit.analysis.frames import iterate_frames
-from simkit.analysis.neighbors import check_search_memory, pad_cell
+from simkit.analysis.neighbors import check_search_memory, has_volume, pad_cell
 from simkit.analysis.options import RdfOptions
 from simkit.analysis.output import new_figure, pair_label, save_figure, write_csv, write_hdf5
 from simkit.errors import InputDataError
@@ -193,7 +193,7 @@ def _accumulate(frames: Iterable[Frame], species_numbers: Iterable[int], options
     accumulator = RdfAccumulator(species_numbers, options.r_max_A, options.bin_width_A)
     for frame in frames:
         where = f"{source}: frame {frame.index}"
-        if abs(np.linalg.det(np.asarray(frame.cell_A, dtype=float))) < 1e-9:
+        if not has_volume(frame.cell_A):
             raise InputDataError(f"{where}: g(r) is normalised by the density, and the frame has no cell volume "
                                  "(no periodic cell, e.g. extended XYZ without a Lattice)")
         # The padded cell grows with the cube of r_max_A / cell width; bins do not bound it when they are wide.
