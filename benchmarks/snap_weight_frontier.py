@@ -41,7 +41,7 @@ from simkit.config.loader import read_yaml, validate_config
 from simkit.datasets.reader import read_dataset
 from simkit.datasets.spec import Weights
 from simkit.fitting.snap import SnapFitConfig, SnapFitter, descriptor_settings
-from simkit.fitting.snap_weights import WeightBlocks
+from simkit.fitting.snap_weights import WeightBlocks, WeightSearch, search_block_weights
 
 
 class Frontier:
@@ -77,27 +77,42 @@ def candidate_start(run_dir: Path, cid: int) -> tuple[float, float, dict]:
 
 
 def search(frontier: Frontier, args, rng, start: dict | None = None) -> dict:
-    """The weights with the smallest max(E / E_target, F / F_target): the best of the random draws (and of
-    ``start``, a candidate's own weights, when given), refined by Nelder-Mead."""
+    """The weights with the smallest max(E / E_target, F / F_target).
+
+    Nelder-Mead starts from the best random draw, from ``start`` (a candidate's own weights) when given, and
+    from the weights ``simkit fit``'s weight search picks for each loss alpha of ``--loss-alpha``: the score is
+    a maximum of two errors and has many local minima, and the loss optima sit near its good region."""
     bounds = {0: np.log(args.energy_range), 1: np.log(args.force_range)}
+    low = [bounds[k[1]][0] for k in frontier.keys]
+    high = [bounds[k[1]][1] for k in frontier.keys]
 
     def weights_of(z):
-        return {k: float(np.exp(v)) for k, v in zip(frontier.keys, z)}
+        return {k: float(np.exp(v)) for k, v in zip(frontier.keys, np.clip(z, low, high))}
 
     def score(z):
         e, f = frontier.errors(weights_of(z))
         return max(e / args.target[0], f / args.target[1])
 
     draws = [np.array([rng.uniform(*bounds[k[1]]) for k in frontier.keys]) for _ in range(args.random)]
+    starts = [min(draws, key=score)] if draws else []
     if start is not None:
-        draws.append(np.log([start[k] for k in frontier.keys]))
-    best = min(draws, key=score)
-    result = scipy.optimize.minimize(score, best, method="Nelder-Mead",
-                                     options={"maxiter": args.iterations, "xatol": 1e-3, "fatol": 1e-5})
-    z = np.clip(result.x, [bounds[k[1]][0] for k in frontier.keys], [bounds[k[1]][1] for k in frontier.keys])
-    weights = weights_of(z)
+        starts.append(np.log([start[k] for k in frontier.keys]))
+    settings = WeightSearch(energy_range=tuple(args.energy_range), force_range=tuple(args.force_range))
+    for alpha in args.loss_alpha:
+        chosen = search_block_weights(frontier.blocks, weights=Weights(energy=1.0, forces=1.0, virial=0.0),
+                                      ridge=0.0, settings=settings, alpha=alpha, force_loss="component",
+                                      seed=args.seed).weights.config_types
+        starts.append(np.log([getattr(chosen[k[0]], "energy" if k[1] == 0 else "forces") for k in frontier.keys]))
+    best = None
+    for z0 in starts:
+        result = scipy.optimize.minimize(score, z0, method="Nelder-Mead",
+                                         options={"maxiter": args.iterations, "xatol": 1e-3, "fatol": 1e-5})
+        if best is None or result.fun < best.fun:
+            best = result
+    weights = weights_of(best.x)
     e, f = frontier.errors(weights)
-    return {"score": max(e / args.target[0], f / args.target[1]), "energy": e, "forces": f, "weights": weights}
+    return {"score": max(e / args.target[0], f / args.target[1]), "energy": e, "forces": f, "weights": weights,
+            "starts": len(starts)}
 
 
 def main() -> None:
@@ -117,6 +132,11 @@ def main() -> None:
     parser.add_argument("--random", type=int, default=500, help="random draws before Nelder-Mead")
     parser.add_argument("--iterations", type=int, default=1000, help="Nelder-Mead iterations")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--loss-alpha", nargs="*", type=float, default=[0.75], metavar="ALPHA",
+                        help="also start from the weight search's optimum of L = alpha L_E + (1 - alpha) L_F "
+                        "(force-component L_F) for each alpha")
+    parser.add_argument("--grid", nargs=6, type=float, metavar=("RC_MIN", "RC_MAX", "N_RC", "RF_MIN", "RF_MAX",
+                                                                 "N_RF"), help="probe a grid of descriptor settings")
     parser.add_argument("--candidate", nargs=2, action="append", metavar=("RUN_DIR", "ID"),
                         help="probe at a weight-search candidate's descriptors, starting also from its weights")
     parser.add_argument("--output", type=Path, default=Path("frontier"), help="folder for the best fit configs")
@@ -142,6 +162,10 @@ def main() -> None:
     validation = read_dataset(base.data.validation.path)
     points = [(rcutfac, rfac0, None) for rcutfac, rfac0 in args.point or []]
     points += [candidate_start(Path(run_dir), int(cid)) for run_dir, cid in args.candidate or []]
+    if args.grid:
+        rc_min, rc_max, n_rc, rf_min, rf_max, n_rf = args.grid
+        points += [(round(float(rc), 4), round(float(rf), 4), None) for rc in np.linspace(rc_min, rc_max, int(n_rc))
+                   for rf in np.linspace(rf_min, rf_max, int(n_rf))]
     points = points or [(base.snap.rcutfac, base.snap.rfac0, None)]
     lines = [f"| rcutfac | rfac0 | max(E/{args.target[0]}, F/{args.target[1]}) | E (meV/atom) | F (eV/Å) | "
              "fit config |", "|---|---|---|---|---|---|"]

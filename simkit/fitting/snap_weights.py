@@ -159,6 +159,16 @@ def search_weights(
     started = time.perf_counter()
     blocks = WeightBlocks(train, train_rows, validation, validation_rows, weights, energy_rows)
     ridge = solver.alpha if isinstance(solver, RidgeSolver) else 0.0
+    return search_block_weights(blocks, weights=weights, ridge=ridge, settings=settings, alpha=alpha,
+                                force_loss=force_loss, seed=seed, started=started)
+
+
+def search_block_weights(
+    blocks: WeightBlocks, *, weights: Weights, ridge: float, settings: WeightSearch, alpha: float,
+    force_loss: ForceLoss, seed: int, started: float | None = None,
+) -> SearchedWeights:
+    """:func:`search_weights` on blocks already built (``benchmarks/snap_weight_frontier.py`` starts from it)."""
+    started = time.perf_counter() if started is None else started
     force_factor = np.sqrt(3.0) if force_loss == "vector" else 1.0  # vector RMSE = sqrt(3) x component RMSE
     keys = blocks.searched
     bounds = np.log([settings.energy_range if k[1] == ENERGY else settings.force_range for k in keys])
