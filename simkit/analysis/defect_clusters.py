@@ -18,51 +18,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from simkit.analysis.neighbors import face_distances, has_volume, neighbour_list, pad_cell, wrap_into_cell
+from simkit.analysis.neighbors import face_distances, neighbour_list, pad_cell, search_cell, wrap_into_cell
 from simkit.errors import InputDataError
 
 CUTOFF_RULE = "halfway between the 2nd and 3rd neighbour shells of the reference sites"
-_MISSING_VECTOR_A = 1e-9  # a cell vector shorter than this is absent (ASE's zero vector of a non-periodic axis)
 _SHELL_SAMPLE_SITES = 1000  # sites whose neighbours define the shells (evenly spread over the reference)
 _SHELL_REACH = 2.5  # search shells out to this many nearest-neighbour distances (3rd shell: <= 1.91 in common lattices)
 _SHELL_BIN_A = 0.005
 _SHELL_SMOOTHING_A = 0.04  # below this, two distances are one shell (e.g. the 2 % split of a non-ideal hcp shell)
 _SHELL_PROMINENCE = 0.05  # a shell peak stands this fraction of the highest peak above its surroundings
-
-
-def search_cell(cell, pbc) -> np.ndarray:
-    """The cell with each absent (zero) non-periodic vector replaced by a unit vector, so fractions exist.
-
-    One absent vector becomes the unit normal of the other two; two become unit
-    vectors normal to the remaining one; three the identity. An absent or
-    singular cell along a periodic direction is an :class:`InputDataError`.
-    """
-    cell = np.array(cell, dtype=float).reshape(3, 3)
-    periodic = np.asarray(pbc, dtype=bool).reshape(3)
-    absent = np.linalg.norm(cell, axis=1) < _MISSING_VECTOR_A
-    if np.any(absent & periodic):
-        axes = ", ".join("abc"[k] for k in np.flatnonzero(absent & periodic))
-        raise InputDataError(f"cell vector {axes} is zero along a periodic direction")
-    if absent.sum() == 3:
-        return np.eye(3)
-    if absent.sum() == 2:
-        (kept,) = np.flatnonzero(~absent)
-        direction = cell[kept] / np.linalg.norm(cell[kept])
-        helper = np.eye(3)[np.argmin(np.abs(direction))]
-        first = np.cross(direction, helper)
-        first /= np.linalg.norm(first)
-        missing = np.flatnonzero(absent)
-        cell[missing[0]], cell[missing[1]] = first, np.cross(direction, first)
-    elif absent.sum() == 1:
-        (k,) = np.flatnonzero(absent)
-        normal = np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])
-        if np.linalg.norm(normal) > 0:
-            cell[k] = normal / np.linalg.norm(normal)
-    if not has_volume(cell):
-        if periodic.any():
-            raise InputDataError("the cell is singular (its vectors are coplanar)")
-        return np.eye(3)  # nothing is periodic: any frame of fractional coordinates will do
-    return cell
 
 
 def fractional(positions, cell) -> np.ndarray:

@@ -48,9 +48,9 @@ from simkit.analysis.defect_clusters import (
     default_cluster_cutoff_A,
     nearest_site_images,
     neighbour_shells_A,
-    search_cell,
 )
 from simkit.analysis.frames import iterate_frames
+from simkit.analysis.neighbors import search_cell
 from simkit.analysis.options import DefectOptions
 from simkit.analysis.output import new_figure, save_figure, time_axis, write_csv, write_hdf5
 from simkit.errors import InputDataError

@@ -30,6 +30,7 @@ _BYTES_PER_PAIR = 120
 _BYTES_PER_TRIPLET = 90
 # A cell of smaller volume is none: an extended XYZ without a Lattice, or vectors that are coplanar.
 MIN_CELL_VOLUME_A3 = 1e-9
+MISSING_VECTOR_A = 1e-9  # a cell vector shorter than this is absent (ASE's zero vector of a non-periodic axis)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ def estimate_search(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: floa
         return SearchSize(0.0, 0.0, 0.0)
     cutoff = np.float64(cutoff_A)
     with np.errstate(over="ignore"):  # a cutoff of 1e300 Å is estimated as infinite, and refused
+        if any(pbc):
+            cell = search_cell(cell, pbc)
         if not has_volume(cell):  # no cell (a cluster): its bounding box
             extent = np.maximum(np.ptp(positions, axis=0), cutoff)
             volume, growth = np.prod(extent), np.float64(1.0)
@@ -129,6 +132,51 @@ def has_volume(cell) -> bool:
     return abs(np.linalg.det(np.asarray(cell, dtype=float))) >= MIN_CELL_VOLUME_A3
 
 
+def search_cell(cell, pbc) -> np.ndarray:
+    """The cell with its non-periodic vectors made usable for fractional coordinates.
+
+    Absent (zero) non-periodic vectors, or all of them when one is coplanar with the rest (a slab's open
+    axis stored in the surface plane), are replaced: one by the unit normal of the other two, two by unit
+    vectors normal to the remaining one, three by the identity. Only the periodic vectors shift images, so
+    the replacements change no distance. Periodic vectors that are zero or linearly dependent are an
+    :class:`InputDataError`.
+    """
+    cell = np.array(cell, dtype=float).reshape(3, 3)
+    periodic = np.asarray(pbc, dtype=bool).reshape(3)
+    absent = np.linalg.norm(cell, axis=1) < MISSING_VECTOR_A
+    if np.any(absent & periodic):
+        axes = ", ".join("abc"[k] for k in np.flatnonzero(absent & periodic))
+        raise InputDataError(f"cell vector {axes} is zero along a periodic direction")
+    filled = _fill_vectors(cell, absent)
+    if not has_volume(filled):
+        filled = _fill_vectors(cell, ~periodic)
+    if not has_volume(filled):
+        if periodic.any():
+            raise InputDataError("the cell is singular: its periodic vectors are linearly dependent")
+        return np.eye(3)  # nothing is periodic: any frame of fractional coordinates will do
+    return filled
+
+
+def _fill_vectors(cell: np.ndarray, replaced: np.ndarray) -> np.ndarray:
+    cell = cell.copy()
+    if replaced.sum() == 3:
+        return np.eye(3)
+    if replaced.sum() == 2:
+        (kept,) = np.flatnonzero(~replaced)
+        direction = cell[kept] / np.linalg.norm(cell[kept])
+        helper = np.eye(3)[np.argmin(np.abs(direction))]
+        first = np.cross(direction, helper)
+        first /= np.linalg.norm(first)
+        missing = np.flatnonzero(replaced)
+        cell[missing[0]], cell[missing[1]] = first, np.cross(direction, first)
+    elif replaced.sum() == 1:
+        (k,) = np.flatnonzero(replaced)
+        normal = np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])
+        if np.linalg.norm(normal) > 0:
+            cell[k] = normal / np.linalg.norm(normal)
+    return cell
+
+
 def face_distances(cell: np.ndarray) -> np.ndarray:
     """Distances between opposite faces of the cell (Å), one per cell vector."""
     volume = abs(np.linalg.det(cell))
@@ -143,8 +191,7 @@ def pad_cell(positions: np.ndarray, cell: np.ndarray, pbc, cutoff_A: float) -> P
     natoms = len(positions)
     if not any(pbc):  # no images to add, and the cell may be all zeros (an extended XYZ without a Lattice)
         return PaddedCell(np.array(positions, dtype=float), np.arange(natoms), natoms, float(cutoff_A))
-    if not has_volume(cell):
-        raise InputDataError("cannot search neighbours: the cell is singular")
+    cell = search_cell(cell, pbc)
     wrapped = wrap_into_cell(positions, cell, pbc)
     fractional = np.linalg.solve(cell.T, wrapped.T).T
     margin = cutoff_A / face_distances(cell)  # padding in fractional units per axis

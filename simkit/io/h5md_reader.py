@@ -369,13 +369,14 @@ def check_positions(path: Path, positions: np.ndarray, frames: Sequence[int]) ->
 
 
 def check_cells(path: Path, cells: np.ndarray, frames: Sequence[int], pbc: tuple[bool, bool, bool]) -> None:
-    """Refuse non-finite cells, and cells with a zero vector along a periodic direction."""
+    """Refuse non-finite cells, and periodic vectors that are zero or linearly dependent (no lattice)."""
     for k, cell in enumerate(cells):
         if not np.all(np.isfinite(cell)):
             raise InputDataError(f"{path}: frame {int(frames[k])}: non-finite cell {cell.tolist()}")
-        periodic = [axis for axis in range(3) if pbc[axis]]
-        singular = np.any(np.linalg.norm(cell[periodic], axis=1) < 1e-9) or (
-            len(periodic) == 3 and abs(np.linalg.det(cell)) < 1e-9)
+        vectors = cell[[axis for axis in range(3) if pbc[axis]]]
+        # Gram determinant: the squared length, area or volume the periodic vectors span (1e-9 Å, Å^2, Å^3)
+        singular = np.any(np.linalg.norm(vectors, axis=1) < 1e-9) or (
+            len(vectors) > 1 and np.linalg.det(vectors @ vectors.T) < 1e-18)
         if singular:
             raise InputDataError(f"{path}: frame {int(frames[k])}: periodic cell is singular {cell.tolist()}")
 
