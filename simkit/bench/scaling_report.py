@@ -105,7 +105,8 @@ def plot_scaling(result: ScalingResult, path: Path) -> Path:
         speed_ax.set_ylabel("speed-up")
         eff_ax.set_ylabel("efficiency")
         eff_ax.set_ylim(0, 1.15)
-        speed_ax.legend(fontsize="small")
+        if speed_ax.get_legend_handles_labels()[0]:  # every point failed: nothing to label
+            speed_ax.legend(fontsize="small")
     figure.savefig(path, dpi=120)
     return Path(path)
 
@@ -136,6 +137,7 @@ def plot_relative(result: ScalingResult, path: Path) -> Path | None:
     ax.axhline(1.0, linestyle="--", color="grey")
     ax.set_ylabel(f"MD speed relative to {result.reference}")
     ax.set_yscale("log")
-    ax.legend(fontsize="small")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
     figure.savefig(path, dpi=120)
     return Path(path)

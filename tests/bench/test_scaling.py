@@ -11,7 +11,16 @@ import time
 import pytest
 
 from simkit.bench.launch import LauncherSpec, run_job
-from simkit.bench.scaling import STRONG, WEAK, ScalingConfig, ScalingPoint, compute_metrics, planned_points
+from simkit.bench.scaling import (
+    STRONG,
+    WEAK,
+    ScalingConfig,
+    ScalingPoint,
+    ScalingResult,
+    compute_metrics,
+    planned_points,
+)
+from simkit.bench.scaling_report import plot_relative, plot_scaling
 from simkit.bench.synthetic import random_ace
 from simkit.runtime.mpi import mpirun_executable
 from tests.conftest import run_cli
@@ -50,6 +59,16 @@ def test_speedup_efficiency_and_relative_speed_arithmetic():
     assert ace2.relative_speed == pytest.approx(500 / 1800) and ace4.relative_speed == pytest.approx(0.3)
     assert points[9].relative_speed == pytest.approx(0.25)
     assert points[0].relative_speed == 1.0
+
+
+def test_figures_of_a_scan_where_every_point_failed(tmp_path):
+    """No speed to plot and no bar to label: both figures are still written, with no warning (errors here)."""
+    points = [_point(name, mode, ranks, None, ok=False) for name in ("snap", "ace") for mode in (STRONG, WEAK)
+              for ranks in (1, 2)]
+    compute_metrics(points, reference="snap")
+    result = ScalingResult(points, "snap", {}, None)
+    assert plot_scaling(result, tmp_path / "scaling.png").stat().st_size > 0
+    assert plot_relative(result, tmp_path / "relative.png").stat().st_size > 0
 
 
 def test_planned_points_and_config_checks(tmp_path):
