@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from ase import Atoms
 
 from simkit.bench.launch import own_job_size
 from simkit.bench.scaling import ScalingConfig, ScalingResult, run_scaling
@@ -20,7 +21,22 @@ from simkit.bench.scaling_report import (
 )
 from simkit.errors import ConfigError
 from simkit.runtime.provenance import RunRecord
+from simkit.structures.geometry import check_replicable
 from simkit.structures.spec import load_structure
+
+
+def checked_structure(config: ScalingConfig) -> Atoms:
+    """The scan's structure, read and checked here and not only by each point's job: a bad file, or a cell
+    without periodic directions that must grow, would otherwise fail every point, one launch each, in the
+    job's own key names."""
+    structure = load_structure(config.structure, np.random.default_rng(config.seed))
+    file = config.structure.file
+    if config.strong is not None:
+        check_replicable([structure], [config.strong.atoms], "strong.atoms", file)
+    if config.weak is not None:
+        check_replicable([structure], [config.weak.atoms_per_rank * n for n in config.weak.ranks],
+                         "weak.atoms_per_rank x ranks", file)
+    return structure
 
 
 def scaling_job(config: ScalingConfig) -> ScalingResult:
@@ -31,9 +47,8 @@ def scaling_job(config: ScalingConfig) -> ScalingResult:
             "(set the launcher in the config for srun or mpiexec)"
         )
     out = Path(config.output_dir)
+    checked_structure(config)
     out.mkdir(parents=True, exist_ok=True)
-    # Read here, not only by each point's job: a bad file would otherwise fail every point, one launch each.
-    load_structure(config.structure, np.random.default_rng(config.seed))
     potentials = [named.potential.build() for named in config.potentials]
     record = RunRecord("bench scaling", out, config, seeds={"velocities": config.seed}, potentials=potentials)
     with record:

@@ -28,7 +28,7 @@ from ase.io import read
 from simkit.config.loader import validate_config
 from simkit.diffusion.analysis import TemperatureResult, analyse_trajectory, summarise_temperatures
 from simkit.diffusion.config import DiffusionConfig
-from simkit.diffusion.protocol import recorded_species, temperature_protocol
+from simkit.diffusion.protocol import check_structure, recorded_species, temperature_protocol
 from simkit.diffusion.report import write_run, write_temperature
 from simkit.drivers.md.protocol import MdProtocol
 from simkit.drivers.md.runner import INITIAL_STRUCTURE, run_protocol
@@ -192,7 +192,7 @@ def run_diffusion(config: DiffusionConfig, comm=None, *, resume: bool = False, o
     # Every rank reads the structure now, together: ASE's file reading broadcasts over COMM_WORLD.
     atoms = load_structure(config.structure, np.random.default_rng(config.seed)) if md else None
     if md:
-        recorded_species(config, atoms)  # every rank refuses a structure without the mobile species
+        check_structure(config, atoms)  # on every rank: all of them refuse it together
         on_root(comm, lambda: _preflight(config, atoms, source, resume=resume, overwrite=overwrite))
         save_config(config, rank)
     groups = _groups(config, comm)

@@ -32,12 +32,23 @@ HOLD = "hold"
 PRODUCTION = "production"
 
 
-def recorded_species(config: DiffusionConfig, atoms: Atoms) -> list[str]:
+def check_structure(config: DiffusionConfig, atoms: Atoms) -> None:
+    """Refuse, naming the file, a structure the runs cannot use: D, its Arrhenius fit and the conductivity are
+    bulk quantities (a cell periodic along a, b and c, which NPT also needs), and the mobile species must be there."""
+    where = "structure" if config.structure.file is None else str(config.structure.file)
+    if not all(atoms.pbc):
+        pbc = " ".join("T" if p else "F" for p in atoms.pbc)
+        raise InputDataError(f"{where}: diffusion needs a bulk cell periodic along a, b and c; this one has "
+                             f'pbc="{pbc}" (an extended XYZ needs a Lattice, and pbc="T T T" if it gives pbc)')
+    recorded_species(config, atoms, where)
+
+
+def recorded_species(config: DiffusionConfig, atoms: Atoms, where: str = "structure") -> list[str]:
     """Species written to the trajectory: the mobile ones and every charged one present in ``atoms``."""
     present = set(atoms.get_chemical_symbols())
     missing = sorted(set(config.mobile_species) - present)
     if missing:
-        raise InputDataError(f"structure: no atoms of mobile species {missing} (it has {sorted(present)})")
+        raise InputDataError(f"{where}: no atoms of mobile species {missing} (it has {sorted(present)})")
     wanted = set(config.mobile_species)
     if config.conductivity is not None:
         wanted |= {s for s, q in config.conductivity.charges_e.items() if q != 0 and s in present}

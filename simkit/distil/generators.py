@@ -240,6 +240,22 @@ def _sample_seed(rng: np.random.Generator) -> int:
     return int(rng.integers(1, 2**31 - 1))
 
 
+def base_problem(gen, base: Atoms) -> str | None:
+    """Why ``gen`` cannot start from ``base``; None when it can. Strains, slabs, melts and interfaces are
+    made of a bulk cell, and a repeat or a density needs the cell vectors it acts on."""
+    bulk = all(base.pbc)
+    pbc = " ".join("T" if p else "F" for p in base.pbc)
+    if not bulk and isinstance(gen, (StrainedGen, SurfaceGen, AmorphousGen, InterfaceGen)):
+        return f"a {gen.kind} generator needs a bulk cell periodic along a, b and c; the structure has pbc=\"{pbc}\""
+    open_axes = [axis for axis in range(3) if gen.repeat[axis] > 1 and not base.pbc[axis]]
+    if open_axes:
+        return (f"repeat {list(gen.repeat)} repeats along {', '.join('abc'[a] for a in open_axes)}, which the "
+                f"structure has no periodic direction along (pbc=\"{pbc}\")")
+    if isinstance(gen, _MdGenerator) and gen.density_g_per_cm3 is not None and not bulk:
+        return f"density_g_per_cm3 scales the cell's volume; the structure has pbc=\"{pbc}\" (no bulk cell)"
+    return None
+
+
 def generate(gen, base: Atoms, teacher: Teacher, rng: np.random.Generator) -> list[tuple[Atoms, dict]]:
     """Structures of one generator with per-frame info (the MD temperature; a
     ``config_type`` where it differs from the generator's label)."""

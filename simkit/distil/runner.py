@@ -13,8 +13,9 @@ from simkit.datasets.frames import Dataset, Frame
 from simkit.datasets.reader import write_dataset
 from simkit.datasets.teacher import labelled_frame
 from simkit.distil.config import DistilConfig
-from simkit.distil.generators import generate
+from simkit.distil.generators import base_problem, generate
 from simkit.distil.teachers import make_teacher
+from simkit.errors import ConfigError
 from simkit.lammps.session import evaluate_structures
 from simkit.runtime.mpi import on_all_ranks, rank_of, size_of
 from simkit.runtime.provenance import RunRecord
@@ -24,8 +25,15 @@ log = logging.getLogger(__name__)
 
 
 def base_structure(config: DistilConfig) -> Atoms:
-    """The structure every generator starts from (random vacancies drawn from the run's seed)."""
-    return load_structure(config.structure, np.random.default_rng(config.seed))
+    """The structure every generator starts from (random vacancies drawn from the run's seed), refused naming
+    the file and the generator when a generator cannot start from it."""
+    base = load_structure(config.structure, np.random.default_rng(config.seed))
+    for index, gen in enumerate(config.generators):
+        problem = base_problem(gen, base)
+        if problem:
+            where = "structure" if config.structure.file is None else str(config.structure.file)
+            raise ConfigError(f"{where}: generators[{index}]: {problem}")
+    return base
 
 
 def generator_rng(config: DistilConfig, index: int) -> np.random.Generator:
@@ -45,9 +53,9 @@ def run_distil(config: DistilConfig, comm=None) -> Dataset:
     rank = rank_of(comm)
     size = size_of(comm)
     output = Path(config.output)
+    base = base_structure(config)  # on every rank, so all of them refuse a structure the generators cannot use
     if rank == 0:
         output.parent.mkdir(parents=True, exist_ok=True)
-    base = base_structure(config)
     teacher = make_teacher(config.teacher, comm)  # describes the teacher; the generators build their own
     potentials = [teacher.potential] if hasattr(teacher, "potential") else []
     record = RunRecord(

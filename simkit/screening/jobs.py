@@ -28,7 +28,8 @@ from simkit.screening.journal import JOURNAL_FILE, ReplicaJournal, open_journal
 from simkit.screening.replica import ReplicaResult
 from simkit.screening.report import SURVIVAL_JSON, SURVIVAL_PNG, SurvivalReport
 from simkit.screening.speed import SPEED_JSON, SpeedReport, measure_speed
-from simkit.screening.survival import replication_problem, run_survival
+from simkit.screening.survival import run_survival
+from simkit.structures.geometry import check_replicable
 from simkit.structures.spec import load_structure
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,10 @@ def survive_job(config: SurviveConfig, comm, *, resume: bool = False, overwrite:
     out = _prepare_output(config.output_dir, comm)
     if config.structure is not None:
         structures = [load_structure(config.structure, np.random.default_rng(config.seed))]
-        _check_replicable(structures, [config.survival.target_atoms], "survival.target_atoms", config.structure.file)
+        check_replicable(structures, [config.survival.target_atoms], "survival.target_atoms", config.structure.file)
     else:
         structures = load_frames(config.frames)
-        _check_replicable(structures, [config.survival.target_atoms], "survival.target_atoms", config.frames.file,
+        check_replicable(structures, [config.survival.target_atoms], "survival.target_atoms", config.frames.file,
                           frames=config.frames.index)
     reference = load_frames(config.reference_data) if config.reference_data is not None else None
     potential = config.potential.build()
@@ -116,28 +117,13 @@ def survive_job(config: SurviveConfig, comm, *, resume: bool = False, overwrite:
     return report
 
 
-def _check_replicable(structures: list, sizes: list[int], key: str, file, *, frames: str | None = None) -> None:
-    """Refuse a cell that the screen would have to replicate but cannot, naming ``file`` (None: a built
-    structure) and, for ``frames`` read with that ASE index, the frame."""
-    for index, atoms in enumerate(structures):
-        for size in sizes:
-            problem = replication_problem(atoms, size)
-            if not problem:
-                continue
-            where = "structure" if file is None else str(file)
-            if file is not None and frames is not None:
-                where += f": frame {index}" + ("" if frames == ":" else f" of index '{frames}'")
-            raise ConfigError(f"{where}: {problem} ({key} = {size}); lower {key} or give a cell with "
-                              "a Lattice (periodic directions)")
-
-
 def speed_job(config: SpeedConfig, comm) -> SpeedReport:
     """Measure the speed of ``config.potential`` on all ranks of ``comm`` together."""
     rank, size = comm.Get_rank(), comm.Get_size()
-    out = _prepare_output(config.output_dir, comm)
     structure = load_structure(config.structure, np.random.default_rng(config.seed))
-    _check_replicable([structure], config.speed.sizes_atoms, "speed.sizes_atoms", config.structure.file)
+    check_replicable([structure], config.speed.sizes_atoms, "speed.sizes_atoms", config.structure.file)
     potential = config.potential.build()
+    out = _prepare_output(config.output_dir, comm)  # after the checks: a refused run makes no directory
     inputs = [config.structure.file] if config.structure.file is not None else []
     record = RunRecord(
         "speed", out, config, rank=rank, mpi_size=size, seeds={"velocities": config.seed},

@@ -31,16 +31,9 @@ from simkit.screening.replica import ReplicaResult, ReplicaStatus, ReplicaTask
 from simkit.screening.report import SurvivalReport
 from simkit.screening.scheduling import EarlyStop, cancelled, run_in_processes, run_on_communicator
 from simkit.screening.settings import SurvivalSettings
-from simkit.structures.geometry import replication_for
+from simkit.structures.geometry import replication_for, replication_problem
 
 log = logging.getLogger(__name__)
-
-
-def replication_problem(atoms: Atoms, target_atoms: int) -> str | None:
-    """Why ``atoms`` cannot be replicated to ``target_atoms`` atoms; None when it can."""
-    if target_atoms > len(atoms) and not any(atoms.pbc):
-        return f"a cell of {len(atoms)} atoms without periodic directions cannot be replicated to {target_atoms} atoms"
-    return None
 
 
 def replicate_to(atoms: Atoms, target_atoms: int) -> Atoms:

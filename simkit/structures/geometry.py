@@ -8,6 +8,8 @@ import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
+from simkit.errors import ConfigError
+
 
 def min_pair_distance(atoms: Atoms, cutoff_A: float = 6.0) -> float:
     """Shortest interatomic distance (Å) under periodic boundaries; inf if none within ``cutoff_A``."""
@@ -43,3 +45,25 @@ def replication_for(atoms: Atoms, target_atoms: int) -> tuple[int, int, int]:
         axis = min(periodic, key=lambda a: repeat[a] * lengths[a])
         repeat[axis] += 1
     return tuple(repeat)
+
+
+def replication_problem(atoms: Atoms, target_atoms: int) -> str | None:
+    """Why ``atoms`` cannot be replicated to ``target_atoms`` atoms; None when it can."""
+    if target_atoms > len(atoms) and not any(atoms.pbc):
+        return f"a cell of {len(atoms)} atoms without periodic directions cannot be replicated to {target_atoms} atoms"
+    return None
+
+
+def check_replicable(structures: list[Atoms], sizes: list[int], key: str, file, *, frames: str | None = None) -> None:
+    """Refuse, before any run, a cell a command would have to replicate to ``sizes`` (its config ``key``) but
+    cannot, naming ``file`` (None: a built structure) and, for ``frames`` read with that ASE index, the frame."""
+    for index, atoms in enumerate(structures):
+        for size in sizes:
+            problem = replication_problem(atoms, size)
+            if not problem:
+                continue
+            where = "structure" if file is None else str(file)
+            if file is not None and frames is not None:
+                where += f": frame {index}" + ("" if frames == ":" else f" of index '{frames}'")
+            raise ConfigError(f"{where}: {problem} ({key} = {size}); lower {key} or give a cell with "
+                              "a Lattice (periodic directions)")

@@ -241,3 +241,41 @@ def test_generator_costs_balance_ranks_by_atom_steps():
     trajectory = parse({"kind": "trajectory", "interval_ps": 0.5, "segments": [
         {"phase": "a", "start_K": 300, "duration_ps": 2}, {"phase": "b", "start_K": 900, "duration_ps": 3}]})
     assert generator_cost(trajectory, base) == pytest.approx(4 * 5.0 * 1e3)
+
+
+CLUSTER_OK = [
+    {"kind": "rattled", "count": 2},
+    {"kind": "vacancies", "count": 1},
+    {"kind": "md", "temperatures_K": [300], "snapshots_per_temperature": 1},
+    {"kind": "trajectory", "interval_ps": 0.5, "segments": [{"phase": "a", "start_K": 300, "duration_ps": 1}]},
+]
+CLUSTER_REFUSED = [
+    ({"kind": "strained", "count": 2}, "strained generator needs a bulk cell"),
+    ({"kind": "surface", "count": 2}, "surface generator needs a bulk cell"),
+    ({"kind": "amorphous", "count": 1, "melt_K": 2000}, "amorphous generator needs a bulk cell"),
+    ({"kind": "interface", "count": 1, "melt_K": 2000}, "interface generator needs a bulk cell"),
+    ({"kind": "rattled", "count": 2, "repeat": [1, 2, 1]}, "repeats along b"),
+    ({"kind": "md", "temperatures_K": [300], "snapshots_per_temperature": 1, "density_g_per_cm3": 2.3},
+     "density_g_per_cm3"),
+]
+
+
+def test_what_a_generator_can_start_from():
+    """A cluster (no periodic direction) feeds rattles, vacancies and MD; strains, slabs, melts, repeats and
+    densities need a bulk cell. A slab periodic along a and b may be repeated along them."""
+    from simkit.distil.generators import base_problem
+
+    parse = TypeAdapter(Generator).validate_python
+    crystal = bulk("Si", "diamond", 5.431, cubic=True)
+    cluster = crystal.copy()
+    cluster.pbc, cluster.cell = False, None
+    for spec in CLUSTER_OK + [spec for spec, _ in CLUSTER_REFUSED]:
+        assert base_problem(parse(spec), crystal) is None, spec
+    for spec in CLUSTER_OK:
+        assert base_problem(parse(spec), cluster) is None, spec
+    for spec, words in CLUSTER_REFUSED:
+        assert words in base_problem(parse(spec), cluster), spec
+    slab = crystal.copy()
+    slab.pbc = (True, True, False)
+    assert base_problem(parse({"kind": "rattled", "count": 1, "repeat": [2, 2, 1]}), slab) is None
+    assert "repeats along c" in base_problem(parse({"kind": "rattled", "count": 1, "repeat": [1, 1, 2]}), slab)

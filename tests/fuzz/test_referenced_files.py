@@ -164,10 +164,11 @@ def _before_lammps(command: str, config_file: Path) -> None:
                     load_frames(frames)
         config.potential.build()
     elif command == "bench scaling":
+        from simkit.bench.jobs import checked_structure
         from simkit.bench.scaling import ScalingConfig
 
         config = load_config(ScalingConfig, config_file)
-        load_structure(config.structure, rng)
+        checked_structure(config)
         for named in config.potentials:
             named.potential.build()
     elif command == "distil":
@@ -180,10 +181,10 @@ def _before_lammps(command: str, config_file: Path) -> None:
         make_teacher(config.teacher)
     elif command == "diffusion":
         from simkit.diffusion.config import DiffusionConfig
-        from simkit.diffusion.protocol import recorded_species
+        from simkit.diffusion.protocol import check_structure
 
         config = load_config(DiffusionConfig, config_file)
-        recorded_species(config, load_structure(config.structure, rng))
+        check_structure(config, load_structure(config.structure, rng))
         config.potential.build()
 
 
@@ -210,7 +211,11 @@ def test_command_refuses_a_bad_file_its_config_points_to(command, target, brk, t
     ("survive", TARGETS["survive"], ("structure",), {"file": "no-cell.extxyz"}),
     ("survive", TARGETS["survive"], ("frames",), {"file": "no-cell.extxyz"}),
     ("speed", TARGETS["speed"], ("structure",), {"file": "no-cell.extxyz"}),
-], ids=["survive-structure", "survive-frames", "speed-structure"])
+    ("bench scaling", TARGETS["bench scaling"], ("structure",), {"file": "no-cell.extxyz"}),
+    ("distil", TARGETS["distil"], ("structure",), {"file": "no-cell.extxyz"}),
+    ("diffusion", TARGETS["diffusion"], ("structure",), {"file": "no-cell.extxyz"}),
+], ids=["survive-structure", "survive-frames", "speed-structure", "bench-scaling-structure", "distil-structure",
+        "diffusion-structure"])
 def test_a_cell_without_periodic_directions_that_must_grow_is_refused_naming_the_file(command, target, key, value,
                                                                                        tmp_path):
     _files(tmp_path)
@@ -219,4 +224,5 @@ def test_a_cell_without_periodic_directions_that_must_grow_is_refused_naming_the
         data = cc._delete(data, ("structure",))
     config = tmp_path / "config.yaml"
     config.write_bytes(cc.dump(cc._set(data, key, value)))
-    check(CORPUS, run_in_process([command, config]), command, ["no-cell.extxyz", "periodic"])
+    check(CORPUS, run_in_process([*command.split(), config]), command.split()[0], ["no-cell.extxyz", "periodic"])
+    assert not (tmp_path / "out").exists()  # refused before the run's directory is made
