@@ -31,7 +31,13 @@ Variants differ only in the loss convention and the priors:
   worst corner (rcutfac near 3) instead of the differences of a few percent
   between the good candidates;
 - ``weight-search-log-spaced``: the same, with ``optimiser.min_spacing: 0.01``
-  (no candidate within 1 % of every range of another).
+  (no candidate within 1 % of every range of another);
+- ``weight-search-targets``: the same, with ``fit.snap.weight_search.targets``: each
+  candidate's weights are those nearest both of the dataset's targets (smallest
+  max(E / 3.51, F / 170) on Mo) instead of those of the smallest loss. The loss at
+  alpha = 0.75 has its optimum at lower energy and higher force errors than XPOT's
+  published point (2.47 / 0.176 against 3.51 / 0.17), so loss-chosen weights never
+  aim at both numbers; the Gaussian process still minimises the loss.
 
 simkit refuses rfac0 >= 1 (LAMMPS documents 0 < rfac0 < 1), so rfac0 runs over
 [0.5, 0.999]. Recorded per run: wall time, the best test errors after 10, 20,
@@ -93,14 +99,21 @@ VARIANTS = {
                           "scale": "log"},
     "weight-search-log-spaced": {"force_loss": "component", "prior": "log-uniform", "weight_search": True,
                                  "scale": "log", "min_spacing": 0.01},
+    # The weights of each candidate chosen to meet the dataset's two targets together (weight_search.targets)
+    # instead of for the smallest loss; the Gaussian process still minimises the loss over the descriptors.
+    "weight-search-targets": {"force_loss": "component", "prior": "log-uniform", "weight_search": True,
+                              "scale": "log", "min_spacing": 0.01, "weight_targets": True},
 }
 
 DATASETS = {
     "mo": {"elements": ["Mo"], "train": MO_DATA / "training.xyz",
            "validation": {"kind": "file", "path": str(MO_DATA / "test.xyz")},
            "targets": (TARGET_ENERGY_meV_PER_ATOM, TARGET_FORCE_meV_PER_A)},
+    # No published targets; weight-search-targets aims at 1 meV/atom and 0.4 eV/Å, just past the best
+    # candidates of the loss-driven runs (1.09 / 0.422).
     "si-teacher": {"elements": ["Si"], "train": ROOT / "inputs" / "fit_si_teacher.extxyz",
-                   "validation": {"kind": "holdout", "fraction": 0.25}, "targets": None},
+                   "validation": {"kind": "holdout", "fraction": 0.25}, "targets": None,
+                   "weight_targets": (1.0, 400.0)},
     # The teacher's own model family (linear SNAP, 2J = 8; rcutfac 4.9 and rfac0 0.99363 recover it exactly).
     "si-teacher-snap8": {"elements": ["Si"], "train": ROOT / "inputs" / "fit_si_teacher.extxyz",
                          "validation": {"kind": "holdout", "fraction": 0.25}, "targets": None,
@@ -119,6 +132,9 @@ def optimise_config(dataset: str, variant: str, out: Path, candidates: int, k: i
     if settings.get("weight_search"):
         snap["weight_search"] = {"energy_range": [100.0, 15000.0], "force_range": [0.1, 500.0]}
         weights = {}
+    if settings.get("weight_targets"):
+        energy, forces = data.get("weight_targets") or data["targets"]
+        snap["weight_search"]["targets"] = {"energy_meV_per_atom": energy, "forces_meV_per_A": forces}
     return {
         "output_dir": str(out), "seed": seed,
         "fit": {"backend": "snap", "elements": data["elements"], "seed": seed,

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 import scipy.optimize
-from pydantic import Field, model_validator
+from pydantic import Field, model_serializer, model_validator
 
 from simkit.config.schema import Schema
 from simkit.datasets.frames import Frame
@@ -52,6 +52,14 @@ ENERGY, FORCES, VIRIAL = 0, 1, 2
 EIGEN_FLOOR = 1e-14
 
 
+class ErrorTargets(Schema):
+    """Validation errors to meet together: the weights chosen make max(E / energy, F / forces) smallest."""
+
+    energy_meV_per_atom: float = Field(gt=0, allow_inf_nan=False, description="energy RMSE (meV/atom)")
+    forces_meV_per_A: float = Field(gt=0, allow_inf_nan=False,
+                                    description="force RMSE (meV/Å) of the kind scoring.force_loss names")
+
+
 class WeightSearch(Schema):
     """Search the per-config_type energy and force weights by cheap re-solves (ranges as in XPOT's searches)."""
 
@@ -60,6 +68,17 @@ class WeightSearch(Schema):
     draws: int = Field(default=500, ge=1, le=100_000, description="seeded random draws before Nelder-Mead")
     iterations: int = Field(default=600, ge=0, le=1_000_000, description="Nelder-Mead iterations of each start")
     starts: int = Field(default=1, ge=1, le=100, description="Nelder-Mead runs, from the best distinct draws")
+    targets: ErrorTargets | None = Field(
+        default=None, description="choose the weights that best meet both error targets instead of the smallest "
+        "loss (the loss's optimum is one start of that search)")
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_additions(self, handler):
+        # Fits and optimiser runs fingerprint their dumped config: a key added later is left out while unset.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("targets") is None:
+            data.pop("targets", None)
+        return data
 
     @model_validator(mode="after")
     def _ranges(self) -> "WeightSearch":
@@ -78,15 +97,19 @@ class SearchedWeights:
     force_rmse_meV_per_A: float  # of the kind the loss uses (vector or component)
     solves: int
     seconds: float
+    target_ratio: float | None = None  # max(E / E_target, F / F_target) with weight_search.targets
 
     def describe(self) -> dict:
-        return {
+        described = {
             "config_types": {name: {"energy": t.energy, "forces": t.forces}
                              for name, t in self.weights.config_types.items()},
             "search_loss": self.loss, "search_energy_rmse_meV_per_atom": self.energy_rmse_meV_per_atom,
             "search_force_rmse_meV_per_A": self.force_rmse_meV_per_A, "solves": self.solves,
             "seconds": self.seconds,
         }
+        if self.target_ratio is not None:
+            described["search_target_ratio"] = self.target_ratio
+        return described
 
 
 class WeightBlocks:
@@ -183,17 +206,21 @@ def search_block_weights(
         forces = MEV_PER_EV * force_factor * _rms(force_components)
         return MEV_PER_EV * _rms(energy), forces, MEV_PER_EV * _rms(energy / blocks.sqrt_atoms)
 
-    def loss(z: np.ndarray) -> float:
-        energy, forces, _ = errors(z)
+    def combined(energy: float, forces: float) -> float:
         value = alpha * energy + (1.0 - alpha) * forces
         return value if np.isfinite(value) else np.inf
+
+    def loss(z: np.ndarray) -> float:
+        energy, forces, _ = errors(z)
+        return combined(energy, forces)
 
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
         # Normal equations of quadratic SNAP are ill-conditioned by design; the configured solver refits the winner.
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         draws = rng.uniform(bounds[:, 0], bounds[:, 1], size=(settings.draws, len(keys)))
-        values = np.array([loss(z) for z in draws])
+        drawn = [errors(z) for z in draws]
+        values = np.array([combined(energy, forces) for energy, forces, _ in drawn])
         order = np.argsort(values, kind="stable")
         best, best_value = draws[order[0]], values[order[0]]
         if settings.iterations and np.all(bounds[:, 1] > bounds[:, 0]):
@@ -202,9 +229,13 @@ def search_block_weights(
                     "maxiter": settings.iterations, "xatol": 1e-3, "fatol": 1e-6})
                 if result.fun < best_value:
                     best, best_value = np.clip(result.x, bounds[:, 0], bounds[:, 1]), result.fun
+        if settings.targets is not None:
+            start = draws[int(np.argmin([_target_ratio(settings.targets, e, f) for _, f, e in drawn]))]
+            best = _meet_targets(errors, settings.targets, settings.iterations, bounds, [best, start])
         energy, forces, per_atom = errors(best)
     if not np.isfinite(alpha * energy + (1 - alpha) * forces):
         raise ValueError("snap.weight_search: no weights gave a finite validation loss")
+    ratio = None if settings.targets is None else _target_ratio(settings.targets, per_atom, forces)
     # exp(log(x)) can land an ulp outside the range; the weights written are inside it
     ranges = [settings.energy_range if k[1] == ENERGY else settings.force_range for k in keys]
     chosen = {k: float(np.clip(np.exp(v), *r)) for k, v, r in zip(keys, best, ranges)}
@@ -216,11 +247,36 @@ def search_block_weights(
     searched = SearchedWeights(
         weights=Weights(energy=weights.energy, forces=weights.forces, virial=weights.virial, config_types=per_type),
         loss=alpha * energy + (1 - alpha) * forces, energy_rmse_meV_per_atom=per_atom, force_rmse_meV_per_A=forces,
-        solves=solves, seconds=time.perf_counter() - started,
+        solves=solves, seconds=time.perf_counter() - started, target_ratio=ratio,
     )
-    log.info("SNAP weight search: validation L %.4g (E %.3g meV/atom, F %.3g meV/A) after %d solves, %.1f s",
-             searched.loss, per_atom, forces, solves, searched.seconds)
+    log.info("SNAP weight search: validation L %.4g (E %.3g meV/atom, F %.3g meV/A%s) after %d solves, %.1f s",
+             searched.loss, per_atom, forces, "" if ratio is None else f", {ratio:.4g} x the targets", solves,
+             searched.seconds)
     return searched
+
+
+def _target_ratio(targets: ErrorTargets, energy_meV_per_atom: float, forces_meV_per_A: float) -> float:
+    value = max(energy_meV_per_atom / targets.energy_meV_per_atom, forces_meV_per_A / targets.forces_meV_per_A)
+    return value if np.isfinite(value) else np.inf
+
+
+def _meet_targets(errors, targets: ErrorTargets, iterations: int, bounds: np.ndarray,
+                  starts: list[np.ndarray]) -> np.ndarray:
+    """The log-weights with the smallest max(E / E_target, F / F_target) (a Chebyshev scalarisation: the
+    point of the energy/force trade-off nearest both targets in proportion). That maximum has many local
+    minima, so Nelder-Mead starts from each of ``starts`` (the loss's optimum, which sits near the
+    trade-off, and the draw that scores best), within the ranges."""
+    def ratio(z: np.ndarray) -> float:
+        _, forces, per_atom = errors(np.clip(z, bounds[:, 0], bounds[:, 1]))
+        return _target_ratio(targets, per_atom, forces)
+
+    best, best_value = starts[0], ratio(starts[0])
+    for start in starts:
+        result = scipy.optimize.minimize(ratio, start, method="Nelder-Mead", options={
+            "maxiter": max(iterations, 1), "xatol": 1e-3, "fatol": 1e-6})
+        if result.fun < best_value:
+            best, best_value = np.clip(result.x, bounds[:, 0], bounds[:, 1]), result.fun
+    return best
 
 
 def _rms(values: np.ndarray) -> float:

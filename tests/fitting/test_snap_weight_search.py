@@ -74,6 +74,44 @@ def test_bad_weight_search_settings_are_refused_by_name(changes, message, si_tea
         fit_config(si_teacher_file, **sections)
 
 
+def test_error_targets_choose_the_weights_nearest_both(si_teacher_file, si_prepared, tmp_path):
+    """With targets the search trades energy for forces (or back) to meet both, and the deployed fit scores what
+    the search predicted. The targets here sit past the loss's optimum on the force side, so the loss-chosen
+    weights miss them by more than the target-chosen ones."""
+    scoring = {"alpha": 0.75, "force_loss": "component", "parity_plot": False}
+    by_loss = fit_and_score(fit_config(si_teacher_file, snap={**QUADRATIC, "weight_search": SEARCH}, scoring=scoring),
+                            tmp_path / "loss", data=si_prepared)
+    overall = by_loss.validation["overall"]
+    energy, forces = overall["energy_rmse_meV_per_atom"], overall["force_component_rmse_meV_per_A"]
+    targets = {"energy_meV_per_atom": 3.0 * energy, "forces_meV_per_A": 0.9 * forces}
+    config = fit_config(si_teacher_file, snap={**QUADRATIC, "weight_search": {**SEARCH, "targets": targets}},
+                        scoring=scoring)
+    aimed = fit_and_score(config, tmp_path / "targets", data=si_prepared)
+
+    found = aimed.fit_info["weight_search"]
+    got = aimed.validation["overall"]
+    ratio = max(got["energy_rmse_meV_per_atom"] / targets["energy_meV_per_atom"],
+                got["force_component_rmse_meV_per_A"] / targets["forces_meV_per_A"])
+    assert found["search_target_ratio"] == pytest.approx(ratio, rel=1e-6)
+    loss_ratio = max(energy / targets["energy_meV_per_atom"], forces / targets["forces_meV_per_A"])
+    assert loss_ratio >= 1.0 / 0.9 - 1e-9  # the force target is 10 % below what the loss's weights give
+    assert ratio < loss_ratio - 0.02
+    assert got["force_component_rmse_meV_per_A"] < forces and got["energy_rmse_meV_per_atom"] > energy
+    assert "search_target_ratio" not in by_loss.fit_info["weight_search"]
+
+
+def test_error_targets_are_validated_and_left_out_of_the_dump_while_unset(si_teacher_file):
+    for bad in ({"energy_meV_per_atom": 0, "forces_meV_per_A": 100}, {"energy_meV_per_atom": 1},
+                {"energy_meV_per_atom": float("nan"), "forces_meV_per_A": 100}):
+        with pytest.raises(ConfigError, match="targets"):
+            fit_config(si_teacher_file, snap={**QUADRATIC, "weight_search": {**SEARCH, "targets": bad}})
+    unset = fit_config(si_teacher_file, snap={**QUADRATIC, "weight_search": SEARCH})
+    assert "targets" not in unset.snap.weight_search.model_dump()  # older runs' fingerprints stay the same
+    aimed = fit_config(si_teacher_file, snap={**QUADRATIC, "weight_search": {
+        **SEARCH, "targets": {"energy_meV_per_atom": 1, "forces_meV_per_A": 100}}})
+    assert aimed.snap.weight_search.model_dump()["targets"] == {"energy_meV_per_atom": 1, "forces_meV_per_A": 100}
+
+
 def test_weights_cannot_be_searched_twice(si_teacher_file):
     fit = fit_config(si_teacher_file, snap={**QUADRATIC, "weight_search": SEARCH})
     space = SearchSpace({"snap.rcutfac": Dimension(real=[4.0, 5.0]),
