@@ -53,6 +53,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_serializer, 
 from simkit.config.schema import PathIn, Schema
 from simkit.fitting.ace import UpfitStage
 from simkit.fitting.registry import BACKENDS, config_class
+from simkit.fitting.snap_weights import ErrorTargets
 from simkit.lammps.potentials.specs import PotentialSpec
 from simkit.scoring.metrics import ForceLoss
 from simkit.screening.config import FramesSpec
@@ -136,6 +137,18 @@ class ObjectiveSpec(Schema):
     early_stop: bool = Field(
         default=True, description="stop a candidate after the fit or the speed test once it cannot beat the best"
     )
+    error_targets: ErrorTargets | None = Field(
+        default=None, description="in place of L, the loss term is 100 max(E / energy, F / forces) on the "
+        "validation set (percent of the targets, forces of the kind force_loss names); a SNAP weight search "
+        "then aims each candidate's weights at the same targets; constraints.max_loss bounds that percent")
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_additions(self, handler):
+        # A run's fingerprint includes its objective; a key added later is left out while unset.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("error_targets") is None:
+            data.pop("error_targets", None)
+        return data
 
     @model_validator(mode="after")
     def _some_weight(self) -> "ObjectiveSpec":
@@ -391,6 +404,12 @@ class OptimiseConfig(Schema):
                              "add a 'survival' section")
         if self.final_upfit is not None and self.fit.backend != "ace":
             raise ValueError(f"final_upfit applies to ACE only, the fit backend is {self.fit.backend!r}")
+        search = getattr(getattr(self.fit, "snap", None), "weight_search", None)
+        if o.error_targets is not None and search is not None:
+            if search.targets is not None and search.targets != o.error_targets:
+                raise ValueError("objective.error_targets and fit.snap.weight_search.targets differ: give one of them "
+                                 "(the weight search takes the objective's)")
+            self.fit.snap.weight_search = search.model_copy(update={"targets": o.error_targets})
         candidates = self.output_dir / "candidates"
         if self.fit.output_dir != candidates:
             self.fit.output_dir = candidates

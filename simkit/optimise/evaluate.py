@@ -26,7 +26,7 @@ from simkit.fitting.base import FitConfigBase
 from simkit.fitting.candidate import fit_and_score
 from simkit.fitting.registry import with_overrides
 from simkit.optimise.config import ObjectiveSpec, PropertiesStage, SpeedStage, SurvivalStage
-from simkit.optimise.objective import CandidateStatus, Objective
+from simkit.optimise.objective import CandidateStatus, Objective, target_percent
 from simkit.runtime.mpi import on_root
 from simkit.screening.speed import SpeedSettings, measure_speed
 from simkit.screening.survival import run_survival
@@ -141,7 +141,9 @@ def _run_stages(task, context: EvaluationContext, comm, outcome: CandidateOutcom
     outcome.artefacts.update(potential=result.potential, files=result.files)
     if not math.isfinite(result.loss):
         return _stop(outcome, CandidateStatus.FAILED, f"validation loss is {result.loss}")
-    loss = result.loss
+    loss = result.loss  # the objective's loss term: L, or the percent of the error targets
+    if context.objective.error_targets is not None:
+        loss = target_percent(context.objective.error_targets, result.validation, context.force_loss)
     violation = objective.loss_violation(loss)
     bound = objective.lower_bound(loss)
     if violation:

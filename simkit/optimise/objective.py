@@ -185,3 +185,14 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
         dominated = np.all(others <= values[i], axis=1) & np.any(others < values[i], axis=1)
         mask[i] = not dominated.any()
     return mask
+
+
+def target_percent(targets, validation: dict, force_loss: str) -> float:
+    """100 max(E / E_target, F / F_target) from a candidate's validation metrics (``objective.error_targets``):
+    the Chebyshev scalarisation of the energy and force errors, below 100 where both targets are met."""
+    overall = validation.get("overall") or {}
+    energy, forces = overall.get("energy_rmse_meV_per_atom"), overall.get(f"force_{force_loss}_rmse_meV_per_A")
+    if energy is None or forces is None:
+        return math.inf
+    value = 100.0 * max(energy / targets.energy_meV_per_atom, forces / targets.forces_meV_per_A)
+    return value if math.isfinite(value) else math.inf

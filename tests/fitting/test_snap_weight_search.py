@@ -141,3 +141,47 @@ def test_an_optimise_run_searches_descriptors_while_each_candidate_chooses_its_w
     best = json.loads((tmp_path / "run" / "best" / "candidate.json").read_text())
     assert best["fit_info"]["weight_search"]["config_types"]
     assert summary["status"] == "finished"
+
+
+def test_error_targets_as_the_objective_aim_descriptors_and_weights_at_the_same_point(tmp_path, si_teacher_file):
+    """objective.error_targets: every candidate's objective is 100 max(E / E_target, F / F_target) of its
+    LAMMPS-scored validation errors (its loss column stays L), and its weights were chosen for those targets."""
+    from simkit.optimise import load_optimise_config, run_optimisation
+    from simkit.optimise.journal import read_rows
+    from tests.optimise.conftest import base_config, write_config
+
+    targets = {"energy_meV_per_atom": 5.0, "forces_meV_per_A": 150.0}
+    fit = {"snap": {**QUADRATIC, "weight_search": {**SEARCH, "draws": 20, "iterations": 40}},
+           "scoring": {"force_loss": "component", "parity_plot": False}}
+    document = base_config(si_teacher_file, tmp_path / "run", fit=fit,
+                           search_space={"snap.rcutfac": {"real": [4.2, 5.2]}}, budget={"candidates": 3},
+                           objective={"error_targets": targets}, optimiser={"initial_points": 2},
+                           parallel={"candidates": 1})
+    config = load_optimise_config(write_config(tmp_path / "optimise.yaml", document))
+    assert config.fit.snap.weight_search.targets.model_dump() == targets
+    run_optimisation(config)
+    rows = read_rows(tmp_path / "run")
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    for row in rows:
+        overall = row["outcome"]["validation"]["overall"]
+        percent = 100 * max(overall["energy_rmse_meV_per_atom"] / 5.0, overall["force_component_rmse_meV_per_A"] / 150)
+        assert row["objective"] == pytest.approx(percent, rel=1e-9)
+        assert row["loss"] != pytest.approx(percent, rel=1e-3)  # the loss column is still L
+        found = row["outcome"]["fit_info"]["weight_search"]
+        assert found["search_target_ratio"] == pytest.approx(percent / 100, rel=1e-6)
+
+
+def test_error_targets_of_the_objective_and_of_the_weight_search_must_agree(tmp_path, si_teacher_file):
+    from simkit.optimise import load_optimise_config
+    from tests.optimise.conftest import base_config, write_config
+
+    fit = {"snap": {**QUADRATIC, "weight_search": {**SEARCH, "targets": {"energy_meV_per_atom": 1,
+                                                                          "forces_meV_per_A": 100}}}}
+    document = base_config(si_teacher_file, tmp_path / "run", fit=fit,
+                           search_space={"snap.rcutfac": {"real": [4.2, 5.2]}}, budget={"candidates": 3},
+                           objective={"error_targets": {"energy_meV_per_atom": 2, "forces_meV_per_A": 100}})
+    with pytest.raises(ConfigError, match="error_targets and fit.snap.weight_search.targets differ"):
+        load_optimise_config(write_config(tmp_path / "optimise.yaml", document))
+    document["objective"] = {}
+    config = load_optimise_config(write_config(tmp_path / "plain.yaml", document))
+    assert "error_targets" not in config.objective.model_dump()  # older runs' fingerprints stay the same
