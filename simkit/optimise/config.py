@@ -34,7 +34,9 @@ The scalar objective (smaller is better) is::
 with ``f`` the identity (``scale: linear``) or log10 (``scale: log``), ``L`` the
 validation loss of the fit (``alpha * L_E + (1 - alpha) * L_F``, meV and
 meV/Å; ``objective.force_loss: component`` makes L_F the force-component RMSE,
-XPOT's convention, see :mod:`simkit.scoring.metrics`) and ``cost`` the reference potential's speed over the candidate's
+XPOT's convention, see :mod:`simkit.scoring.metrics`; with ``objective.error_targets`` L is replaced by
+100 max(E / E_target, F / F_target), in percent of two error targets) and ``cost`` the reference potential's
+speed over the candidate's
 (1 = as fast as ``speed.reference``) or, without a reference, core-microseconds
 per atom-step (1e6 / atom-steps per second per core). Property targets
 (``properties:``, e.g. ``C44_GPa: {target: 76.2, tolerance: 5, weight: 0.1}``)
