@@ -71,6 +71,24 @@ def _merge_timings(target: dict[str, float], extra: dict[str, float]) -> None:
         target[key] = target.get(key, 0.0) + float(value)
 
 
+# The weight search solves the normal equations; past this share of disagreement with the deployed fit its
+# choice was made on a different model than the one deployed.
+SEARCH_AGREEMENT = 0.01
+
+
+def _compare_with_search(search: dict | None, loss: float, workdir: Path) -> None:
+    """Record how the deployed fit's validation loss compares with what the SNAP weight search predicted."""
+    if not search or not search.get("search_loss"):
+        return
+    ratio = loss / search["search_loss"]
+    search["deployed_over_search_loss"] = ratio
+    if abs(ratio - 1.0) > SEARCH_AGREEMENT:
+        log.warning("%s: the deployed fit's validation loss %.4g is %.3g times what the weight search predicted "
+                    "(%.4g): the normal equations it solves cannot resolve every singular value the SVD solver keeps, "
+                    "so it chose the weights on another model; a ridge solver (snap.solver kind ridge) makes the two "
+                    "agree", workdir, loss, ratio, search["search_loss"])
+
+
 def fit_and_score(
     config: FitConfigBase,
     workdir: Path,
@@ -117,6 +135,7 @@ def fit_and_score(
     predictions = Predictions.concatenate(parts)
     alpha, force_loss = config.scoring.alpha, config.scoring.force_loss
     scores = score(predictions, alpha, force_loss)
+    _compare_with_search(fitted.info.get("weight_search"), scores.loss, workdir)
     baseline = score(Predictions.concatenate(baselines), alpha, force_loss)
     timings["total_s"] = time.perf_counter() - start
     result = CandidateResult(

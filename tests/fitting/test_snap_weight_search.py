@@ -32,6 +32,7 @@ def test_the_search_minimises_the_loss_the_candidate_is_scored_on(force_loss, si
     found = searched.fit_info["weight_search"]
     # The search's own number is the LAMMPS-scored loss of the deployed files (to the solver's round-off).
     assert found["search_loss"] == pytest.approx(searched.loss, rel=1e-6)
+    assert found["deployed_over_search_loss"] == pytest.approx(1.0, abs=1e-6)  # recorded with every search
     overall = searched.validation["overall"]
     assert found["search_energy_rmse_meV_per_atom"] == pytest.approx(overall["energy_rmse_meV_per_atom"], rel=1e-6)
     assert found["search_force_rmse_meV_per_A"] == pytest.approx(overall[f"force_{force_loss}_rmse_meV_per_A"],
@@ -185,3 +186,17 @@ def test_error_targets_of_the_objective_and_of_the_weight_search_must_agree(tmp_
     document["objective"] = {}
     config = load_optimise_config(write_config(tmp_path / "plain.yaml", document))
     assert "error_targets" not in config.objective.model_dump()  # older runs' fingerprints stay the same
+
+
+def test_a_deployed_fit_far_from_the_search_prediction_is_recorded_and_warned(caplog, tmp_path):
+    from simkit.fitting.candidate import _compare_with_search
+
+    agreeing, apart = {"search_loss": 50.0}, {"search_loss": 50.0}
+    with caplog.at_level("WARNING", logger="simkit.fitting.candidate"):
+        _compare_with_search(agreeing, 50.2, tmp_path)
+        assert not caplog.records
+        _compare_with_search(apart, 60.0, tmp_path)
+    assert agreeing["deployed_over_search_loss"] == pytest.approx(1.004)
+    assert apart["deployed_over_search_loss"] == pytest.approx(1.2)
+    assert len(caplog.records) == 1 and "1.2 times what the weight search predicted" in caplog.text
+    _compare_with_search(None, 60.0, tmp_path)  # no weight search: nothing to compare
