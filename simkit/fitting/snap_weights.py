@@ -59,6 +59,11 @@ class ErrorTargets(Schema):
     forces_meV_per_A: float = Field(gt=0, allow_inf_nan=False,
                                     description="force RMSE (meV/Å) of the kind scoring.force_loss names")
 
+    def ratio(self, energy_meV_per_atom: float, forces_meV_per_A: float) -> float:
+        """max(E / energy target, F / force target): at most 1 where both are met; inf if not finite."""
+        value = max(energy_meV_per_atom / self.energy_meV_per_atom, forces_meV_per_A / self.forces_meV_per_A)
+        return value if np.isfinite(value) else np.inf
+
 
 class WeightSearch(Schema):
     """Search the per-config_type energy and force weights by cheap re-solves (ranges as in XPOT's searches)."""
@@ -230,12 +235,12 @@ def search_block_weights(
                 if result.fun < best_value:
                     best, best_value = np.clip(result.x, bounds[:, 0], bounds[:, 1]), result.fun
         if settings.targets is not None:
-            start = draws[int(np.argmin([_target_ratio(settings.targets, e, f) for _, f, e in drawn]))]
+            start = draws[int(np.argmin([settings.targets.ratio(e, f) for _, f, e in drawn]))]
             best = _meet_targets(errors, settings.targets, settings.iterations, bounds, [best, start])
         energy, forces, per_atom = errors(best)
-    if not np.isfinite(alpha * energy + (1 - alpha) * forces):
+    if not np.isfinite(combined(energy, forces)):
         raise ValueError("snap.weight_search: no weights gave a finite validation loss")
-    ratio = None if settings.targets is None else _target_ratio(settings.targets, per_atom, forces)
+    ratio = None if settings.targets is None else settings.targets.ratio(per_atom, forces)
     # exp(log(x)) can land an ulp outside the range; the weights written are inside it
     ranges = [settings.energy_range if k[1] == ENERGY else settings.force_range for k in keys]
     chosen = {k: float(np.clip(np.exp(v), *r)) for k, v, r in zip(keys, best, ranges)}
@@ -246,18 +251,13 @@ def search_block_weights(
                                      forces=chosen.get((name, FORCES), base[1]), virial=base[2])
     searched = SearchedWeights(
         weights=Weights(energy=weights.energy, forces=weights.forces, virial=weights.virial, config_types=per_type),
-        loss=alpha * energy + (1 - alpha) * forces, energy_rmse_meV_per_atom=per_atom, force_rmse_meV_per_A=forces,
+        loss=combined(energy, forces), energy_rmse_meV_per_atom=per_atom, force_rmse_meV_per_A=forces,
         solves=solves, seconds=time.perf_counter() - started, target_ratio=ratio,
     )
     log.info("SNAP weight search: validation L %.4g (E %.3g meV/atom, F %.3g meV/A%s) after %d solves, %.1f s",
              searched.loss, per_atom, forces, "" if ratio is None else f", {ratio:.4g} x the targets", solves,
              searched.seconds)
     return searched
-
-
-def _target_ratio(targets: ErrorTargets, energy_meV_per_atom: float, forces_meV_per_A: float) -> float:
-    value = max(energy_meV_per_atom / targets.energy_meV_per_atom, forces_meV_per_A / targets.forces_meV_per_A)
-    return value if np.isfinite(value) else np.inf
 
 
 def _meet_targets(errors, targets: ErrorTargets, iterations: int, bounds: np.ndarray,
@@ -268,7 +268,7 @@ def _meet_targets(errors, targets: ErrorTargets, iterations: int, bounds: np.nda
     trade-off, and the draw that scores best), within the ranges."""
     def ratio(z: np.ndarray) -> float:
         _, forces, per_atom = errors(np.clip(z, bounds[:, 0], bounds[:, 1]))
-        return _target_ratio(targets, per_atom, forces)
+        return targets.ratio(per_atom, forces)
 
     best, best_value = starts[0], ratio(starts[0])
     for start in starts:

@@ -194,5 +194,4 @@ def target_percent(targets, validation: dict, force_loss: str) -> float:
     energy, forces = overall.get("energy_rmse_meV_per_atom"), overall.get(f"force_{force_loss}_rmse_meV_per_A")
     if energy is None or forces is None:
         return math.inf
-    value = 100.0 * max(energy / targets.energy_meV_per_atom, forces / targets.forces_meV_per_A)
-    return value if math.isfinite(value) else math.inf
+    return 100.0 * targets.ratio(energy, forces)
