@@ -8,9 +8,9 @@ names them (passed as validation context), so a config can be run from anywhere.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, model_serializer
 
 from simkit.runtime.paths import lammps_potentials_dir
 
@@ -34,6 +34,25 @@ class Schema(BaseModel):
     model_config = ConfigDict(
         extra="forbid", validate_assignment=True, frozen=False, protected_namespaces=(), allow_inf_nan=False
     )
+
+
+class GrowingSchema(Schema):
+    """A schema that gained keys after runs fingerprinted its dump (run directories hash their dumped config).
+
+    Each key of ``ADDED_KEYS`` is left out of the dump while it holds the value given there (off), so runs
+    started before the key existed still resume and reuse their finished steps.
+    """
+
+    ADDED_KEYS: ClassVar[dict[str, Any]] = {}
+
+    @model_serializer(mode="wrap")
+    def _leave_out_added_keys_while_off(self, handler):
+        data = handler(self)
+        if isinstance(data, dict):
+            for key, off in self.ADDED_KEYS.items():
+                if key in data and data[key] == off:
+                    del data[key]
+        return data
 
 
 def _base_dir(info: ValidationInfo) -> Path:

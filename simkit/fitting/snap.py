@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_serializer, model_validator
+from pydantic import Field, model_validator
 from threadpoolctl import threadpool_limits
 
-from simkit.config.schema import Schema
+from simkit.config.schema import GrowingSchema, Schema
 from simkit.datasets.frames import Dataset, Frame
 from simkit.fitting.base import FitConfigBase, FittedModel, per_element
 from simkit.fitting.deployed import deployed_spec
@@ -69,8 +69,10 @@ class InnerSwitch(Schema):
     dinner_A: dict[str, float]
 
 
-class SnapSettings(Schema):
+class SnapSettings(GrowingSchema):
     """Every tunable SNAP setting (LAMMPS ``pair_style snap`` names where they exist)."""
+
+    ADDED_KEYS = {"weight_search": None}
 
     twojmax: int = Field(default=6, ge=0, le=14, description="band limit of the bispectrum")
     rcutfac: float = Field(default=4.8, gt=0, description="cutoff = rcutfac * (radelem_i + radelem_j), Å")
@@ -90,16 +92,6 @@ class SnapSettings(Schema):
     weight_search: WeightSearch | None = Field(
         default=None, description="choose the per-config_type energy/force weights by re-solves on the validation "
         "set (simkit.fitting.snap_weights)")
-
-
-    @model_serializer(mode="wrap")
-    def _leave_out_unset_additions(self, handler):
-        # Run directories fingerprint their dumped config; a key added later is left out while unset, so runs
-        # started before it existed still resume and finished steps are still reused.
-        data = handler(self)
-        if isinstance(data, dict) and data.get("weight_search") is None:
-            data.pop("weight_search", None)
-        return data
 
 
 class SnapFitConfig(FitConfigBase):

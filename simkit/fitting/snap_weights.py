@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 import scipy.optimize
-from pydantic import Field, model_serializer, model_validator
+from pydantic import Field, model_validator
 
-from simkit.config.schema import Schema
+from simkit.config.schema import GrowingSchema, Schema
 from simkit.datasets.frames import Frame
 from simkit.datasets.spec import TermWeights, Weights
 from simkit.fitting.linear import RidgeSolver
@@ -65,8 +65,10 @@ class ErrorTargets(Schema):
         return value if np.isfinite(value) else np.inf
 
 
-class WeightSearch(Schema):
+class WeightSearch(GrowingSchema):
     """Search the per-config_type energy and force weights by cheap re-solves (ranges as in XPOT's searches)."""
+
+    ADDED_KEYS = {"targets": None}
 
     energy_range: tuple[float, float] = Field(default=(100.0, 15000.0), description="energy weights searched")
     force_range: tuple[float, float] = Field(default=(0.1, 500.0), description="force weights searched")
@@ -76,14 +78,6 @@ class WeightSearch(Schema):
     targets: ErrorTargets | None = Field(
         default=None, description="choose the weights that best meet both error targets instead of the smallest "
         "loss (the loss's optimum is one start of that search)")
-
-    @model_serializer(mode="wrap")
-    def _leave_out_unset_additions(self, handler):
-        # Fits and optimiser runs fingerprint their dumped config: a key added later is left out while unset.
-        data = handler(self)
-        if isinstance(data, dict) and data.get("targets") is None:
-            data.pop("targets", None)
-        return data
 
     @model_validator(mode="after")
     def _ranges(self) -> "WeightSearch":

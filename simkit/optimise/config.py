@@ -50,9 +50,9 @@ import json
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Field, field_validator, model_serializer, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from simkit.config.schema import PathIn, Schema
+from simkit.config.schema import GrowingSchema, PathIn, Schema
 from simkit.fitting.ace import UpfitStage
 from simkit.fitting.registry import BACKENDS, config_class
 from simkit.fitting.snap_weights import ErrorTargets
@@ -122,8 +122,10 @@ class Constraints(Schema):
     min_survival_fraction: float | None = Field(default=None, gt=0, le=1)
 
 
-class ObjectiveSpec(Schema):
+class ObjectiveSpec(GrowingSchema):
     """How loss, speed and survival combine (see the module docstring for the formula)."""
+
+    ADDED_KEYS = {"error_targets": None}
 
     alpha: float | None = Field(
         default=None, ge=0, le=1, description="L = alpha L_E + (1 - alpha) L_F; default: fit.scoring.alpha"
@@ -143,14 +145,6 @@ class ObjectiveSpec(Schema):
         default=None, description="in place of L, the loss term is 100 max(E / energy, F / forces) on the "
         "validation set (percent of the targets, forces of the kind force_loss names); a SNAP weight search "
         "then aims each candidate's weights at the same targets; constraints.max_loss bounds that percent")
-
-    @model_serializer(mode="wrap")
-    def _leave_out_unset_additions(self, handler):
-        # A run's fingerprint includes its objective; a key added later is left out while unset.
-        data = handler(self)
-        if isinstance(data, dict) and data.get("error_targets") is None:
-            data.pop("error_targets", None)
-        return data
 
     @model_validator(mode="after")
     def _some_weight(self) -> "ObjectiveSpec":
@@ -301,9 +295,11 @@ class LocalRefinement(Schema):
         return self
 
 
-class OptimiserSpec(Schema):
+class OptimiserSpec(GrowingSchema):
     """scikit-optimize's Bayesian optimiser: initial design, surrogate, acquisition, parallel lies, and an
     optional local refinement around the best candidate."""
+
+    ADDED_KEYS = {"min_spacing": 0.0}
 
     initial_points: int = Field(default=5, ge=1, description="points of the initial design before the surrogate")
     initial_point_generator: Literal["hammersley", "halton", "sobol", "lhs", "random"] = "hammersley"
@@ -318,15 +314,6 @@ class OptimiserSpec(Schema):
         description="a proposal closer than this to a finished or running candidate (in every dimension, as a "
                     "fraction of its range) is replaced by the best point outside; 0: off",
     )
-
-    @model_serializer(mode="wrap")
-    def _leave_out_unset_additions(self, handler):
-        # A run's fingerprint includes its optimiser settings; a key added later is left out while off, so runs
-        # started before it existed still resume.
-        data = handler(self)
-        if isinstance(data, dict) and not data.get("min_spacing"):
-            data.pop("min_spacing", None)
-        return data
 
 
 class Budget(Schema):
