@@ -7,7 +7,10 @@ Gaussian process, where each trial would recompute every descriptor. With
 ``snap.weight_search`` the fit computes the training and validation rows once and
 searches the log-weights for the smallest validation loss
 L = alpha L_E + (1 - alpha) L_F of ``scoring`` (the optimiser's own loss): seeded random
-draws in the given ranges, then bounded Nelder-Mead from the best draw. With
+draws in the given ranges, then bounded Nelder-Mead from the best draw (or, with
+``method: gradient``, L-BFGS-B with the loss's exact gradient from each of the
+``starts`` best draws: on Mo it found lower losses than Nelder-Mead in a twentieth of
+the solves, and the same loss from every seed with 8 starts). With
 ``targets`` the weights are those nearest both error targets instead (smallest
 max(E / E_target, F / F_target)), found by SLSQP with the errors' exact gradients
 from the loss's optimum and the best draws.
@@ -33,6 +36,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import scipy.linalg
@@ -74,13 +78,16 @@ class ErrorTargets(Schema):
 class WeightSearch(GrowingSchema):
     """Search the per-config_type energy and force weights by cheap re-solves (ranges as in XPOT's searches)."""
 
-    ADDED_KEYS = {"targets": None}
+    ADDED_KEYS = {"targets": None, "method": "nelder-mead"}
 
     energy_range: tuple[float, float] = Field(default=(100.0, 15000.0), description="energy weights searched")
     force_range: tuple[float, float] = Field(default=(0.1, 500.0), description="force weights searched")
     draws: int = Field(default=500, ge=1, le=100_000, description="seeded random draws before Nelder-Mead")
     iterations: int = Field(default=600, ge=0, le=1_000_000, description="Nelder-Mead iterations of each start")
-    starts: int = Field(default=1, ge=1, le=100, description="Nelder-Mead runs, from the best distinct draws")
+    starts: int = Field(default=1, ge=1, le=100, description="local searches, from the best draws")
+    method: Literal["nelder-mead", "gradient"] = Field(
+        default="nelder-mead", description="local search of the loss: Nelder-Mead, or L-BFGS-B with the loss's "
+        "exact gradient (tens of solves a start instead of hundreds; use several starts)")
     targets: ErrorTargets | None = Field(
         default=None, description="choose the weights that best meet both error targets instead of the smallest "
         "loss (the loss's optimum is one start of that search)")
@@ -237,61 +244,48 @@ def search_block_weights(
     force_factor = np.sqrt(3.0) if force_loss == "vector" else 1.0  # vector RMSE = sqrt(3) x component RMSE
     keys = blocks.searched
     bounds = np.log([settings.energy_range if k[1] == ENERGY else settings.force_range for k in keys])
-    solves = 0
 
-    def errors(z: np.ndarray) -> tuple[float, float, float]:
-        """(L_E in meV, L_F in meV/Å, energy RMSE in meV/atom)."""
-        nonlocal solves
-        solves += 1
-        energy, force_components = blocks.residuals(
-            blocks.solve({k: float(np.exp(v)) ** 2 for k, v in zip(keys, z)}, ridge))
-        forces = MEV_PER_EV * force_factor * _rms(force_components)
-        return MEV_PER_EV * _rms(energy), forces, MEV_PER_EV * _rms(energy / blocks.sqrt_atoms)
+    trials = _Trials(blocks, ridge, force_factor)
 
     def combined(energy: float, forces: float) -> float:
         value = alpha * energy + (1.0 - alpha) * forces
         return value if np.isfinite(value) else np.inf
 
     def loss(z: np.ndarray) -> float:
-        energy, forces, _ = errors(z)
-        return combined(energy, forces)
+        trial = trials(z)
+        return combined(trial.loss_energy, trial.forces)
+
+    def loss_with_gradient(z: np.ndarray) -> tuple[float, np.ndarray]:
+        trial = trials(z, gradient=True)
+        value = combined(trial.loss_energy, trial.forces)
+        gradient = alpha * trial.d_loss_energy + (1.0 - alpha) * trial.d_forces
+        return (value, gradient) if np.isfinite(value) else (1e300, np.zeros_like(z))
 
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
         # Normal equations of quadratic SNAP are ill-conditioned by design; the configured solver refits the winner.
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         draws = rng.uniform(bounds[:, 0], bounds[:, 1], size=(settings.draws, len(keys)))
-        drawn = [errors(z) for z in draws]
-        values = np.array([combined(energy, forces) for energy, forces, _ in drawn])
+        drawn = [trials(z) for z in draws]
+        values = np.array([combined(t.loss_energy, t.forces) for t in drawn])
         order = np.argsort(values, kind="stable")
         best, best_value = draws[order[0]], values[order[0]]
         if settings.iterations and np.all(bounds[:, 1] > bounds[:, 0]):
             for start in draws[order[: settings.starts]]:
-                result = scipy.optimize.minimize(loss, start, method="Nelder-Mead", bounds=bounds, options={
-                    "maxiter": settings.iterations, "xatol": 1e-3, "fatol": 1e-6})
+                if settings.method == "gradient":
+                    result = scipy.optimize.minimize(loss_with_gradient, start, jac=True, method="L-BFGS-B",
+                                                     bounds=bounds, options={"maxiter": settings.iterations})
+                else:
+                    result = scipy.optimize.minimize(loss, start, method="Nelder-Mead", bounds=bounds, options={
+                        "maxiter": settings.iterations, "xatol": 1e-3, "fatol": 1e-6})
                 if result.fun < best_value:
                     best, best_value = np.clip(result.x, bounds[:, 0], bounds[:, 1]), result.fun
         if settings.targets is not None:
-            ratios = np.array([settings.targets.ratio(e, f) for _, f, e in drawn])
+            ratios = np.array([settings.targets.ratio(t.per_atom, t.forces) for t in drawn])
             starts = [best] + [draws[i] for i in np.argsort(ratios, kind="stable")[: settings.starts + TARGET_STARTS]]
-
-            def errors_with_gradient(z: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
-                """(energy RMSE meV/atom, force RMSE meV/Å, and their gradients by the log-weights)."""
-                nonlocal solves
-                solves += 1
-                x, dx = blocks.solve_with_gradient({k: float(np.exp(2.0 * v)) for k, v in zip(keys, z)}, ridge)
-                energy, forces = blocks.residuals(x)
-                per_atom = energy / blocks.sqrt_atoms
-                d_per_atom = (blocks.energy[0] @ dx) / blocks.sqrt_atoms[:, None]
-                d_forces = blocks.forces[0] @ dx
-                e_rms, f_rms = _rms(per_atom), _rms(forces)
-                # d rms(u) = mean(u du) / rms(u)
-                de = MEV_PER_EV * (per_atom @ d_per_atom) / (per_atom.size * e_rms) if e_rms > 0 else 0 * z
-                df = MEV_PER_EV * force_factor * (forces @ d_forces) / (forces.size * f_rms) if f_rms > 0 else 0 * z
-                return MEV_PER_EV * e_rms, MEV_PER_EV * force_factor * f_rms, de, df
-
-            best = _meet_targets(errors_with_gradient, settings.targets, settings.iterations, bounds, starts)
-        energy, forces, per_atom = errors(best)
+            best = _meet_targets(trials, settings.targets, settings.iterations, bounds, starts)
+        final = trials(best)
+        energy, forces, per_atom = final.loss_energy, final.forces, final.per_atom
     if not np.isfinite(combined(energy, forces)):
         raise ValueError("snap.weight_search: no weights gave a finite validation loss")
     ratio = None if settings.targets is None else settings.targets.ratio(per_atom, forces)
@@ -306,15 +300,62 @@ def search_block_weights(
     searched = SearchedWeights(
         weights=Weights(energy=weights.energy, forces=weights.forces, virial=weights.virial, config_types=per_type),
         loss=combined(energy, forces), energy_rmse_meV_per_atom=per_atom, force_rmse_meV_per_A=forces,
-        solves=solves, seconds=time.perf_counter() - started, target_ratio=ratio,
+        solves=trials.solves, seconds=time.perf_counter() - started, target_ratio=ratio,
     )
     log.info("SNAP weight search: validation L %.4g (E %.3g meV/atom, F %.3g meV/A%s) after %d solves, %.1f s",
-             searched.loss, per_atom, forces, "" if ratio is None else f", {ratio:.4g} x the targets", solves,
+             searched.loss, per_atom, forces, "" if ratio is None else f", {ratio:.4g} x the targets", trials.solves,
              searched.seconds)
     return searched
 
 
-def _meet_targets(errors_with_gradient, targets: ErrorTargets, iterations: int, bounds: np.ndarray,
+@dataclass
+class _Trial:
+    """Validation errors at one choice of log-weights (meV units), with their gradients when asked for."""
+
+    loss_energy: float  # L_E: RMSE of energies over sqrt(N) (meV)
+    forces: float  # force RMSE of the loss's kind (meV/Å)
+    per_atom: float  # energy RMSE (meV/atom)
+    d_loss_energy: np.ndarray | None = None
+    d_forces: np.ndarray | None = None
+    d_per_atom: np.ndarray | None = None
+
+
+class _Trials:
+    """The weighted solve at log-weights z (one per block of ``blocks.searched``), scored on the validation
+    rows; counts the solves."""
+
+    def __init__(self, blocks: WeightBlocks, ridge: float, force_factor: float):
+        self.blocks, self.ridge, self.force_factor, self.solves = blocks, ridge, force_factor, 0
+
+    def __call__(self, z: np.ndarray, gradient: bool = False) -> _Trial:
+        self.solves += 1
+        squared = {k: float(np.exp(2.0 * v)) for k, v in zip(self.blocks.searched, z)}
+        if not gradient:
+            energy, forces = self.blocks.residuals(self.blocks.solve(squared, self.ridge))
+            per_atom = energy / self.blocks.sqrt_atoms
+            return _Trial(MEV_PER_EV * _rms(energy), MEV_PER_EV * self.force_factor * _rms(forces),
+                          MEV_PER_EV * _rms(per_atom))
+        x, dx = self.blocks.solve_with_gradient(squared, self.ridge)
+        energy, forces = self.blocks.residuals(x)
+        d_energy, d_forces = self.blocks.energy[0] @ dx, self.blocks.forces[0] @ dx
+        per_atom, d_per_atom = energy / self.blocks.sqrt_atoms, d_energy / self.blocks.sqrt_atoms[:, None]
+        loss_energy, de = _rms_with_gradient(energy, d_energy)
+        force_rms, df = _rms_with_gradient(forces, d_forces)
+        per_atom_rms, dp = _rms_with_gradient(per_atom, d_per_atom)
+        factor = MEV_PER_EV * self.force_factor
+        return _Trial(MEV_PER_EV * loss_energy, factor * force_rms, MEV_PER_EV * per_atom_rms,
+                      MEV_PER_EV * de, factor * df, MEV_PER_EV * dp)
+
+
+def _rms_with_gradient(values: np.ndarray, derivatives: np.ndarray) -> tuple[float, np.ndarray]:
+    """rms(u) and its gradient mean(u du) / rms(u) (zero where rms(u) is zero)."""
+    rms = _rms(values)
+    if rms == 0.0:
+        return 0.0, np.zeros(derivatives.shape[1])
+    return rms, (values @ derivatives) / (values.size * rms)
+
+
+def _meet_targets(trials: _Trials, targets: ErrorTargets, iterations: int, bounds: np.ndarray,
                   starts: list[np.ndarray]) -> np.ndarray:
     """The log-weights with the smallest max(E / E_target, F / F_target): a Chebyshev scalarisation, the point
     of the energy/force trade-off nearest both targets in proportion.
@@ -326,15 +367,16 @@ def _meet_targets(errors_with_gradient, targets: ErrorTargets, iterations: int, 
     starts from each of ``starts`` (the loss's optimum and the draws that score best) and keeps the best
     point seen, starts included."""
     cache: dict[bytes, tuple] = {}
+    scale = np.array([targets.energy_meV_per_atom, targets.forces_meV_per_A])
 
     def evaluate(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z = np.clip(z, bounds[:, 0], bounds[:, 1])
         key = z.tobytes()
         if key not in cache:
-            energy, forces, de, df = errors_with_gradient(z)
-            scale = np.array([targets.energy_meV_per_atom, targets.forces_meV_per_A])
+            trial = trials(z, gradient=True)
             cache.clear()
-            cache[key] = (np.array([energy, forces]) / scale, np.vstack([de, df]) / scale[:, None])
+            cache[key] = (np.array([trial.per_atom, trial.forces]) / scale,
+                          np.vstack([trial.d_per_atom, trial.d_forces]) / scale[:, None])
         return cache[key]
 
     def ratio(z: np.ndarray) -> float:

@@ -73,3 +73,45 @@ def test_error_targets_reach_the_same_weights_from_every_seed():
     for f in found:  # at the kink: both ratios equal the maximum
         assert f.energy_rmse_meV_per_atom / targets.energy_meV_per_atom == pytest.approx(f.target_ratio, rel=1e-4)
         assert f.force_rmse_meV_per_A / targets.forces_meV_per_A == pytest.approx(f.target_ratio, rel=1e-4)
+
+
+def test_the_trials_gradients_are_those_of_the_errors():
+    from simkit.fitting.snap_weights import _Trials
+
+    blocks = synthetic_blocks()
+    trials = _Trials(blocks, 0.0, np.sqrt(3.0))
+    z = np.random.default_rng(2).uniform(-1.0, 2.0, len(blocks.searched))
+    trial, h = trials(z, gradient=True), 1e-5
+    plain = trials(z)
+    assert (plain.loss_energy, plain.forces, plain.per_atom) == pytest.approx(
+        (trial.loss_energy, trial.forces, trial.per_atom), rel=1e-12)
+    for name in ("loss_energy", "forces", "per_atom"):
+        central = [(getattr(trials(z + h * e), name) - getattr(trials(z - h * e), name)) / (2 * h)
+                   for e in np.eye(len(z))]
+        assert np.allclose(getattr(trial, f"d_{name}"), central, rtol=1e-5, atol=1e-7)
+    assert trials.solves == 2 + 2 * 3 * len(z)
+
+
+def test_the_gradient_method_finds_the_loss_optimum_from_every_seed_in_fewer_solves():
+    blocks = synthetic_blocks()
+    weights = Weights(energy=1.0, forces=1.0, virial=0.0)
+
+    def search(seed, **settings):
+        return search_block_weights(blocks, weights=weights, ridge=0.0, settings=WeightSearch(draws=50, **settings),
+                                    alpha=0.75, force_loss="component", seed=seed)
+
+    gradient = [search(seed, method="gradient", starts=4) for seed in range(4)]
+    simplex = [search(seed) for seed in range(4)]
+    losses = [g.loss for g in gradient]
+    assert max(losses) - min(losses) < 1e-6 * min(losses)
+    assert max(losses) <= min(s.loss for s in simplex) * (1 + 1e-6)
+    assert max(g.solves for g in gradient) < min(s.solves for s in simplex)
+
+
+def test_the_search_method_is_validated_and_left_out_of_the_dump_while_nelder_mead():
+    from pydantic import ValidationError
+
+    assert "method" not in WeightSearch().model_dump()  # older runs' fingerprints stay the same
+    assert WeightSearch(method="gradient").model_dump()["method"] == "gradient"
+    with pytest.raises(ValidationError, match="method"):
+        WeightSearch(method="newton")
