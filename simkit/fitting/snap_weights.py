@@ -46,7 +46,7 @@ from pydantic import Field, model_validator
 from simkit.config.schema import GrowingSchema, Schema
 from simkit.datasets.frames import Frame
 from simkit.datasets.spec import TermWeights, Weights
-from simkit.fitting.linear import RidgeSolver
+from simkit.fitting.linear import RidgeSolver, SvdSolver, robust_svd
 from simkit.fitting.snap_rows import assemble_system
 from simkit.lammps.snap_descriptors import DescriptorRows
 from simkit.scoring.metrics import MEV_PER_EV, ForceLoss
@@ -57,6 +57,8 @@ ENERGY, FORCES, VIRIAL = 0, 1, 2
 # Eigenvalues of the scaled normal matrix below this share of the largest are round-off (its condition is the
 # square of the weighted matrix's), and are dropped when Cholesky fails.
 EIGEN_FLOOR = 1e-14
+# The search's best local optima that the deployed SVD solve ranks again (an SVD of the compressed rows each).
+RESCORED = 12
 # With targets, SLSQP also starts from this many draws past ``starts`` (the ratio has local minima; a start costs
 # tens of solves, the draws hundreds).
 TARGET_STARTS = 3
@@ -110,6 +112,7 @@ class SearchedWeights:
     solves: int
     seconds: float
     target_ratio: float | None = None  # max(E / E_target, F / F_target) with weight_search.targets
+    rescored: int | None = None  # optima ranked again by the deployed SVD solve (SVD solver only)
 
     def describe(self) -> dict:
         described = {
@@ -121,6 +124,8 @@ class SearchedWeights:
         }
         if self.target_ratio is not None:
             described["search_target_ratio"] = self.target_ratio
+        if self.rescored is not None:
+            described["svd_rescored_optima"] = self.rescored
         return described
 
 
@@ -136,6 +141,7 @@ class WeightBlocks:
         self.config_types = list(dict.fromkeys(f.config_type for f in train))
         self.normal: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         self.fixed: dict[tuple[str, int], float] = {}
+        self.compressed: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         for name in self.config_types:
             picked = [(f, r) for f, r in zip(train, train_rows) if f.config_type == name]
             virial = weights.for_config_type(name)[2]
@@ -146,6 +152,7 @@ class WeightBlocks:
                 if rows.any():
                     a, b = system.matrix[rows], system.target[rows]
                     self.normal[(name, kind)] = (a.T @ a, a.T @ b)
+                    self.compressed[(name, kind)] = _compress(a, b)
             if (name, VIRIAL) in self.normal:
                 self.fixed[(name, VIRIAL)] = virial
         # energy rows over sqrt(N), whatever the fit's rows are: the loss's L_E (simkit.scoring.metrics)
@@ -183,10 +190,35 @@ class WeightBlocks:
         rhs = sum(factors[k] * self.normal[k][1] for k in self.normal)
         return matrix, rhs
 
+    def solve_svd(self, squared: dict[tuple[str, int], float], rcond: float) -> np.ndarray:
+        """The deployed SVD solve (:func:`simkit.fitting.linear.solve_weighted`, singular values below ``rcond``
+        times the largest dropped) at these weights, from the blocks' compressed rows: [w_k R_k] has the
+        singular values and right vectors of the full weighted matrix, and [w_k Q_k^T b_k] its projected
+        targets, so the truncation is the deployed one, which the normal equations cannot resolve."""
+        factors = {**squared, **{k: w * w for k, w in self.fixed.items()}}
+        weighted = np.vstack([np.sqrt(factors[k]) * self.compressed[k][0] for k in self.compressed])
+        rhs = np.concatenate([np.sqrt(factors[k]) * self.compressed[k][1] for k in self.compressed])
+        norms = np.linalg.norm(weighted, axis=0)
+        live = norms > 0
+        u, values, vt = robust_svd(weighted[:, live] / norms[live])
+        keep = values > rcond * values[0]
+        x = np.zeros(weighted.shape[1])
+        x[live] = (vt[keep].T @ ((u[:, keep].T @ rhs) / values[keep])) / norms[live]
+        return x
+
     def residuals(self, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Validation residuals in eV: energies over sqrt(N) (per frame), force components (eV/Å)."""
         return (self.energy[0] @ coefficients - self.energy[1],
                 self.forces[0] @ coefficients - self.forces[1])
+
+
+def _compress(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R, Q^T b) of a = QR, or (a, b) when a has no more rows than columns: the same least squares."""
+    if a.shape[0] <= a.shape[1]:
+        return a, b
+    r = scipy.linalg.qr(np.column_stack([a, b]), mode="r", overwrite_a=True)[0]
+    columns = a.shape[1]
+    return r[:columns, :columns], r[:columns, columns]
 
 
 class _ScaledSystem:
@@ -231,13 +263,14 @@ def search_weights(
     started = time.perf_counter()
     blocks = WeightBlocks(train, train_rows, validation, validation_rows, weights, energy_rows)
     ridge = solver.alpha if isinstance(solver, RidgeSolver) else 0.0
+    rcond = solver.rcond if isinstance(solver, SvdSolver) else None
     return search_block_weights(blocks, weights=weights, ridge=ridge, settings=settings, alpha=alpha,
-                                force_loss=force_loss, seed=seed, started=started)
+                                force_loss=force_loss, seed=seed, started=started, rcond=rcond)
 
 
 def search_block_weights(
     blocks: WeightBlocks, *, weights: Weights, ridge: float, settings: WeightSearch, alpha: float,
-    force_loss: ForceLoss, seed: int, started: float | None = None,
+    force_loss: ForceLoss, seed: int, started: float | None = None, rcond: float | None = None,
 ) -> SearchedWeights:
     """:func:`search_weights` on blocks already built (``benchmarks/snap_weight_frontier.py`` starts from it)."""
     started = time.perf_counter() if started is None else started
@@ -270,6 +303,7 @@ def search_block_weights(
         values = np.array([combined(t.loss_energy, t.forces) for t in drawn])
         order = np.argsort(values, kind="stable")
         best, best_value = draws[order[0]], values[order[0]]
+        optima = [(best_value, best)]
         if settings.iterations and np.all(bounds[:, 1] > bounds[:, 0]):
             for start in draws[order[: settings.starts]]:
                 if settings.method == "gradient":
@@ -278,13 +312,29 @@ def search_block_weights(
                 else:
                     result = scipy.optimize.minimize(loss, start, method="Nelder-Mead", bounds=bounds, options={
                         "maxiter": settings.iterations, "xatol": 1e-3, "fatol": 1e-6})
+                optima.append((result.fun, np.clip(result.x, bounds[:, 0], bounds[:, 1])))
                 if result.fun < best_value:
-                    best, best_value = np.clip(result.x, bounds[:, 0], bounds[:, 1]), result.fun
+                    best, best_value = optima[-1][1], result.fun
+        finalists = [z for _, z in sorted(optima, key=lambda pair: pair[0])]
         if settings.targets is not None:
             ratios = np.array([settings.targets.ratio(t.per_atom, t.forces) for t in drawn])
             starts = [best] + [draws[i] for i in np.argsort(ratios, kind="stable")[: settings.starts + TARGET_STARTS]]
-            best = _meet_targets(trials, settings.targets, settings.iterations, bounds, starts)
-        final = trials(best)
+            finalists = _meet_targets(trials, settings.targets, settings.iterations, bounds, starts)
+            best, order = finalists[0], np.argsort(ratios, kind="stable")
+        rescored = None
+        if rcond is not None:
+            # The deployed SVD keeps singular values the normal equations cannot resolve (its rcond is below
+            # sqrt(eps)), so the search's optima are ranked again by the deployed solve itself.
+            finalists = (finalists + [draws[i] for i in order])[:RESCORED]  # then the best draws
+            scored = [trials(z, rcond=rcond) for z in finalists]
+            if settings.targets is None:
+                merit = [combined(t.loss_energy, t.forces) for t in scored]
+            else:
+                merit = [settings.targets.ratio(t.per_atom, t.forces) for t in scored]
+            chosen_index = int(np.argmin(merit))
+            best, final, rescored = finalists[chosen_index], scored[chosen_index], len(finalists)
+        else:
+            final = trials(best)
         energy, forces, per_atom = final.loss_energy, final.forces, final.per_atom
     if not np.isfinite(combined(energy, forces)):
         raise ValueError("snap.weight_search: no weights gave a finite validation loss")
@@ -300,7 +350,7 @@ def search_block_weights(
     searched = SearchedWeights(
         weights=Weights(energy=weights.energy, forces=weights.forces, virial=weights.virial, config_types=per_type),
         loss=combined(energy, forces), energy_rmse_meV_per_atom=per_atom, force_rmse_meV_per_A=forces,
-        solves=trials.solves, seconds=time.perf_counter() - started, target_ratio=ratio,
+        solves=trials.solves, seconds=time.perf_counter() - started, target_ratio=ratio, rescored=rescored,
     )
     log.info("SNAP weight search: validation L %.4g (E %.3g meV/atom, F %.3g meV/A%s) after %d solves, %.1f s",
              searched.loss, per_atom, forces, "" if ratio is None else f", {ratio:.4g} x the targets", trials.solves,
@@ -327,11 +377,13 @@ class _Trials:
     def __init__(self, blocks: WeightBlocks, ridge: float, force_factor: float):
         self.blocks, self.ridge, self.force_factor, self.solves = blocks, ridge, force_factor, 0
 
-    def __call__(self, z: np.ndarray, gradient: bool = False) -> _Trial:
+    def __call__(self, z: np.ndarray, gradient: bool = False, rcond: float | None = None) -> _Trial:
+        """The errors at log-weights z; with ``rcond``, of the deployed SVD solve instead (no gradient)."""
         self.solves += 1
         squared = {k: float(np.exp(2.0 * v)) for k, v in zip(self.blocks.searched, z)}
-        if not gradient:
-            energy, forces = self.blocks.residuals(self.blocks.solve(squared, self.ridge))
+        if rcond is not None or not gradient:
+            x = self.blocks.solve(squared, self.ridge) if rcond is None else self.blocks.solve_svd(squared, rcond)
+            energy, forces = self.blocks.residuals(x)
             per_atom = energy / self.blocks.sqrt_atoms
             return _Trial(MEV_PER_EV * _rms(energy), MEV_PER_EV * self.force_factor * _rms(forces),
                           MEV_PER_EV * _rms(per_atom))
@@ -356,7 +408,7 @@ def _rms_with_gradient(values: np.ndarray, derivatives: np.ndarray) -> tuple[flo
 
 
 def _meet_targets(trials: _Trials, targets: ErrorTargets, iterations: int, bounds: np.ndarray,
-                  starts: list[np.ndarray]) -> np.ndarray:
+                  starts: list[np.ndarray]) -> list[np.ndarray]:
     """The log-weights with the smallest max(E / E_target, F / F_target): a Chebyshev scalarisation, the point
     of the energy/force trade-off nearest both targets in proportion.
 
@@ -364,8 +416,8 @@ def _meet_targets(trials: _Trials, targets: ErrorTargets, iterations: int, bound
     Nelder-Mead stalls there (seeds of one search differed by 3 % on Mo). So the search is the smooth
     equivalent: minimise t subject to E / E_target <= t and F / F_target <= t within the ranges, by SLSQP with
     the ratios' exact gradients (:meth:`WeightBlocks.solve_with_gradient`). The problem is not convex, so it
-    starts from each of ``starts`` (the loss's optimum and the draws that score best) and keeps the best
-    point seen, starts included."""
+    starts from each of ``starts`` (the loss's optimum and the draws that score best). Returns the point each
+    start reached, best first (a start itself where SLSQP made it worse)."""
     cache: dict[bytes, tuple] = {}
     scale = np.array([targets.energy_meV_per_atom, targets.forces_meV_per_A])
 
@@ -386,22 +438,20 @@ def _meet_targets(trials: _Trials, targets: ErrorTargets, iterations: int, bound
     n = bounds.shape[0]
     constraints = {"type": "ineq", "fun": lambda y: y[n] - evaluate(y[:n])[0],
                    "jac": lambda y: np.hstack([-evaluate(y[:n])[1], np.ones((2, 1))])}
-    best, best_value = starts[0], ratio(starts[0])
+    reached = []
     for start in starts:
         value = ratio(start)
-        if value < best_value:
-            best, best_value = start, value
-        if not np.isfinite(value):
-            continue
-        result = scipy.optimize.minimize(
-            lambda y: y[n], np.append(start, value), jac=lambda y: np.eye(n + 1)[n], method="SLSQP",
-            bounds=[*map(tuple, bounds), (0.0, None)], constraints=[constraints],
-            options={"maxiter": max(iterations, 1), "ftol": 1e-10})
-        z = np.clip(result.x[:n], bounds[:, 0], bounds[:, 1])
-        value = ratio(z)  # the point's own maximum, not SLSQP's t (which may violate a constraint slightly)
-        if value < best_value:
-            best, best_value = z, value
-    return best
+        if np.isfinite(value):
+            result = scipy.optimize.minimize(
+                lambda y: y[n], np.append(start, value), jac=lambda y: np.eye(n + 1)[n], method="SLSQP",
+                bounds=[*map(tuple, bounds), (0.0, None)], constraints=[constraints],
+                options={"maxiter": max(iterations, 1), "ftol": 1e-10})
+            z = np.clip(result.x[:n], bounds[:, 0], bounds[:, 1])
+            # the point's own maximum, not SLSQP's t (which may violate a constraint slightly)
+            if ratio(z) < value:
+                start, value = z, ratio(z)
+        reached.append((value, start))
+    return [z for _, z in sorted(reached, key=lambda pair: pair[0])]
 
 
 def _rms(values: np.ndarray) -> float:

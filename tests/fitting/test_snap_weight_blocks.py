@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from simkit.datasets.spec import Weights
-from simkit.fitting.snap_weights import ENERGY, FORCES, ErrorTargets, WeightBlocks, WeightSearch, search_block_weights
+from simkit.fitting.linear import SvdSolver, solve_weighted
+from simkit.fitting.snap_weights import (
+    ENERGY,
+    FORCES,
+    ErrorTargets,
+    WeightBlocks,
+    WeightSearch,
+    _compress,
+    search_block_weights,
+)
 
 TYPES = ("bulk", "surface", "liquid")
 
@@ -19,6 +28,7 @@ def synthetic_blocks(seed: int = 0, columns: int = 10) -> WeightBlocks:
     truth = rng.normal(size=columns)
     blocks = object.__new__(WeightBlocks)
     blocks.config_types, blocks.normal, blocks.fixed = list(TYPES), {}, {}
+    blocks.compressed, blocks.rows = {}, {}
     bias = {name: rng.normal(size=columns) * 0.3 for name in TYPES}
 
     def rows(name: str, count: int, kind: int):
@@ -30,6 +40,8 @@ def synthetic_blocks(seed: int = 0, columns: int = 10) -> WeightBlocks:
         for kind, count in ((ENERGY, 8), (FORCES, 24)):
             a, b = rows(name, count, kind)
             blocks.normal[(name, kind)] = (a.T @ a, a.T @ b)
+            blocks.compressed[(name, kind)] = _compress(a, b)
+            blocks.rows[(name, kind)] = (a, b)
         validation_e.append(rows(name, 3, ENERGY))
         validation_f.append(rows(name, 9, FORCES))
     blocks.energy = tuple(np.concatenate(parts) for parts in zip(*validation_e))
@@ -115,3 +127,39 @@ def test_the_search_method_is_validated_and_left_out_of_the_dump_while_nelder_me
     assert WeightSearch(method="gradient").model_dump()["method"] == "gradient"
     with pytest.raises(ValidationError, match="method"):
         WeightSearch(method="newton")
+
+
+@pytest.mark.parametrize("rcond", [1e-10, 0.5])
+def test_the_svd_solve_of_the_compressed_rows_is_the_deployed_solve(rcond):
+    """[w_k R_k] stands for the full weighted matrix: simkit's SVD solver on the full rows gives the same
+    coefficients, with the same truncation (rcond 0.5 drops some singular values here)."""
+    blocks = synthetic_blocks(columns=14)
+    z = np.random.default_rng(3).uniform(-1.0, 2.0, len(blocks.searched))
+    squared = {k: float(np.exp(2 * v)) for k, v in zip(blocks.searched, z)}
+    matrix = np.vstack([blocks.rows[k][0] for k in blocks.searched])
+    target = np.concatenate([blocks.rows[k][1] for k in blocks.searched])
+    weights = np.concatenate([np.full(blocks.rows[k][1].size, np.sqrt(squared[k])) for k in blocks.searched])
+    deployed = solve_weighted(matrix, target, weights, SvdSolver(kind="svd", rcond=rcond))
+    assert np.allclose(blocks.solve_svd(squared, rcond), deployed.coefficients, rtol=1e-9, atol=1e-12)
+    if rcond > 1e-6:
+        assert deployed.rank < matrix.shape[1]
+
+
+def test_the_deployed_svd_ranks_the_searchs_optima():
+    """With an SVD solver the weights written are the optimum the deployed solve scores best, and the numbers
+    reported are that solve's."""
+    from simkit.fitting.snap_weights import _Trials
+
+    blocks = synthetic_blocks()
+    weights = Weights(energy=1.0, forces=1.0, virial=0.0)
+    settings = WeightSearch(draws=30, method="gradient", starts=3)
+    found = search_block_weights(blocks, weights=weights, ridge=0.0, settings=settings, alpha=0.75,
+                                 force_loss="component", seed=0, rcond=0.05)
+    assert found.rescored == 12 and found.describe()["svd_rescored_optima"] == 12
+    z = np.log([found.weights.config_types[k[0]].energy if k[1] == ENERGY else found.weights.config_types[k[0]].forces
+                for k in blocks.searched])
+    exact = _Trials(blocks, 0.0, 1.0)(z, rcond=0.05)
+    assert found.loss == pytest.approx(0.75 * exact.loss_energy + 0.25 * exact.forces, rel=1e-9)
+    plain = search_block_weights(blocks, weights=weights, ridge=0.0, settings=settings, alpha=0.75,
+                                 force_loss="component", seed=0)
+    assert plain.rescored is None and "svd_rescored_optima" not in plain.describe()

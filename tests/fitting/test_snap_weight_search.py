@@ -200,3 +200,18 @@ def test_a_deployed_fit_far_from_the_search_prediction_is_recorded_and_warned(ca
     assert apart["deployed_over_search_loss"] == pytest.approx(1.2)
     assert len(caplog.records) == 1 and "1.2 times what the weight search predicted" in caplog.text
     _compare_with_search(None, 60.0, tmp_path)  # no weight search: nothing to compare
+
+
+def test_with_an_svd_solver_the_search_reports_what_the_deployed_fit_scores(si_teacher_file, si_prepared, tmp_path):
+    """The SVD keeps singular values the normal equations cannot resolve; the search's optima are ranked by the
+    deployed SVD solve, so its numbers are the LAMMPS-scored ones (they were 5 times apart on this dataset)."""
+    snap = {**QUADRATIC, "twojmax": 6, "solver": {"kind": "svd"},
+            "weight_search": {**SEARCH, "energy_range": [100.0, 15000.0], "force_range": [0.1, 500.0],
+                              "method": "gradient", "starts": 3, "iterations": 60}}
+    scoring = {"alpha": 0.75, "force_loss": "component", "parity_plot": False}
+    searched = fit_and_score(fit_config(si_teacher_file, snap=snap, scoring=scoring), tmp_path / "svd",
+                             data=si_prepared)
+    found = searched.fit_info["weight_search"]
+    assert found["search_loss"] == pytest.approx(searched.loss, rel=1e-5)
+    assert found["deployed_over_search_loss"] == pytest.approx(1.0, abs=1e-5)
+    assert found["svd_rescored_optima"] >= 4
