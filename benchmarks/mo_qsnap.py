@@ -70,6 +70,7 @@ import json
 import math
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -216,7 +217,18 @@ def run_variant(dataset: str, variant: str, workdir: Path, args) -> dict:
         document["budget"]["wall_time_min"] = args.wall_time_min
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     start = time.perf_counter()
-    subprocess.run([str(BIN / "simkit"), "optimise", str(path)], check=True, capture_output=True, cwd=workdir)
+    optimise = subprocess.Popen([str(BIN / "simkit"), "optimise", str(path)], cwd=workdir,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, stderr = optimise.communicate()
+    finally:
+        # Stopped (SIGTERM or Ctrl-C): stop the run too, which ends its workers and keeps its journal, instead
+        # of leaving it writing into a directory the next invocation may remove.
+        if optimise.poll() is None:
+            optimise.terminate()
+            optimise.wait(timeout=120)
+    if optimise.returncode != 0:
+        sys.exit(f"simkit optimise {path} failed (exit {optimise.returncode}):\n{stderr.decode()[-4000:]}")
     wall = time.perf_counter() - start
     from simkit.optimise.journal import read_rows
 
@@ -299,6 +311,7 @@ def main() -> int:
     parser.add_argument("--mo-data", type=Path, default=MO_DATA,
                         help="folder holding Zuo et al.'s Mo training.xyz and test.xyz")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds run_variant, which stops its run
     if args.dataset == "mo":
         missing = [n for n in ("training.xyz", "test.xyz") if not (args.mo_data / n).is_file()]
         if missing:

@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import time
 from pathlib import Path
 
@@ -112,6 +113,8 @@ def run_with_processes(coordinator: Coordinator, context: EvaluationContext, wor
                 start(slot)
             slot.tasks.put(slot.task)
 
+    previous = _stop_on_sigterm()
+    interrupted = True
     try:
         for slot in slots:
             assign(slot)
@@ -127,10 +130,26 @@ def run_with_processes(coordinator: Coordinator, context: EvaluationContext, wor
             coordinator.finish(outcome)
             if slot.task is None:
                 assign(slot)
+        interrupted = False
     finally:
-        _stop(slots)
+        _stop(slots, wait_s=0.0 if interrupted else 10.0)
         results.cancel_join_thread()
         results.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm():
+    """SIGTERM (a batch system's stop, ``kill``) raises SystemExit(143) here, so the ``finally`` above stops the
+    workers at once instead of leaving them to finish their candidates as orphans; the journal keeps every
+    finished candidate and a rerun continues. Returns the handler it replaced (None off the main thread)."""
+    def stop(signum, frame):
+        raise SystemExit(128 + signal.SIGTERM)
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave the process's handling as it is
+        return None
 
 
 def _reap(slots: list[_Slot], coordinator: Coordinator, assign) -> None:
@@ -144,11 +163,11 @@ def _reap(slots: list[_Slot], coordinator: Coordinator, assign) -> None:
         assign(slot)
 
 
-def _stop(slots: list[_Slot]) -> None:
+def _stop(slots: list[_Slot], wait_s: float) -> None:
     for slot in slots:
         if slot.process is not None and slot.process.is_alive():
             slot.tasks.put(None)
-    deadline = time.monotonic() + 10.0
+    deadline = time.monotonic() + wait_s
     for slot in slots:
         if slot.process is not None:
             slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
