@@ -59,9 +59,9 @@ ENERGY, FORCES, VIRIAL = 0, 1, 2
 EIGEN_FLOOR = 1e-14
 # The search's best local optima that the deployed SVD solve ranks again (an SVD of the compressed rows each).
 RESCORED = 12
-# With targets, SLSQP also starts from this many draws past ``starts`` (the ratio has local minima; a start costs
-# tens of solves, the draws hundreds).
-TARGET_STARTS = 3
+# With targets, SLSQP starts from the loss's optimum and this many draws (the ratio has local minima; a start
+# costs up to a few hundred solves).
+TARGET_STARTS = 4
 
 
 class ErrorTargets(Schema):
@@ -318,7 +318,7 @@ def search_block_weights(
         finalists = [z for _, z in sorted(optima, key=lambda pair: pair[0])]
         if settings.targets is not None:
             ratios = np.array([settings.targets.ratio(t.per_atom, t.forces) for t in drawn])
-            starts = [best] + [draws[i] for i in np.argsort(ratios, kind="stable")[: settings.starts + TARGET_STARTS]]
+            starts = [best] + [draws[i] for i in np.argsort(ratios, kind="stable")[:TARGET_STARTS]]
             finalists = _meet_targets(trials, settings.targets, settings.iterations, bounds, starts)
             best, order = finalists[0], np.argsort(ratios, kind="stable")
         rescored = None
