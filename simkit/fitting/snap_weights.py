@@ -17,11 +17,15 @@ from the loss's optimum and the best draws.
 
 Each trial sums per-(config_type, row kind) blocks A^T A and A^T b with the squared
 weights, scales the columns to unit norm (as :mod:`simkit.fitting.linear` does) and
-solves the normal equations: ridge exactly as the SVD ridge, ``svd`` by Cholesky (all
-singular values kept: its default rcond of 1e-10 keeps every value that double
-precision resolves) with a truncated eigen-solve where Cholesky fails. The weights that
-win are then fitted by the configured solver, and the candidate is scored in LAMMPS like
-any other: the search chooses, it never reports.
+solves the normal equations: ridge exactly as the SVD ridge, ``svd`` by Cholesky with a
+truncated eigen-solve where Cholesky fails. The normal equations square the condition
+number, so they cannot resolve the singular values between about 1e-8 and the SVD's
+rcond (1e-10) of the largest, which the deployed SVD keeps; where those matter the two
+disagree (on si-teacher with XPOT's ranges by a factor of 4). So with an SVD solver the
+search's best optima are ranked again by the deployed SVD solve itself
+(:meth:`WeightBlocks.solve_svd`, from per-block R factors), and the numbers reported are
+that solve's. The weights that win are then fitted by the configured solver, and the
+candidate is scored in LAMMPS like any other: the search chooses, it never reports.
 
 The validation set chooses the weights here, as it chooses every hyperparameter an
 optimiser searches; a test set the search never saw is the honest measure of the result.
