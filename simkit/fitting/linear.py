@@ -46,7 +46,7 @@ class LinearSolution:
     weighted_rms_residual: float
 
 
-def robust_svd(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _svd(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     try:
         return scipy.linalg.svd(matrix, full_matrices=False, lapack_driver="gesdd")
     except np.linalg.LinAlgError:  # gesdd occasionally fails to converge; gesvd is slower but robust
@@ -66,7 +66,7 @@ def solve_weighted(
     norms = np.linalg.norm(weighted, axis=0)
     live = norms > 0
     scaled = weighted[:, live] / norms[live]
-    u, s, vt = robust_svd(scaled)
+    u, s, vt = _svd(scaled)
     if s.size == 0 or s[0] == 0:
         raise RunFailed("the least-squares system is empty or all zero: nothing to fit")
     projected = u.T @ rhs

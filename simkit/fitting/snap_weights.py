@@ -50,7 +50,7 @@ from pydantic import Field, model_validator
 from simkit.config.schema import GrowingSchema, Schema
 from simkit.datasets.frames import Frame
 from simkit.datasets.spec import TermWeights, Weights
-from simkit.fitting.linear import RidgeSolver, SvdSolver, robust_svd
+from simkit.fitting.linear import RidgeSolver, SvdSolver, solve_weighted
 from simkit.fitting.snap_rows import assemble_system
 from simkit.lammps.snap_descriptors import DescriptorRows
 from simkit.scoring.metrics import MEV_PER_EV, ForceLoss
@@ -188,27 +188,25 @@ class WeightBlocks:
             for k in self.searched])
         return x, system.solve(pulls)
 
+    def _factors(self, squared: dict[tuple[str, int], float]) -> dict[tuple[str, int], float]:
+        """Squared weights of every block: the searched ones given, the virial blocks as configured."""
+        return {**squared, **{k: w * w for k, w in self.fixed.items()}}
+
     def _system(self, squared: dict[tuple[str, int], float]) -> tuple[np.ndarray, np.ndarray]:
-        factors = {**squared, **{k: w * w for k, w in self.fixed.items()}}
+        factors = self._factors(squared)
         matrix = sum(factors[k] * self.normal[k][0] for k in self.normal)
         rhs = sum(factors[k] * self.normal[k][1] for k in self.normal)
         return matrix, rhs
 
-    def solve_svd(self, squared: dict[tuple[str, int], float], rcond: float) -> np.ndarray:
-        """The deployed SVD solve (:func:`simkit.fitting.linear.solve_weighted`, singular values below ``rcond``
-        times the largest dropped) at these weights, from the blocks' compressed rows: [w_k R_k] has the
-        singular values and right vectors of the full weighted matrix, and [w_k Q_k^T b_k] its projected
-        targets, so the truncation is the deployed one, which the normal equations cannot resolve."""
-        factors = {**squared, **{k: w * w for k, w in self.fixed.items()}}
+    def solve_svd(self, squared: dict[tuple[str, int], float], solver: SvdSolver) -> np.ndarray:
+        """The deployed SVD solve (:func:`simkit.fitting.linear.solve_weighted` with ``solver``) at these weights,
+        from the blocks' compressed rows: [w_k R_k] has the singular values and right vectors of the full
+        weighted matrix, and [w_k Q_k^T b_k] its projected targets, so the truncation is the deployed one,
+        which the normal equations cannot resolve."""
+        factors = self._factors(squared)
         weighted = np.vstack([np.sqrt(factors[k]) * self.compressed[k][0] for k in self.compressed])
         rhs = np.concatenate([np.sqrt(factors[k]) * self.compressed[k][1] for k in self.compressed])
-        norms = np.linalg.norm(weighted, axis=0)
-        live = norms > 0
-        u, values, vt = robust_svd(weighted[:, live] / norms[live])
-        keep = values > rcond * values[0]
-        x = np.zeros(weighted.shape[1])
-        x[live] = (vt[keep].T @ ((u[:, keep].T @ rhs) / values[keep])) / norms[live]
-        return x
+        return solve_weighted(weighted, rhs, np.ones(rhs.size), solver).coefficients
 
     def residuals(self, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Validation residuals in eV: energies over sqrt(N) (per frame), force components (eV/Å)."""
@@ -267,14 +265,14 @@ def search_weights(
     started = time.perf_counter()
     blocks = WeightBlocks(train, train_rows, validation, validation_rows, weights, energy_rows)
     ridge = solver.alpha if isinstance(solver, RidgeSolver) else 0.0
-    rcond = solver.rcond if isinstance(solver, SvdSolver) else None
+    deployed = solver if isinstance(solver, SvdSolver) else None
     return search_block_weights(blocks, weights=weights, ridge=ridge, settings=settings, alpha=alpha,
-                                force_loss=force_loss, seed=seed, started=started, rcond=rcond)
+                                force_loss=force_loss, seed=seed, started=started, deployed=deployed)
 
 
 def search_block_weights(
     blocks: WeightBlocks, *, weights: Weights, ridge: float, settings: WeightSearch, alpha: float,
-    force_loss: ForceLoss, seed: int, started: float | None = None, rcond: float | None = None,
+    force_loss: ForceLoss, seed: int, started: float | None = None, deployed: SvdSolver | None = None,
 ) -> SearchedWeights:
     """:func:`search_weights` on blocks already built (``benchmarks/snap_weight_frontier.py`` starts from it)."""
     started = time.perf_counter() if started is None else started
@@ -322,15 +320,16 @@ def search_block_weights(
         finalists = [z for _, z in sorted(optima, key=lambda pair: pair[0])]
         if settings.targets is not None:
             ratios = np.array([settings.targets.ratio(t.per_atom, t.forces) for t in drawn])
-            starts = [best] + [draws[i] for i in np.argsort(ratios, kind="stable")[:TARGET_STARTS]]
+            order = np.argsort(ratios, kind="stable")  # the draws by the targets from here on
+            starts = [best] + [draws[i] for i in order[:TARGET_STARTS]]
             finalists = _meet_targets(trials, settings.targets, settings.iterations, bounds, starts)
-            best, order = finalists[0], np.argsort(ratios, kind="stable")
+            best = finalists[0]
         rescored = None
-        if rcond is not None:
+        if deployed is not None:
             # The deployed SVD keeps singular values the normal equations cannot resolve (its rcond is below
             # sqrt(eps)), so the search's optima are ranked again by the deployed solve itself.
             finalists = (finalists + [draws[i] for i in order])[:RESCORED]  # then the best draws
-            scored = [trials(z, rcond=rcond) for z in finalists]
+            scored = [trials(z, deployed=deployed) for z in finalists]
             if settings.targets is None:
                 merit = [combined(t.loss_energy, t.forces) for t in scored]
             else:
@@ -381,34 +380,35 @@ class _Trials:
     def __init__(self, blocks: WeightBlocks, ridge: float, force_factor: float):
         self.blocks, self.ridge, self.force_factor, self.solves = blocks, ridge, force_factor, 0
 
-    def __call__(self, z: np.ndarray, gradient: bool = False, rcond: float | None = None) -> _Trial:
-        """The errors at log-weights z; with ``rcond``, of the deployed SVD solve instead (no gradient)."""
+    def __call__(self, z: np.ndarray, gradient: bool = False, deployed: SvdSolver | None = None) -> _Trial:
+        """The errors at log-weights z; with ``deployed``, of that SVD solve instead (without gradients)."""
         self.solves += 1
         squared = {k: float(np.exp(2.0 * v)) for k, v in zip(self.blocks.searched, z)}
-        if rcond is not None or not gradient:
-            x = self.blocks.solve(squared, self.ridge) if rcond is None else self.blocks.solve_svd(squared, rcond)
-            energy, forces = self.blocks.residuals(x)
-            per_atom = energy / self.blocks.sqrt_atoms
-            return _Trial(MEV_PER_EV * _rms(energy), MEV_PER_EV * self.force_factor * _rms(forces),
-                          MEV_PER_EV * _rms(per_atom))
-        x, dx = self.blocks.solve_with_gradient(squared, self.ridge)
+        dx = None
+        if deployed is not None:
+            x = self.blocks.solve_svd(squared, deployed)
+        elif gradient:
+            x, dx = self.blocks.solve_with_gradient(squared, self.ridge)
+        else:
+            x = self.blocks.solve(squared, self.ridge)
         energy, forces = self.blocks.residuals(x)
-        d_energy, d_forces = self.blocks.energy[0] @ dx, self.blocks.forces[0] @ dx
-        per_atom, d_per_atom = energy / self.blocks.sqrt_atoms, d_energy / self.blocks.sqrt_atoms[:, None]
-        loss_energy, de = _rms_with_gradient(energy, d_energy)
-        force_rms, df = _rms_with_gradient(forces, d_forces)
-        per_atom_rms, dp = _rms_with_gradient(per_atom, d_per_atom)
+        per_atom = energy / self.blocks.sqrt_atoms
         factor = MEV_PER_EV * self.force_factor
-        return _Trial(MEV_PER_EV * loss_energy, factor * force_rms, MEV_PER_EV * per_atom_rms,
-                      MEV_PER_EV * de, factor * df, MEV_PER_EV * dp)
+        trial = _Trial(MEV_PER_EV * _rms(energy), factor * _rms(forces), MEV_PER_EV * _rms(per_atom))
+        if dx is not None:
+            d_energy = self.blocks.energy[0] @ dx
+            trial.d_loss_energy = MEV_PER_EV * _rms_gradient(energy, d_energy)
+            trial.d_forces = factor * _rms_gradient(forces, self.blocks.forces[0] @ dx)
+            trial.d_per_atom = MEV_PER_EV * _rms_gradient(per_atom, d_energy / self.blocks.sqrt_atoms[:, None])
+        return trial
 
 
-def _rms_with_gradient(values: np.ndarray, derivatives: np.ndarray) -> tuple[float, np.ndarray]:
-    """rms(u) and its gradient mean(u du) / rms(u) (zero where rms(u) is zero)."""
+def _rms_gradient(values: np.ndarray, derivatives: np.ndarray) -> np.ndarray:
+    """The gradient of rms(u), mean(u du) / rms(u) (zero where rms(u) is zero)."""
     rms = _rms(values)
     if rms == 0.0:
-        return 0.0, np.zeros(derivatives.shape[1])
-    return rms, (values @ derivatives) / (values.size * rms)
+        return np.zeros(derivatives.shape[1])
+    return (values @ derivatives) / (values.size * rms)
 
 
 def _meet_targets(trials: _Trials, targets: ErrorTargets, iterations: int, bounds: np.ndarray,
@@ -451,9 +451,9 @@ def _meet_targets(trials: _Trials, targets: ErrorTargets, iterations: int, bound
                 bounds=[*map(tuple, bounds), (0.0, None)], constraints=[constraints],
                 options={"maxiter": max(iterations, 1), "ftol": 1e-10})
             z = np.clip(result.x[:n], bounds[:, 0], bounds[:, 1])
-            # the point's own maximum, not SLSQP's t (which may violate a constraint slightly)
-            if ratio(z) < value:
-                start, value = z, ratio(z)
+            reached_value = ratio(z)  # the point's own maximum, not SLSQP's t (which may violate a constraint)
+            if reached_value < value:
+                start, value = z, reached_value
         reached.append((value, start))
     return [z for _, z in sorted(reached, key=lambda pair: pair[0])]
 

@@ -139,8 +139,9 @@ def test_the_svd_solve_of_the_compressed_rows_is_the_deployed_solve(rcond):
     matrix = np.vstack([blocks.rows[k][0] for k in blocks.searched])
     target = np.concatenate([blocks.rows[k][1] for k in blocks.searched])
     weights = np.concatenate([np.full(blocks.rows[k][1].size, np.sqrt(squared[k])) for k in blocks.searched])
-    deployed = solve_weighted(matrix, target, weights, SvdSolver(kind="svd", rcond=rcond))
-    assert np.allclose(blocks.solve_svd(squared, rcond), deployed.coefficients, rtol=1e-9, atol=1e-12)
+    solver = SvdSolver(kind="svd", rcond=rcond)
+    deployed = solve_weighted(matrix, target, weights, solver)
+    assert np.allclose(blocks.solve_svd(squared, solver), deployed.coefficients, rtol=1e-9, atol=1e-12)
     if rcond > 1e-6:
         assert deployed.rank < matrix.shape[1]
 
@@ -154,11 +155,12 @@ def test_the_deployed_svd_ranks_the_searchs_optima():
     weights = Weights(energy=1.0, forces=1.0, virial=0.0)
     settings = WeightSearch(draws=30, method="gradient", starts=3)
     found = search_block_weights(blocks, weights=weights, ridge=0.0, settings=settings, alpha=0.75,
-                                 force_loss="component", seed=0, rcond=0.05)
+                                 force_loss="component", seed=0,
+                                 deployed=SvdSolver(kind="svd", rcond=0.05))
     assert found.rescored == 12 and found.describe()["svd_rescored_optima"] == 12
     z = np.log([found.weights.config_types[k[0]].energy if k[1] == ENERGY else found.weights.config_types[k[0]].forces
                 for k in blocks.searched])
-    exact = _Trials(blocks, 0.0, 1.0)(z, rcond=0.05)
+    exact = _Trials(blocks, 0.0, 1.0)(z, deployed=SvdSolver(kind="svd", rcond=0.05))
     assert found.loss == pytest.approx(0.75 * exact.loss_energy + 0.25 * exact.forces, rel=1e-9)
     plain = search_block_weights(blocks, weights=weights, ridge=0.0, settings=settings, alpha=0.75,
                                  force_loss="component", seed=0)
