@@ -20,7 +20,7 @@ from tests.optimise.conftest import base_config, write_config
 def test_sigterm_stops_the_workers_and_the_run_continues(tmp_path, si_small_file):
     # A weight search of many draws keeps each candidate busy for several seconds.
     snap = {"twojmax": 4, "rcutfac": 4.7, "quadratic": True, "solver": {"kind": "ridge", "alpha": 1.0e-6},
-            "weight_search": {"draws": 20000, "iterations": 0}}
+            "weight_search": {"draws": 40000, "iterations": 0}}
     document = base_config(si_small_file, tmp_path / "run", fit={"snap": snap}, budget={"candidates": 3},
                            optimiser={"initial_points": 3}, parallel={"candidates": 2})
     config = write_config(tmp_path / "run.yaml", document)
@@ -28,9 +28,12 @@ def test_sigterm_stops_the_workers_and_the_run_continues(tmp_path, si_small_file
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     parent = psutil.Process(process.pid)
     deadline = time.monotonic() + 120
-    while len(parent.children()) < 2 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)  # the resource tracker and the two workers
-    workers = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+    workers = _workers(parent)
+    # Counting all children raced: the resource tracker and the first worker made two before the second
+    # worker had been exec'd, so wait for the two workers themselves.
+    while len(workers) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        workers = _workers(parent)
     assert len(workers) == 2, process.communicate()
     time.sleep(3.0)  # both inside their first candidate's search
     os.kill(process.pid, signal.SIGTERM)
@@ -43,3 +46,14 @@ def test_sigterm_stops_the_workers_and_the_run_continues(tmp_path, si_small_file
     assert done.returncode == 0, done.stderr[-2000:]
     rows = read_rows(tmp_path / "run")
     assert sum(r["status"] == "ok" for r in rows) == 3
+
+
+def _workers(parent: psutil.Process) -> list[psutil.Process]:
+    found = []
+    for child in parent.children():
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:  # still being exec'd, or already gone
+            continue
+    return found
