@@ -70,8 +70,6 @@ import json
 import math
 import os
 import shlex
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -79,12 +77,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
+from _optimise_child import run_optimise, stop_on_sigterm
 
 ROOT = Path(__file__).resolve().parents[1]
 # Zuo et al. (2020), J. Phys. Chem. A 124, 731, from the authors' mlearn repository (BSD-3-Clause), as extended
 # XYZ in the published-data folder beside the repository; not shipped with simkit (--mo-data elsewhere).
 MO_DATA = ROOT.parent / "shared" / "data" / "zuo2020-Mo"
-BIN = Path(sys.executable).parent
 _MACHINE_KEYS = ("hostname", "cpu_model", "physical_cores", "available_cpus", "platform")
 CHECKPOINTS = (10, 20, 40, 80, 150)
 # XPOT's qSNAP on the Mo test set (Table 3.2): energy RMSE meV/atom, force-component RMSE meV/Å.
@@ -217,18 +215,9 @@ def run_variant(dataset: str, variant: str, workdir: Path, args) -> dict:
         document["budget"]["wall_time_min"] = args.wall_time_min
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     start = time.perf_counter()
-    optimise = subprocess.Popen([str(BIN / "simkit"), "optimise", str(path)], cwd=workdir,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _, stderr = optimise.communicate()
-    finally:
-        # Stopped (SIGTERM or Ctrl-C): stop the run too, which ends its workers and keeps its journal, instead
-        # of leaving it writing into a directory the next invocation may remove.
-        if optimise.poll() is None:
-            optimise.terminate()
-            optimise.wait(timeout=120)
-    if optimise.returncode != 0:
-        sys.exit(f"simkit optimise {path} failed (exit {optimise.returncode}):\n{stderr.decode()[-4000:]}")
+    returncode, stderr = run_optimise(path, workdir)
+    if returncode != 0:
+        sys.exit(f"simkit optimise {path} failed (exit {returncode}):\n{stderr[-4000:]}")
     wall = time.perf_counter() - start
     from simkit.optimise.journal import read_rows
 
@@ -311,7 +300,7 @@ def main() -> int:
     parser.add_argument("--mo-data", type=Path, default=MO_DATA,
                         help="folder holding Zuo et al.'s Mo training.xyz and test.xyz")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds run_variant, which stops its run
+    stop_on_sigterm()
     if args.dataset == "mo":
         missing = [n for n in ("training.xyz", "test.xyz") if not (args.mo_data / n).is_file()]
         if missing:

@@ -25,7 +25,6 @@ import os
 import resource
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from _optimise_child import run_optimise, stop_on_sigterm
 
-BIN = Path(sys.executable).parent
 _MACHINE_KEYS = ("hostname", "cpu_model", "physical_cores", "available_cpus", "platform")
 SI_CELL = {"bulk": {"element": "Si", "crystal": "diamond", "a_A": 5.431, "cubic": True}}
 
@@ -81,7 +80,9 @@ def _run(data: Path, workdir: Path, variant: tuple[str, int, int | None], repeat
     load = os.getloadavg()[0]
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([str(BIN / "simkit"), "optimise", str(path)], check=True, capture_output=True, cwd=workdir)
+    returncode, stderr = run_optimise(path, workdir)
+    if returncode != 0:
+        sys.exit(f"simkit optimise {path} failed (exit {returncode}):\n{stderr[-4000:]}")
     wall = time.perf_counter() - start
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     from simkit.optimise.journal import read_rows
@@ -162,6 +163,7 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="keep the runs here (default: a temporary directory)")
     parser.add_argument("--record", type=Path, help="write the markdown report here")
     args = parser.parse_args()
+    stop_on_sigterm()
     command = " ".join(shlex.quote(a) for a in [".venv/bin/python", "benchmarks/optimise_parallel.py", *sys.argv[1:]])
     temporary = tempfile.TemporaryDirectory(prefix="simkit-optimise-bench-") if args.workdir is None else None
     workdir = Path(args.workdir or temporary.name).resolve()
