@@ -5,9 +5,10 @@ the descriptor rows of the training and validation frames are computed once per 
 LAMMPS (simkit's ``SnapFitter``). A choice of per-config_type energy and force weights is then one
 weighted linear solve: the normal equations of each (config_type, row kind) block are summed with the
 squared weights and solved with the columns scaled to unit norm, as ``simkit fit``'s SVD does for a
-full-rank system (milliseconds, not a fit's seconds). The log-weights are searched (seeded random draws
-in the given ranges, then Nelder-Mead) for the smallest max(E / E_target, F / F_target) on the validation
-set: energy RMSE in meV/atom, force-component RMSE in eV/Å. A value at or below 1 means some weights reach
+full-rank system (milliseconds, not a fit's seconds). The log-weights are searched, by the search a fit
+runs with ``snap.weight_search.targets`` (seeded random draws in the given ranges, then SLSQP with exact
+gradients; before, this script had its own Nelder-Mead, which stalled on the kink where the two ratios
+cross), for the smallest max(E / E_target, F / F_target) on the validation set: energy RMSE in meV/atom, force-component RMSE in eV/Å. A value at or below 1 means some weights reach
 both targets with these descriptors. The best weights are written as a fit config, so ``simkit fit``
 can confirm the numbers end to end.
 
@@ -15,7 +16,7 @@ can confirm the numbers end to end.
         --target 3.51 0.1749 --record benchmarks/results/mo_qsnap.md
 
 ``--candidate RUN_DIR ID`` probes at the descriptors of a candidate of a ``simkit optimise`` run with
-``snap.weight_search`` and adds that candidate's own weights to the random starts: the random draws alone can
+``snap.weight_search`` and adds that candidate's own weights to the search's starts: the random draws alone can
 miss the region the candidate's search found.
 
 ``--mo`` probes the fit of ``benchmarks/mo_qsnap.py`` (XPOT's Table 3.2 protocol on Zuo et al.'s Mo data);
@@ -34,14 +35,13 @@ from pathlib import Path
 
 import numpy as np
 import scipy.linalg
-import scipy.optimize
 import yaml
 
 from simkit.config.loader import read_yaml, validate_config
 from simkit.datasets.reader import read_dataset
 from simkit.datasets.spec import Weights
 from simkit.fitting.snap import SnapFitConfig, SnapFitter, descriptor_settings
-from simkit.fitting.snap_weights import WeightBlocks, WeightSearch, search_block_weights
+from simkit.fitting.snap_weights import ErrorTargets, WeightBlocks, WeightSearch, search_block_weights
 
 
 class Frontier:
@@ -57,13 +57,6 @@ class Frontier:
                                    Weights(energy=1.0, forces=1.0, virial=0.0), config.snap.energy_rows)
         self.keys = sorted(self.blocks.searched)
 
-    def errors(self, weights: dict) -> tuple[float, float]:
-        """(energy RMSE meV/atom, force-component RMSE eV/Å) on the validation set."""
-        energy, forces = self.blocks.residuals(self.blocks.solve({k: w * w for k, w in weights.items()}, 0.0))
-        # the blocks' energy rows are over sqrt(N) (the loss's L_E); the error reported is per atom
-        return (float(1000 * np.sqrt(np.mean((energy / self.blocks.sqrt_atoms) ** 2))),
-                float(np.sqrt(np.mean(forces**2))))
-
 
 def candidate_start(run_dir: Path, cid: int) -> tuple[float, float, dict]:
     """(rcutfac, rfac0, weights) of candidate ``cid`` of a ``simkit optimise`` run with ``snap.weight_search``."""
@@ -76,43 +69,24 @@ def candidate_start(run_dir: Path, cid: int) -> tuple[float, float, dict]:
     return row["params"]["snap.rcutfac"], row["params"]["snap.rfac0"], weights
 
 
-def search(frontier: Frontier, args, rng, start: dict | None = None) -> dict:
-    """The weights with the smallest max(E / E_target, F / F_target).
-
-    Nelder-Mead starts from the best random draw, from ``start`` (a candidate's own weights) when given, and
-    from the weights ``simkit fit``'s weight search picks for each loss alpha of ``--loss-alpha``: the score is
-    a maximum of two errors and has many local minima, and the loss optima sit near its good region."""
-    bounds = {0: np.log(args.energy_range), 1: np.log(args.force_range)}
-    low = [bounds[k[1]][0] for k in frontier.keys]
-    high = [bounds[k[1]][1] for k in frontier.keys]
-
-    def weights_of(z):
-        return {k: float(np.exp(v)) for k, v in zip(frontier.keys, np.clip(z, low, high))}
-
-    def score(z):
-        e, f = frontier.errors(weights_of(z))
-        return max(e / args.target[0], f / args.target[1])
-
-    draws = [np.array([rng.uniform(*bounds[k[1]]) for k in frontier.keys]) for _ in range(args.random)]
-    starts = [min(draws, key=score)] if draws else []
-    if start is not None:
-        starts.append(np.log([start[k] for k in frontier.keys]))
-    settings = WeightSearch(energy_range=tuple(args.energy_range), force_range=tuple(args.force_range))
-    for alpha in args.loss_alpha:
-        chosen = search_block_weights(frontier.blocks, weights=Weights(energy=1.0, forces=1.0, virial=0.0),
-                                      ridge=0.0, settings=settings, alpha=alpha, force_loss="component",
-                                      seed=args.seed).weights.config_types
-        starts.append(np.log([getattr(chosen[k[0]], "energy" if k[1] == 0 else "forces") for k in frontier.keys]))
+def search(frontier: Frontier, args, start: dict | None = None) -> dict:
+    """The weights with the smallest max(E / E_target, F / F_target), by simkit's own targets search (a fit's
+    ``weight_search.targets``: SLSQP with exact gradients from the loss's optimum and the best draws), once for
+    each loss alpha of ``--loss-alpha``, started also from ``start`` (a candidate's own weights) when given."""
+    targets = ErrorTargets(energy_meV_per_atom=args.target[0], forces_meV_per_A=1000.0 * args.target[1])
+    settings = WeightSearch(energy_range=tuple(args.energy_range), force_range=tuple(args.force_range),
+                            draws=args.random, iterations=args.iterations, targets=targets)
     best = None
-    for z0 in starts:
-        result = scipy.optimize.minimize(score, z0, method="Nelder-Mead",
-                                         options={"maxiter": args.iterations, "xatol": 1e-3, "fatol": 1e-5})
-        if best is None or result.fun < best.fun:
-            best = result
-    weights = weights_of(best.x)
-    e, f = frontier.errors(weights)
-    return {"score": max(e / args.target[0], f / args.target[1]), "energy": e, "forces": f, "weights": weights,
-            "starts": len(starts)}
+    for alpha in args.loss_alpha:
+        found = search_block_weights(frontier.blocks, weights=Weights(energy=1.0, forces=1.0, virial=0.0),
+                                     ridge=0.0, settings=settings, alpha=alpha, force_loss="component",
+                                     seed=args.seed, extra_starts=[start] if start is not None else [])
+        if best is None or found.target_ratio < best.target_ratio:
+            best = found
+    weights = {(name, kind): getattr(terms, "energy" if kind == 0 else "forces")
+               for name, terms in best.weights.config_types.items() for kind in (0, 1)}
+    return {"score": best.target_ratio, "energy": best.energy_rmse_meV_per_atom,
+            "forces": best.force_rmse_meV_per_A / 1000.0, "weights": weights}
 
 
 def main() -> None:
@@ -129,12 +103,12 @@ def main() -> None:
     parser.add_argument("--target", nargs=2, type=float, default=(3.51, 0.17), metavar=("E_meV", "F_eV_A"))
     parser.add_argument("--energy-range", nargs=2, type=float, default=(100.0, 15000.0))
     parser.add_argument("--force-range", nargs=2, type=float, default=(0.1, 500.0))
-    parser.add_argument("--random", type=int, default=500, help="random draws before Nelder-Mead")
-    parser.add_argument("--iterations", type=int, default=1000, help="Nelder-Mead iterations")
+    parser.add_argument("--random", type=int, default=500, help="random draws before the local searches")
+    parser.add_argument("--iterations", type=int, default=1000, help="iterations of each local search")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--loss-alpha", nargs="*", type=float, default=[0.75], metavar="ALPHA",
-                        help="also start from the weight search's optimum of L = alpha L_E + (1 - alpha) L_F "
-                        "(force-component L_F) for each alpha")
+    parser.add_argument("--loss-alpha", nargs="+", type=float, default=[0.75], metavar="ALPHA",
+                        help="search from the optimum of L = alpha L_E + (1 - alpha) L_F (force-component L_F) "
+                        "for each alpha; the best result is kept")
     parser.add_argument("--grid", nargs=6, type=float, metavar=("RC_MIN", "RC_MAX", "N_RC", "RF_MIN", "RF_MAX",
                                                                  "N_RF"), help="probe a grid of descriptor settings")
     parser.add_argument("--candidate", nargs=2, action="append", metavar=("RUN_DIR", "ID"),
@@ -172,7 +146,7 @@ def main() -> None:
     for rcutfac, rfac0, start in points:
         started = time.perf_counter()
         config = base.model_copy(update={"snap": base.snap.model_copy(update={"rcutfac": rcutfac, "rfac0": rfac0})})
-        best = search(Frontier(config, train, validation), args, np.random.default_rng(args.seed), start)
+        best = search(Frontier(config, train, validation), args, start)
         document = {**document, "snap": {**document["snap"], "rcutfac": rcutfac, "rfac0": rfac0}}
         types = sorted({k[0] for k in best["weights"]})
         document["weights"] = {"config_types": {t: {"energy": round(best["weights"][(t, 0)], 4),

@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -273,12 +274,19 @@ def search_weights(
 def search_block_weights(
     blocks: WeightBlocks, *, weights: Weights, ridge: float, settings: WeightSearch, alpha: float,
     force_loss: ForceLoss, seed: int, started: float | None = None, deployed: SvdSolver | None = None,
+    extra_starts: Sequence[Mapping[tuple[str, int], float]] = (),
 ) -> SearchedWeights:
-    """:func:`search_weights` on blocks already built (``benchmarks/snap_weight_frontier.py`` starts from it)."""
+    """:func:`search_weights` on blocks already built. ``extra_starts`` (weights, not squared, by searched
+    block) are local searches' starts besides the best draws: ``benchmarks/snap_weight_frontier.py`` starts
+    from a candidate's own weights, which the draws can miss."""
     started = time.perf_counter() if started is None else started
     force_factor = np.sqrt(3.0) if force_loss == "vector" else 1.0  # vector RMSE = sqrt(3) x component RMSE
     keys = blocks.searched
     bounds = np.log([settings.energy_range if k[1] == ENERGY else settings.force_range for k in keys])
+    missing = [k for start in extra_starts for k in keys if k not in start]
+    if missing:
+        raise ValueError(f"snap.weight_search: an extra start has no weight for {missing[0]}")
+    extra = [np.clip(np.log([float(start[k]) for k in keys]), bounds[:, 0], bounds[:, 1]) for start in extra_starts]
 
     trials = _Trials(blocks, ridge, force_factor)
 
@@ -307,7 +315,7 @@ def search_block_weights(
         best, best_value = draws[order[0]], values[order[0]]
         optima = [(best_value, best)]
         if settings.iterations and np.all(bounds[:, 1] > bounds[:, 0]):
-            for start in draws[order[: settings.starts]]:
+            for start in [*draws[order[: settings.starts]], *extra]:
                 if settings.method == "gradient":
                     result = scipy.optimize.minimize(loss_with_gradient, start, jac=True, method="L-BFGS-B",
                                                      bounds=bounds, options={"maxiter": settings.iterations})
@@ -321,7 +329,7 @@ def search_block_weights(
         if settings.targets is not None:
             ratios = np.array([settings.targets.ratio(t.per_atom, t.forces) for t in drawn])
             order = np.argsort(ratios, kind="stable")  # the draws by the targets from here on
-            starts = [best] + [draws[i] for i in order[:TARGET_STARTS]]
+            starts = [best, *extra] + [draws[i] for i in order[:TARGET_STARTS]]
             finalists = _meet_targets(trials, settings.targets, settings.iterations, bounds, starts)
             best = finalists[0]
         rescored = None

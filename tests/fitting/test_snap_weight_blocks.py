@@ -87,6 +87,31 @@ def test_error_targets_reach_the_same_weights_from_every_seed():
         assert f.force_rmse_meV_per_A / targets.forces_meV_per_A == pytest.approx(f.target_ratio, rel=1e-4)
 
 
+def test_an_extra_start_is_searched_from():
+    """A candidate's own weights given as an extra start: a search too short to find them from its draws
+    ends at least as well as they score, and better than the same search without them."""
+    blocks = synthetic_blocks()
+    weights = Weights(energy=1.0, forces=1.0, virial=0.0)
+    loss_optimum = search_block_weights(blocks, weights=weights, ridge=0.0, settings=WeightSearch(draws=50),
+                                        alpha=0.75, force_loss="component", seed=0)
+    targets = ErrorTargets(energy_meV_per_atom=1.5 * loss_optimum.energy_rmse_meV_per_atom,
+                           forces_meV_per_A=0.9 * loss_optimum.force_rmse_meV_per_A)
+    thorough = search_block_weights(blocks, weights=weights, ridge=0.0, settings=WeightSearch(draws=50,
+                                    targets=targets), alpha=0.75, force_loss="component", seed=0)
+    start = {(name, kind): getattr(t, "energy" if kind == ENERGY else "forces")
+             for name, t in thorough.weights.config_types.items() for kind in (ENERGY, FORCES)}
+    short = WeightSearch(draws=1, iterations=1, targets=targets)
+
+    def search(**extra):
+        return search_block_weights(blocks, weights=weights, ridge=0.0, settings=short, alpha=0.75,
+                                    force_loss="component", seed=3, **extra)
+
+    assert search(extra_starts=[start]).target_ratio <= thorough.target_ratio * (1 + 1e-9)
+    assert search().target_ratio > thorough.target_ratio * 1.01
+    with pytest.raises(ValueError, match="no weight for"):
+        search(extra_starts=[{key: 1.0 for key in list(start)[1:]}])
+
+
 def test_the_trials_gradients_are_those_of_the_errors():
     from simkit.fitting.snap_weights import _Trials
 
