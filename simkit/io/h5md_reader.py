@@ -259,6 +259,21 @@ class H5mdTrajectory(FrameSequence):
         raw = np.asarray(edges["value"][pick], dtype=float) * self._length_scale
         return np.stack([np.diag(r) for r in raw]) if raw.ndim == 2 else raw
 
+    def _per_atom_value(self, name: str) -> h5py.Dataset:
+        """The ``value`` dataset of per-atom record ``name``, checked against the frames and atoms it is read
+        for: a damaged record is named when read, and the rest of the file stays readable."""
+        if name not in self.per_atom_names:
+            known = ", ".join(self.per_atom_names) or "none"
+            raise InputDataError(f"{self.path}: no per-atom record {name!r} in {self._particles.name} (stored: {known})")
+        value = self._particles[f"{name}/value"]
+        shape = getattr(value, "shape", None)
+        if (not isinstance(value, h5py.Dataset) or shape is None or len(shape) not in (2, 3)
+                or shape[0] < len(self) or shape[1] != self.natoms):
+            raise InputDataError(
+                f"{self.path}: per-atom record {value.name} has shape {shape}, expected ({len(self)} frames, "
+                f"{self.natoms} atoms[, components]); the record is damaged (the positions are still readable)")
+        return value
+
     def _read_error(self, where: str, exc: OSError) -> InputDataError:
         return InputDataError(f"{self.path}: {where}: cannot read ({' '.join(str(exc).split())}); the file is damaged")
 
@@ -282,7 +297,7 @@ class H5mdTrajectory(FrameSequence):
                 velocities_A_per_ps=(p["velocity/value"][index].astype(float) * self._length_scale
                                      if velocities and self.has_velocities else None),
                 forces_eV_per_A=p["force/value"][index].astype(float) if forces and self.has_forces else None,
-                per_atom={name: p[f"{name}/value"][index]
+                per_atom={name: self._per_atom_value(name)[index]
                           for name in (self.per_atom_names if per_atom is None else per_atom)},
             )
         except OSError as exc:
