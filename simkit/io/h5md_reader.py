@@ -347,7 +347,12 @@ class H5mdTrajectory(FrameSequence):
         for name, group in root.items():
             if not isinstance(group, h5py.Group) or "value" not in group or group.name == "/" + L.FRAME_DT:
                 continue
-            count = min(group["value"].shape[0], group["step"].shape[0], committed if committed is not None else 1 << 62)
+            parts = [group.get(key) for key in ("step", "time", "value")]
+            if not all(isinstance(part, h5py.Dataset) and part.ndim >= 1 for part in parts):
+                raise InputDataError(f"{self.path}: observable {group.name} needs 'step', 'time' and 'value' "
+                                     "datasets over its records; the group is damaged")
+            count = min(parts[0].shape[0], parts[1].shape[0], parts[2].shape[0],
+                        committed if committed is not None else 1 << 62)
             value = group["value"]
             result[name] = {
                 "step": group["step"][:count],
@@ -366,7 +371,14 @@ class H5mdTrajectory(FrameSequence):
         out = []
         for key in runs:
             attrs = group[key].attrs
-            entry = json.loads(attrs.get("json", "{}"))
+            try:
+                entry = json.loads(attrs.get("json", "{}"))
+            except (TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+                raise InputDataError(f"{self.path}: provenance {group[key].name}: its 'json' attribute is not "
+                                     f"JSON ({exc})") from exc
+            if not isinstance(entry, dict):
+                raise InputDataError(f"{self.path}: provenance {group[key].name}: its 'json' attribute is not a "
+                                     "JSON object")
             entry["_segment"] = {
                 "resumed_after_step": int(attrs.get("resumed_after_step", -1)),
                 "first_frame": int(attrs.get("first_frame", 0)),
