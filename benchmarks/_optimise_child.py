@@ -20,8 +20,8 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
 
-def run_optimise(config: Path, cwd: Path) -> tuple[int, str]:
-    """Run ``simkit optimise CONFIG`` to its end; returns its exit code and standard error."""
+def run_optimise(config: Path, cwd: Path) -> None:
+    """Run ``simkit optimise CONFIG`` to its end; a failed run ends the benchmark with the run's error."""
     optimise = subprocess.Popen([str(BIN / "simkit"), "optimise", str(config)], cwd=cwd,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -30,4 +30,6 @@ def run_optimise(config: Path, cwd: Path) -> tuple[int, str]:
         if optimise.poll() is None:  # stopped ourselves: SIGTERM lets the run end its workers
             optimise.terminate()
             optimise.wait(timeout=120)
-    return optimise.returncode, stderr.decode(errors="replace")
+    if optimise.returncode != 0:
+        sys.exit(f"simkit optimise {config} failed (exit {optimise.returncode}):\n"
+                 f"{stderr.decode(errors='replace')[-4000:]}")

@@ -8,8 +8,9 @@ squared weights and solved with the columns scaled to unit norm, as ``simkit fit
 full-rank system (milliseconds, not a fit's seconds). The log-weights are searched, by the search a fit
 runs with ``snap.weight_search.targets`` (seeded random draws in the given ranges, then SLSQP with exact
 gradients; before, this script had its own Nelder-Mead, which stalled on the kink where the two ratios
-cross), for the smallest max(E / E_target, F / F_target) on the validation set: energy RMSE in meV/atom, force-component RMSE in eV/Å. A value at or below 1 means some weights reach
-both targets with these descriptors. The best weights are written as a fit config, so ``simkit fit``
+cross), for the smallest max(E / E_target, F / F_target) on the validation set: energy RMSE in meV/atom,
+force-component RMSE in eV/Å. A value at or below 1 means some weights reach both targets with these
+descriptors. The best weights are written as a fit config, so ``simkit fit``
 can confirm the numbers end to end.
 
     .venv/bin/python benchmarks/snap_weight_frontier.py --mo --point 4.405 0.9084 --point 4.35 0.9 \\
@@ -55,7 +56,6 @@ class Frontier:
         checked = fitter.rows(validation.frames, settings, key, reference, None)
         self.blocks = WeightBlocks(train.frames, rows, validation.frames, checked,
                                    Weights(energy=1.0, forces=1.0, virial=0.0), config.snap.energy_rows)
-        self.keys = sorted(self.blocks.searched)
 
 
 def candidate_start(run_dir: Path, cid: int) -> tuple[float, float, dict]:

@@ -312,8 +312,7 @@ def search_block_weights(
         drawn = [trials(z) for z in draws]
         values = np.array([combined(t.loss_energy, t.forces) for t in drawn])
         order = np.argsort(values, kind="stable")
-        best, best_value = draws[order[0]], values[order[0]]
-        optima = [(best_value, best)]
+        optima = [(values[order[0]], draws[order[0]])]
         if settings.iterations and np.all(bounds[:, 1] > bounds[:, 0]):
             for start in [*draws[order[: settings.starts]], *extra]:
                 if settings.method == "gradient":
@@ -323,9 +322,8 @@ def search_block_weights(
                     result = scipy.optimize.minimize(loss, start, method="Nelder-Mead", bounds=bounds, options={
                         "maxiter": settings.iterations, "xatol": 1e-3, "fatol": 1e-6})
                 optima.append((result.fun, np.clip(result.x, bounds[:, 0], bounds[:, 1])))
-                if result.fun < best_value:
-                    best, best_value = optima[-1][1], result.fun
-        finalists = [z for _, z in sorted(optima, key=lambda pair: pair[0])]
+        finalists = [z for _, z in sorted(optima, key=lambda pair: pair[0])]  # stable: the first of equals
+        best = finalists[0]
         if settings.targets is not None:
             ratios = np.array([settings.targets.ratio(t.per_atom, t.forces) for t in drawn])
             order = np.argsort(ratios, kind="stable")  # the draws by the targets from here on

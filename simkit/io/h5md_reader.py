@@ -266,9 +266,8 @@ class H5mdTrajectory(FrameSequence):
             known = ", ".join(self.per_atom_names) or "none"
             raise InputDataError(f"{self.path}: no per-atom record {name!r} in {self._particles.name} (stored: {known})")
         value = self._particles[f"{name}/value"]
-        shape = getattr(value, "shape", None)
-        if (not isinstance(value, h5py.Dataset) or shape is None or len(shape) not in (2, 3)
-                or shape[0] < len(self) or shape[1] != self.natoms):
+        shape = value.shape if isinstance(value, h5py.Dataset) else None
+        if shape is None or len(shape) not in (2, 3) or shape[0] < len(self) or shape[1] != self.natoms:
             raise InputDataError(
                 f"{self.path}: per-atom record {value.name} has shape {shape}, expected ({len(self)} frames, "
                 f"{self.natoms} atoms[, components]); the record is damaged (the positions are still readable)")
@@ -347,16 +346,14 @@ class H5mdTrajectory(FrameSequence):
         for name, group in root.items():
             if not isinstance(group, h5py.Group) or "value" not in group or group.name == "/" + L.FRAME_DT:
                 continue
-            parts = [group.get(key) for key in ("step", "time", "value")]
+            step, time, value = parts = [group.get(key) for key in ("step", "time", "value")]
             if not all(isinstance(part, h5py.Dataset) and part.ndim >= 1 for part in parts):
                 raise InputDataError(f"{self.path}: observable {group.name} needs 'step', 'time' and 'value' "
                                      "datasets over its records; the group is damaged")
-            count = min(parts[0].shape[0], parts[1].shape[0], parts[2].shape[0],
-                        committed if committed is not None else 1 << 62)
-            value = group["value"]
+            count = min(*(part.shape[0] for part in parts), committed if committed is not None else 1 << 62)
             result[name] = {
-                "step": group["step"][:count],
-                "time_ps": group["time"][:count] * _scale(group["time"], _TIME_TO_PS, "time", self.path),
+                "step": step[:count],
+                "time_ps": time[:count] * _scale(time, _TIME_TO_PS, "time", self.path),
                 "value": value[:count],
                 "units": str(value.attrs.get("units", value.attrs.get("unit", ""))),
             }
